@@ -1,0 +1,55 @@
+# Two commands do all the set-up: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CACHE ?= $(HOME)/.cache/lakehouse-tui
+export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
+
+.PHONY: run test test-fast test-stack lint bench services-up services-down clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.base: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[stack,dev]"
+	touch $(VENV)/.base $@
+
+## make run: create the venv, install, start the TUI on the embedded default
+run: $(VENV)/.base
+	$(BIN)/lakehouse-tui
+
+## make test: install what tests need, start the services they use, run every test
+test: $(VENV)/.dev
+	bash scripts/services.sh up
+	status=0; $(BIN)/python -m pytest -q -p no:cacheprovider || status=$$?; \
+	bash scripts/services.sh down; exit $$status
+
+## make test-fast: unit + TUI tier, no external services (minutes)
+test-fast: $(VENV)/.dev
+	$(BIN)/python -m pytest -q -m "not stack"
+
+test-stack: $(VENV)/.dev
+	bash scripts/services.sh up
+	$(BIN)/python -m pytest -q -m stack
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check lakehouse_core tui tests bench
+	$(BIN)/lint-imports
+
+services-up: $(VENV)/.dev
+	bash scripts/services.sh up
+
+services-down:
+	bash scripts/services.sh down
+
+bench: $(VENV)/.dev
+	$(BIN)/python bench/pipeline.py --orders 1000000
+	$(BIN)/python bench/tui.py
+
+clean:
+	rm -rf $(VENV) data .lakehouse

@@ -1,0 +1,89 @@
+"""Error types shared by every backend. Transport errors are mapped to these in one place per client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LakehouseError(Exception):
+    """Base of every error the product raises on purpose; carries a short title for toasts."""
+
+    title = "Error"
+
+    def __init__(self, message: str, title: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if title is not None:
+            self.title = title
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(LakehouseError):
+    """Settings are missing or invalid."""
+
+    title = "Configuration error"
+
+
+class BackendNotInstalledError(LakehouseError):
+    """An optional extra (e.g. ``[stack]``) is needed but not installed."""
+
+    title = "Missing dependency"
+
+
+class ServiceUnavailableError(LakehouseError):
+    """A service could not be reached (connection refused, timeout, DNS...)."""
+
+    title = "Service unavailable"
+
+    def __init__(self, service: str, cause: str) -> None:
+        super().__init__(f"{service} is unavailable: {cause}")
+        self.service = service
+        self.cause = cause
+
+
+class NotFoundError(LakehouseError):
+    """A table, ref, snapshot or file does not exist."""
+
+    title = "Not found"
+
+
+class ConflictError(LakehouseError):
+    """The target changed concurrently or already exists (ref exists, merge conflict...)."""
+
+    title = "Conflict"
+
+
+class QueryError(LakehouseError):
+    """The SQL engine rejected or failed a query; the message is the engine's own."""
+
+    title = "Query failed"
+
+    def __init__(self, message: str, engine: str = "") -> None:
+        super().__init__(message)
+        self.engine = engine
+
+
+class DataError(LakehouseError):
+    """Input data is missing or unusable (e.g. no raw CSVs before phase 1 ingest)."""
+
+    title = "Data error"
+
+
+class CancelledError(LakehouseError):
+    """The user cancelled a running operation."""
+
+    title = "Cancelled"
+
+
+class PhaseFailed(LakehouseError):
+    """A phase failed; ``partial`` is the PhaseResult of what completed before the failure."""
+
+    title = "Phase failed"
+
+    def __init__(self, phase: int, cause: BaseException | str, partial: Any = None) -> None:
+        super().__init__(f"phase {phase} failed: {cause}")
+        self.phase = phase
+        self.cause = cause
+        self.partial = partial

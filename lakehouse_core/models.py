@@ -1,0 +1,341 @@
+"""Plain frozen dataclasses that cross the core/UI boundary. No I/O, no third-party types."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Namespace = tuple[str, ...]
+
+
+# ---------------------------------------------------------------- services
+class ServiceState(str, enum.Enum):
+    """Health of one service or in-process component."""
+
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    BLOCKED = "blocked"  # a dependency is down; its own probe is not meaningful
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One row of the service table."""
+
+    name: str
+    state: ServiceState
+    endpoint: str = ""
+    latency_ms: float | None = None
+    detail: str = ""
+    last_error: str | None = None
+    depends_on: tuple[str, ...] = ()
+    blocked_by: str | None = None
+    kind: str = "http"  # http | process | container | in-process
+    container: str | None = None  # container name when Docker knows it
+    checked_at: datetime | None = None
+
+
+# ---------------------------------------------------------------- phases
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task of a phase, as shown in the confirmation dialog."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PhasePlan:
+    """Exactly what running a phase will do (shown before the user confirms)."""
+
+    phase: int
+    title: str
+    tasks: tuple[TaskSpec, ...]
+    details: tuple[str, ...] = ()  # e.g. "orders: 5,000 (seed 42)", "catalog: sqlite:///..."
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """Progress of one task; ``kind`` is start | advance | finish | log."""
+
+    phase: int
+    task: str
+    kind: Literal["start", "advance", "finish", "log"]
+    done: int = 0
+    total: int | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """Outcome of one task."""
+
+    name: str
+    seconds: float
+    rows: Mapping[str, int] = field(default_factory=dict)  # e.g. {"bronze.orders": 5000}
+    detail: str = ""
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SnapshotRef:
+    """A snapshot produced by a run."""
+
+    table: str
+    snapshot_id: int
+    operation: str = ""
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """Outcome of one phase run."""
+
+    phase: int
+    ok: bool
+    run_id: str
+    started_at: datetime
+    seconds: float
+    tasks: tuple[TaskResult, ...] = ()
+    rows_per_layer: Mapping[str, int] = field(default_factory=dict)
+    quality_failures: int = 0
+    snapshots: tuple[SnapshotRef, ...] = ()
+    outputs: Mapping[str, Any] = field(default_factory=dict)  # phase 3 query results, phase 4 alerts...
+    error: str | None = None
+
+
+# ---------------------------------------------------------------- catalog
+@dataclass(frozen=True)
+class RefInfo:
+    """A branch or tag (Nessie: catalog-wide; embedded: Iceberg refs of tables)."""
+
+    name: str
+    kind: Literal["branch", "tag"]
+    hash: str = ""  # Nessie commit hash, or the snapshot id as text in embedded mode
+    table: str | None = None  # embedded refs belong to one table
+    is_default: bool = False
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A table identifier."""
+
+    namespace: Namespace
+    name: str
+
+    @property
+    def identifier(self) -> str:
+        return ".".join((*self.namespace, self.name))
+
+    @classmethod
+    def parse(cls, text: str) -> TableRef:
+        parts = tuple(p for p in text.split(".") if p)
+        if len(parts) < 2:
+            raise ValueError(f"expected namespace.table, got {text!r}")
+        return cls(parts[:-1], parts[-1])
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """A schema column."""
+
+    field_id: int
+    name: str
+    type: str
+    required: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class SchemaVersion:
+    """One schema of a table's history."""
+
+    schema_id: int
+    fields: tuple[FieldInfo, ...]
+    is_current: bool = False
+
+
+@dataclass(frozen=True)
+class PartitionFieldInfo:
+    """One field of a partition spec."""
+
+    source: str
+    transform: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """A table snapshot."""
+
+    snapshot_id: int
+    parent_id: int | None
+    committed_at: datetime
+    operation: str
+    summary: Mapping[str, str] = field(default_factory=dict)
+
+    def _int(self, key: str) -> int:
+        try:
+            return int(self.summary.get(key, 0))
+        except (TypeError, ValueError):
+            return 0
+
+    @property
+    def added_rows(self) -> int:
+        return self._int("added-records")
+
+    @property
+    def deleted_rows(self) -> int:
+        return self._int("deleted-records")
+
+    @property
+    def added_files(self) -> int:
+        return self._int("added-data-files")
+
+    @property
+    def deleted_files(self) -> int:
+        return self._int("deleted-data-files")
+
+    @property
+    def total_rows(self) -> int:
+        return self._int("total-records")
+
+
+@dataclass(frozen=True)
+class PartitionStat:
+    """Statistics of one partition."""
+
+    partition: str
+    record_count: int
+    file_count: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class DataFileInfo:
+    """One data file of a table snapshot."""
+
+    path: str
+    file_format: str
+    partition: str
+    record_count: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class TableDetail:
+    """Everything the catalog screen shows about a table."""
+
+    table: TableRef
+    location: str
+    format_version: int
+    current_snapshot_id: int | None
+    fields: tuple[FieldInfo, ...]
+    partition_spec: tuple[PartitionFieldInfo, ...]
+    properties: Mapping[str, str] = field(default_factory=dict)
+    row_count: int = 0
+    metadata_location: str = ""
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    """What a filtered scan reads (partition pruning)."""
+
+    table: str
+    filter: str
+    files_total: int
+    files_scanned: int
+    rows_scanned: int
+
+
+# ---------------------------------------------------------------- SQL
+@dataclass(frozen=True)
+class AsOf:
+    """Run a query against an older version: a ref, a snapshot id or a point in time."""
+
+    ref: str | None = None
+    snapshot_id: int | None = None
+    timestamp: datetime | None = None
+
+    def describe(self) -> str:
+        if self.snapshot_id is not None:
+            return f"snapshot {self.snapshot_id}"
+        if self.timestamp is not None:
+            return f"as of {self.timestamp.isoformat()}"
+        if self.ref:
+            return f"ref {self.ref}"
+        return "current"
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Rows of a query. ``truncated`` says the fetch limit cut the result."""
+
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    engine: str
+    elapsed_s: float
+    truncated: bool = False
+    total_rows: int | None = None  # when the engine knows it
+    sql: str = ""
+    as_of: AsOf | None = None
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True)
+class SnapshotDiff:
+    """Rows added and removed between two snapshots of one table."""
+
+    table: str
+    from_snapshot: int
+    to_snapshot: int
+    added_count: int
+    removed_count: int
+    columns: tuple[str, ...]
+    added_sample: tuple[tuple[Any, ...], ...] = ()
+    removed_sample: tuple[tuple[Any, ...], ...] = ()
+
+
+# ---------------------------------------------------------------- metrics
+@dataclass(frozen=True)
+class Series:
+    """One time series: label set and (unix seconds, value) points."""
+
+    name: str
+    labels: Mapping[str, str]
+    points: tuple[tuple[float, float], ...]
+
+    @property
+    def last(self) -> float | None:
+        return self.points[-1][1] if self.points else None
+
+
+@dataclass(frozen=True)
+class MetricPanel:
+    """A chart the metrics screen draws."""
+
+    panel_id: str
+    title: str
+    query: str
+    unit: str = ""
+    warn: float | None = None
+    critical: float | None = None
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """An alert rule's evaluation."""
+
+    name: str
+    state: Literal["ok", "pending", "firing"]
+    value: float | None
+    threshold: float
+    message: str = ""
+    severity: Literal["warning", "critical"] = "warning"

@@ -1,0 +1,71 @@
+"""Layout of the local data directory shared by every phase."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+TABLES = ("customers", "products", "orders")
+GOLD_TABLES = ("daily_sales", "customer_metrics", "product_performance", "regional_sales")
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """``data/`` layout: raw CSV, bronze/silver/gold Parquet, quarantine, warehouse, run state."""
+
+    root: Path
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def bronze(self) -> Path:
+        return self.root / "bronze"
+
+    @property
+    def silver(self) -> Path:
+        return self.root / "silver"
+
+    @property
+    def gold(self) -> Path:
+        return self.root / "gold"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def runs(self) -> Path:
+        """Persisted phase results and run ids."""
+        return self.root / "runs"
+
+    def raw_csv(self, table: str) -> Path:
+        return self.raw / f"{table}.csv"
+
+    def bronze_parquet(self, table: str) -> Path:
+        return self.bronze / f"{table}.parquet"
+
+    def quarantine_parquet(self, table: str) -> Path:
+        return self.quarantine / f"{table}.parquet"
+
+    @property
+    def quality_report(self) -> Path:
+        return self.bronze / "quality_report.json"
+
+    @property
+    def silver_orders(self) -> Path:
+        return self.silver / "orders_enriched.parquet"
+
+    def gold_parquet(self, table: str) -> Path:
+        return self.gold / f"{table}.parquet"
+
+    @property
+    def kpi_report(self) -> Path:
+        return self.gold / "kpi_report.json"
+
+    def ensure(self) -> DataPaths:
+        """Create every directory; return self."""
+        for p in (self.raw, self.bronze, self.silver, self.gold, self.quarantine, self.runs):
+            p.mkdir(parents=True, exist_ok=True)
+        return self

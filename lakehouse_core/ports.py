@@ -1,0 +1,230 @@
+"""One Protocol per capability, the Backend bundle, progress sinks and cancellation.
+
+Every implementation (embedded, stack) satisfies these; the TUI and CLI use nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal, Protocol, runtime_checkable
+
+from lakehouse_core.errors import CancelledError
+from lakehouse_core.models import (
+    AlertState,
+    AsOf,
+    DataFileInfo,
+    MetricPanel,
+    Namespace,
+    PartitionStat,
+    PhasePlan,
+    PhaseResult,
+    ProgressEvent,
+    QueryResult,
+    RefInfo,
+    ScanPlan,
+    SchemaVersion,
+    Series,
+    ServiceStatus,
+    SnapshotDiff,
+    SnapshotInfo,
+    TableDetail,
+    TableRef,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------- progress + cancel
+class ProgressSink(Protocol):
+    """Receives progress events from long work; must be cheap and thread-safe."""
+
+    def emit(self, event: ProgressEvent) -> None: ...
+
+
+class NullProgress:
+    """Drops every event."""
+
+    def emit(self, event: ProgressEvent) -> None:
+        return None
+
+
+class LogProgress:
+    """Logs start/finish/log events at INFO."""
+
+    def emit(self, event: ProgressEvent) -> None:
+        if event.kind != "advance":
+            logger.info("phase %s %s %s %s", event.phase, event.task, event.kind, event.message)
+
+
+NULL_PROGRESS: ProgressSink = NullProgress()
+
+
+class CancelToken:
+    """Cooperative cancellation shared between the caller and the worker."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        """Raise CancelledError when cancellation was requested."""
+        if self._event.is_set():
+            raise CancelledError("cancelled by user")
+
+
+# ---------------------------------------------------------------- capabilities
+@runtime_checkable
+class ServiceStatusProvider(Protocol):
+    """Health of every service (stack) or in-process component (embedded)."""
+
+    supports_control: bool
+
+    def statuses(self) -> list[ServiceStatus]:
+        """Probe every service. A dead service is a DOWN row with its cause, never an exception."""
+        ...
+
+    def control(self, service: str, action: Literal["start", "stop", "restart"]) -> None:
+        """Start/stop/restart a service's container. Raises LakehouseError when unsupported."""
+        ...
+
+    def logs(self, service: str, lines: int = 100) -> list[str]:
+        """Last log lines of a service (empty when not available)."""
+        ...
+
+
+@runtime_checkable
+class PhaseRunner(Protocol):
+    """Runs the four phases of the platform."""
+
+    def plan(self, phase: int) -> PhasePlan:
+        """Describe exactly what ``run(phase)`` will do."""
+        ...
+
+    def run(
+        self,
+        phase: int,
+        progress: ProgressSink = NULL_PROGRESS,
+        cancel: CancelToken | None = None,
+    ) -> PhaseResult:
+        """Run one phase (1..4).
+
+        Raises:
+            PhaseFailed: a task failed; ``partial`` holds what completed.
+            CancelledError: ``cancel`` was triggered.
+        """
+        ...
+
+    def last_results(self) -> dict[int, PhaseResult]:
+        """The most recent result per phase (persisted across processes)."""
+        ...
+
+
+@runtime_checkable
+class CatalogBrowser(Protocol):
+    """Refs, namespaces, tables, snapshots and files of the Iceberg catalog."""
+
+    def list_refs(self, table: TableRef | None = None) -> list[RefInfo]:
+        """Branches and tags (catalog-wide in Nessie; of ``table``, or all tables, when embedded)."""
+        ...
+
+    def create_ref(
+        self,
+        name: str,
+        kind: Literal["branch", "tag"],
+        *,
+        table: TableRef | None = None,
+        snapshot_id: int | None = None,
+        from_ref: str | None = None,
+    ) -> RefInfo:
+        """Create a branch/tag at a snapshot (embedded) or from a ref (Nessie)."""
+        ...
+
+    def list_namespaces(self, ref: str | None = None) -> list[Namespace]: ...
+
+    def list_tables(self, namespace: Namespace, ref: str | None = None) -> list[TableRef]: ...
+
+    def table_detail(self, table: TableRef, ref: str | None = None) -> TableDetail: ...
+
+    def snapshots(self, table: TableRef, ref: str | None = None) -> list[SnapshotInfo]:
+        """Snapshots, oldest first."""
+        ...
+
+    def schema_history(self, table: TableRef, ref: str | None = None) -> list[SchemaVersion]: ...
+
+    def partition_stats(
+        self, table: TableRef, snapshot_id: int | None = None, ref: str | None = None
+    ) -> list[PartitionStat]: ...
+
+    def files(
+        self, table: TableRef, snapshot_id: int | None = None, ref: str | None = None
+    ) -> list[DataFileInfo]: ...
+
+    def preview(
+        self, table: TableRef, snapshot_id: int | None = None, limit: int = 100, ref: str | None = None
+    ) -> QueryResult:
+        """First rows of the table as of a snapshot (current when None)."""
+        ...
+
+    def diff_snapshots(
+        self, table: TableRef, from_snapshot: int, to_snapshot: int, sample: int = 10
+    ) -> SnapshotDiff:
+        """Rows added/removed between two snapshots, with counts and samples."""
+        ...
+
+    def scan_plan(self, table: TableRef, row_filter: str, ref: str | None = None) -> ScanPlan:
+        """Files a filtered scan reads after partition pruning (``row_filter`` in pyiceberg syntax)."""
+        ...
+
+
+@runtime_checkable
+class SqlEngine(Protocol):
+    """Runs SQL over the lakehouse tables (``namespace.table`` names)."""
+
+    name: str
+    supports_cancel: bool
+
+    def execute(self, sql: str, *, limit: int | None = None, as_of: AsOf | None = None) -> QueryResult:
+        """Run one statement; at most ``limit`` rows are fetched (``truncated`` says when cut).
+
+        Raises:
+            QueryError: with the engine's own message.
+        """
+        ...
+
+    def cancel(self) -> None:
+        """Cancel the running query (no-op when nothing runs)."""
+        ...
+
+
+@runtime_checkable
+class MetricsSource(Protocol):
+    """Instant and range series, panels to draw, alert evaluation."""
+
+    def panels(self) -> list[MetricPanel]: ...
+
+    def instant(self, query: str) -> list[Series]: ...
+
+    def range(self, query: str, *, window: timedelta, step: timedelta) -> list[Series]: ...
+
+    def alerts(self) -> list[AlertState]: ...
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Every capability of one mode."""
+
+    mode: Literal["embedded", "stack"]
+    status: ServiceStatusProvider
+    catalog: CatalogBrowser
+    sql: SqlEngine
+    metrics: MetricsSource
+    phases: PhaseRunner

@@ -1,0 +1,167 @@
+"""One settings object: env ``LAKEHOUSE_*`` over ``.env`` over ``lakehouse.toml``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class NessieSettings(BaseModel):
+    url: str = "http://127.0.0.1:19120"
+    """Nessie base URL (REST API at /api/v2, Iceberg REST at /iceberg)."""
+    management_url: str = "http://127.0.0.1:19121"
+    ref: str = "main"
+    """Branch that stack-mode phase 2 writes to."""
+
+
+class MinioSettings(BaseModel):
+    endpoint: str = "http://127.0.0.1:9000"
+    console_url: str = "http://127.0.0.1:9001"
+    access_key: str = "minioadmin"
+    secret_key: SecretStr = SecretStr("minioadmin123")
+    region: str = "us-east-1"
+    warehouse_bucket: str = "warehouse"
+    lakehouse_bucket: str = "lakehouse"
+
+
+class PostgresSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "admin"
+    password: SecretStr = SecretStr("admin123")
+    database: str = "nessie"
+
+
+class PrometheusSettings(BaseModel):
+    url: str = "http://127.0.0.1:9090"
+    exporter_port: int = 9108
+    """Port of the project's own pipeline-metrics exporter."""
+
+
+class DremioSettings(BaseModel):
+    url: str = "http://127.0.0.1:9047"
+    user: str = "dremio"
+    password: SecretStr = SecretStr("dremio123")
+    enabled: bool = True
+    """When False (or unreachable), stack SQL falls back to DuckDB over the REST catalog."""
+
+
+class AirflowSettings(BaseModel):
+    url: str = "http://127.0.0.1:8085"
+    user: str = "admin"
+    password: SecretStr = SecretStr("admin")
+    dag_id: str = "ecommerce_etl_pipeline"
+
+
+class SparkSettings(BaseModel):
+    master_url: str = "spark://127.0.0.1:7077"
+    ui_url: str = "http://127.0.0.1:8090"
+
+
+class GrafanaSettings(BaseModel):
+    url: str = "http://127.0.0.1:3000"
+    user: str = "admin"
+    password: SecretStr = SecretStr("admin")
+
+
+class JupyterSettings(BaseModel):
+    url: str = "http://127.0.0.1:8888"
+
+
+class DockerSettings(BaseModel):
+    compose_project: str = "lakehouse"
+    enabled: bool = True
+
+
+class TuiSettings(BaseModel):
+    refresh_seconds: float = 5.0
+    """Service table refresh interval; 0 disables timers (tests)."""
+    metrics_refresh_seconds: float = 5.0
+    theme: str = "textual-dark"
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """Binding id -> keys, e.g. {"app.sql": "f3"}."""
+    display_cap: int = 10_000
+    """Rows shown in the results grid (fetch limit is separate)."""
+    fetch_limit: int = 1_000_000
+
+
+class LakehouseSettings(BaseSettings):
+    """Every knob of the product. Build once (``load_settings``) and pass down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LAKEHOUSE_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+        toml_file="lakehouse.toml",
+    )
+
+    mode: Literal["embedded", "stack"] = "embedded"
+    data_dir: Path = Path("data")
+    warehouse: str | None = None
+    """Iceberg warehouse location; default ``file://<data_dir>/warehouse``."""
+    catalog_uri: str | None = None
+    """Embedded SQL catalog URI; default ``sqlite:///<data_dir>/catalog.db``."""
+    orders: int = 5_000
+    """Orders to generate (customers = orders/5, products = max(200, orders/25))."""
+    seed: int = 42
+    defect_rate: float = 0.0
+    """Fraction of generated rows given a realistic defect (for the quality gates)."""
+    http_timeout_s: float = 5.0
+    query_timeout_s: float = 300.0
+
+    nessie: NessieSettings = Field(default_factory=NessieSettings)
+    minio: MinioSettings = Field(default_factory=MinioSettings)
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
+    dremio: DremioSettings = Field(default_factory=DremioSettings)
+    airflow: AirflowSettings = Field(default_factory=AirflowSettings)
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+    grafana: GrafanaSettings = Field(default_factory=GrafanaSettings)
+    jupyter: JupyterSettings = Field(default_factory=JupyterSettings)
+    docker: DockerSettings = Field(default_factory=DockerSettings)
+    tui: TuiSettings = Field(default_factory=TuiSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("LAKEHOUSE_CONFIG_FILE", "lakehouse.toml"))
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+        )
+
+    # ------------------------------------------------------------ derived paths
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def warehouse_uri(self) -> str:
+        return self.warehouse or (self.data_path / "warehouse").as_uri()
+
+    @property
+    def catalog_url(self) -> str:
+        return self.catalog_uri or f"sqlite:///{self.data_path / 'catalog.db'}"
+
+
+def load_settings(**overrides: object) -> LakehouseSettings:
+    """Build the settings from env, .env and lakehouse.toml, with explicit overrides on top."""
+    return LakehouseSettings(**overrides)  # type: ignore[arg-type]
