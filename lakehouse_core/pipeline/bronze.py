@@ -27,7 +27,7 @@ VALID = "valid"
 
 
 def reason_code(reason: str) -> str:
-    """The check a quarantine reason belongs to: text before ``:`` ("invalid_status:x" -> "invalid_status")."""
+    """Check of a quarantine reason: the text before ``:`` ("invalid_status:x" -> "invalid_status")."""
     return reason.split(":", 1)[0]
 
 
