@@ -103,7 +103,9 @@ class TaskContext:
             tmp.mkdir(parents=True, exist_ok=True)
             self.con = duckdb.connect(config={
                 "memory_limit": MEMORY_LIMIT, "threads": THREADS, "temp_directory": str(tmp),
+                "preserve_insertion_order": True,
             })
+            self.con.execute("SET enable_progress_bar = false")  # never draw on the terminal
         return self.con
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
