@@ -252,3 +252,94 @@ def phase3_plan(sql: SqlEngine) -> PhasePlan:
         ),
         details=(f"engine: {sql.name}",),
     )
+
+
+# ---------------------------------------------------------------- phase 4
+PHASE4_TASKS = (
+    TaskSpec("record_runs", "load the last result of phases 1-3 into the metrics registry"),
+    TaskSpec("table_freshness", "read every table's last commit time from the catalog"),
+    TaskSpec("sample_process", "sample process CPU and memory with every pipeline series"),
+    TaskSpec("evaluate_alerts", "evaluate the memory alert (> 4 GB for 5 min)"),
+)
+
+
+def phase4_steps(
+    metrics: Any,
+    catalog: CatalogBrowser,
+    last_results: Callable[[], Mapping[int, PhaseResult]],
+    exporter_url: str | None = None,
+) -> list[Step]:
+    """Collect pipeline metrics into ``metrics`` (a PipelineMetrics) and evaluate the alerts."""
+    from lakehouse_core.observability import memory_alert
+
+    def record_runs() -> TaskResult:
+        t0 = time.perf_counter()
+        results = last_results()
+        for result in results.values():
+            metrics.record_phase(result)
+        return TaskResult("record_runs", time.perf_counter() - t0, detail=f"phases {sorted(results)}")
+
+    def table_freshness() -> TaskResult:
+        t0 = time.perf_counter()
+        fresh: dict[str, float] = {}
+        now = time.time()
+        for ns in catalog.list_namespaces():
+            for table in catalog.list_tables(ns):
+                snaps = catalog.snapshots(table)
+                if snaps:
+                    ts = snaps[-1].committed_at.timestamp()
+                    metrics.record_commit(table.identifier, ts)
+                    fresh[table.identifier] = round(now - ts, 1)
+        return TaskResult(
+            "table_freshness",
+            time.perf_counter() - t0,
+            outputs={"freshness_s": fresh},
+            detail=f"{len(fresh)} tables",
+        )
+
+    def sample_process() -> TaskResult:
+        t0 = time.perf_counter()
+        sample = metrics.sample()
+        wanted = ("process_resident_memory_bytes", "process_cpu_seconds_total")
+        proc = {name: value for (name, _labels), value in sample.values.items() if name in wanted}
+        return TaskResult(
+            "sample_process",
+            time.perf_counter() - t0,
+            outputs={"process": proc},
+            detail=f"{len(sample.values)} series",
+        )
+
+    def evaluate_alerts() -> TaskResult:
+        t0 = time.perf_counter()
+        alert = memory_alert(metrics.history())
+        payload = [
+            {
+                "name": alert.name,
+                "state": alert.state,
+                "value": alert.value,
+                "threshold": alert.threshold,
+                "message": alert.message,
+            }
+        ]
+        outputs: dict[str, Any] = {"alerts": payload}
+        if exporter_url:
+            outputs["exporter"] = exporter_url
+        return TaskResult(
+            "evaluate_alerts",
+            time.perf_counter() - t0,
+            outputs=outputs,
+            detail=f"{alert.name}: {alert.state}",
+        )
+
+    fns = {
+        "record_runs": record_runs,
+        "table_freshness": table_freshness,
+        "sample_process": sample_process,
+        "evaluate_alerts": evaluate_alerts,
+    }
+    return [Step(spec.name, spec.description, fns[spec.name]) for spec in PHASE4_TASKS]
+
+
+def phase4_plan(where: str) -> PhasePlan:
+    """What phase 4 will do."""
+    return PhasePlan(phase=4, title=PHASE_TITLES[4], tasks=PHASE4_TASKS, details=(where,))
