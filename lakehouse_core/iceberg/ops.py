@@ -53,6 +53,8 @@ __all__ = [
     "scan_plan", "schema_versions", "snapshot_info", "table_detail",
 ]
 
+ALWAYS_TRUE = AlwaysTrue()
+_NO_AUTOLOAD = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
 _TYPES: dict[str, IcebergType] = {
     "string": StringType(), "int": IntegerType(), "integer": IntegerType(), "long": LongType(),
     "bigint": LongType(), "double": DoubleType(), "float": FloatType(), "boolean": BooleanType(),
@@ -109,7 +111,7 @@ def read_as_of(
     snapshot_id: int | None = None,
     timestamp: datetime | None = None,
     ref: str | None = None,
-    row_filter: str | BooleanExpression = AlwaysTrue(),
+    row_filter: str | BooleanExpression = ALWAYS_TRUE,
     limit: int | None = None,
 ) -> pa.Table:
     """Rows of the table as of a snapshot id / point in time / ref (current when none given).
@@ -134,7 +136,7 @@ def parse_type(text: str) -> IcebergType:
 
 
 def add_column(table: Table, name: str, field_type: IcebergType | str, doc: str = "") -> int:
-    """Add an optional column (metadata-only; old snapshots and queries keep working). Returns the schema id."""
+    """Add an optional column (metadata only; old snapshots/queries keep working). Returns the schema id."""
     if _has_field(table, name):
         raise ConflictError(f"column {name} already exists in {'.'.join(table.name())}")
     iceberg_type = parse_type(field_type) if isinstance(field_type, str) else field_type
@@ -240,16 +242,17 @@ def diff_snapshots(
     schema_id = new.schema_id if new.schema_id is not None else table.schema().schema_id
     before = _read_tasks(table, schema_id, [t for t in old_tasks if _task_key(t) not in new_keys])
     after = _read_tasks(table, schema_id, [t for t in new_tasks if _task_key(t) not in old_keys])
-    con = duckdb.connect(config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"})
+    con = duckdb.connect(config=_NO_AUTOLOAD)
     try:
-        con.register("before_rows", before)
-        con.register("after_rows", after)
-        con.execute("CREATE TEMP TABLE added AS SELECT * FROM after_rows EXCEPT ALL SELECT * FROM before_rows")
-        con.execute("CREATE TEMP TABLE removed AS SELECT * FROM before_rows EXCEPT ALL SELECT * FROM after_rows")
+        con.register("old_rows", before)
+        con.register("new_rows", after)
+        for target, left, right in (("added", "new_rows", "old_rows"), ("removed", "old_rows", "new_rows")):
+            con.execute(f"CREATE TEMP TABLE {target} AS FROM {left} EXCEPT ALL FROM {right}")
         counts = con.execute("SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM removed)").fetchone()
         assert counts is not None
-        added_sample = con.execute(f"SELECT * FROM added ORDER BY ALL LIMIT {int(sample)}").fetch_arrow_table()
-        removed_sample = con.execute(f"SELECT * FROM removed ORDER BY ALL LIMIT {int(sample)}").fetch_arrow_table()
+        n = int(sample)
+        added_sample = con.execute(f"SELECT * FROM added ORDER BY ALL LIMIT {n}").to_arrow_table()
+        removed_sample = con.execute(f"SELECT * FROM removed ORDER BY ALL LIMIT {n}").to_arrow_table()
     finally:
         con.close()
     return SnapshotDiff(

@@ -167,7 +167,8 @@ def overwrite_from_parquet(
     snap = table.snapshot_by_name(branch)
     assert snap is not None
     operation = snap.summary.operation.value if snap.summary else ""
-    progress.emit(ProgressEvent(PHASE, task, "finish", done, total, f"{done:,} rows, snapshot {snap.snapshot_id}"))
+    message = f"{done:,} rows, snapshot {snap.snapshot_id}"
+    progress.emit(ProgressEvent(PHASE, task, "finish", done, total, message))
     logger.info("%s: %d rows -> snapshot %d (%s)", task, done, snap.snapshot_id, operation)
     return SnapshotRef(task, snap.snapshot_id, operation)
 
@@ -239,7 +240,7 @@ def append_table(
 def naive_append_bronze_orders(
     catalog: Catalog, paths: DataPaths, *, chunk_rows: int = 100_000
 ) -> list[SnapshotRef]:
-    """Benchmark baseline: read the whole orders Parquet and ``append`` it in small chunks (one commit each)."""
+    """Benchmark baseline: read all of orders.parquet, ``append`` it in small chunks (one commit each)."""
     for layer in LAYERS:
         catalog.create_namespace_if_not_exists(layer)
     definition = table_def("bronze.orders")

@@ -112,7 +112,9 @@ def _gold(table: str) -> Callable[[DataPaths], Path]:
 
 TABLES: tuple[TableDef, ...] = (
     TableDef("bronze", "customers", schemas.BRONZE["customers"], (), _bronze("customers")),
-    TableDef("bronze", "products", schemas.BRONZE["products"], (("category", "identity"),), _bronze("products")),
+    TableDef(
+        "bronze", "products", schemas.BRONZE["products"], (("category", "identity"),), _bronze("products")
+    ),
     TableDef("bronze", "orders", schemas.BRONZE["orders"], (("order_date", "day"),), _bronze("orders")),
     TableDef(
         "silver",

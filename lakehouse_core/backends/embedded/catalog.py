@@ -44,7 +44,9 @@ class EmbeddedCatalogBrowser:
     def _table(self, table: TableRef) -> Table:
         return ops.load_table(self._catalog, table)
 
-    def _snapshot_id(self, tbl: Table, table: TableRef, snapshot_id: int | None, ref: str | None) -> int | None:
+    def _snapshot_id(
+        self, tbl: Table, table: TableRef, snapshot_id: int | None, ref: str | None
+    ) -> int | None:
         snap = ops.resolve_snapshot(tbl, snapshot_id=snapshot_id, ref=ref, name=table.identifier)
         return snap.snapshot_id if snap is not None else None
 
@@ -74,7 +76,9 @@ class EmbeddedCatalogBrowser:
     ) -> RefInfo:
         """Create a branch/tag of ``table`` at ``snapshot_id`` (or the head of ``from_ref``, or current)."""
         if table is None:
-            raise LakehouseError("embedded refs belong to one table: choose a table first", title="Table needed")
+            raise LakehouseError(
+                "embedded refs belong to one table: choose a table first", title="Table needed"
+            )
         tbl = self._table(table)
         if snapshot_id is None and from_ref:
             snapshot_id = self._snapshot_id(tbl, table, None, from_ref)
@@ -117,7 +121,8 @@ class EmbeddedCatalogBrowser:
             current = head
             while current is not None and current.snapshot_id not in ancestry:
                 ancestry.add(current.snapshot_id)
-                current = tbl.snapshot_by_id(current.parent_snapshot_id) if current.parent_snapshot_id else None
+                parent = current.parent_snapshot_id
+                current = tbl.snapshot_by_id(parent) if parent is not None else None
             snaps = [s for s in snaps if s.snapshot_id in ancestry]
         return [ops.snapshot_info(s) for s in snaps]
 
