@@ -16,9 +16,13 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pyiceberg.catalog.sql import SqlCatalog
 
 from lakehouse_core import schemas
+from lakehouse_core.iceberg.catalog import open_embedded_catalog
+from lakehouse_core.iceberg.promote import promote_all
 from lakehouse_core.paths import DataPaths
+from lakehouse_core.settings import load_settings
 
 START = date(2024, 3, 1)
 INGESTED = datetime(2024, 4, 1, 12, 0, 0)
@@ -176,3 +180,18 @@ def build_fixture(root: Path, *, days: int = 20, per_day: int = 3) -> Fixture:
     for name, gr in g.items():
         pq.write_table(to_arrow(gr, schemas.GOLD[name]), paths.gold_parquet(name))
     return Fixture(paths, rows, days)
+
+
+def open_catalog(root: Path) -> SqlCatalog:
+    """Embedded catalog under ``root`` (catalog.db + warehouse/)."""
+    return open_embedded_catalog(load_settings(data_dir=root, catalog_uri=None, warehouse=None))
+
+
+def promoted(
+    root: Path, *, days: int = 20, per_day: int = 3, run_id: str = "run-1"
+) -> tuple[SqlCatalog, Fixture]:
+    """Build the fixture Parquet under ``root`` and promote it once."""
+    fx = build_fixture(root, days=days, per_day=per_day)
+    catalog = open_catalog(root)
+    promote_all(catalog, fx.paths, run_id=run_id)
+    return catalog, fx
