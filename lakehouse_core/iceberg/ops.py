@@ -116,8 +116,11 @@ def read_as_of(
 ) -> pa.Table:
     """Rows of the table as of a snapshot id / point in time / ref (current when none given).
 
-    A point in time before the first snapshot yields an empty table with the current schema.
+    A point in time before the first snapshot yields an empty table with the current schema. An old
+    snapshot is read with the schema it was written with (time-travel semantics).
     """
+    if snapshot_id is None and ref is None and timestamp is None:  # current state, current schema
+        return table.scan(row_filter=row_filter, limit=limit).to_arrow()
     snap = resolve_snapshot(table, snapshot_id=snapshot_id, ref=ref, timestamp=timestamp)
     if snap is None:
         return table.schema().as_arrow().empty_table()
