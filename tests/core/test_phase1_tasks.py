@@ -102,7 +102,7 @@ def _records(text: str) -> list[dict[str, str | None]]:
 
 def _rows(path: Path, sort_by: str | None = None) -> list[dict[str, object]]:
     rows = pq.read_table(path).to_pylist()
-    return sorted(rows, key=lambda r: r[sort_by]) if sort_by else rows  # type: ignore[return-value]
+    return sorted(rows, key=lambda r: str(r[sort_by]).zfill(12)) if sort_by else rows
 
 
 class Recorder:
