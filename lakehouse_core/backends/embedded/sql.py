@@ -32,7 +32,6 @@ from lakehouse_core.models import AsOf, QueryResult
 logger = logging.getLogger(__name__)
 
 ENGINE = "duckdb"
-BATCH_ROWS = 64 * 1024
 _NAME = r'(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _QUALIFIED = re.compile(rf"({_NAME})\s*\.\s*({_NAME})")
 _VERSION_AS_OF = re.compile(
@@ -261,19 +260,12 @@ class EmbeddedSqlEngine:
             return (), (), pa.table({}), False
         columns = tuple(rel.columns)
         types = tuple(str(t) for t in rel.types)
-        reader = rel.to_arrow_reader(BATCH_ROWS)
-        batches: list[pa.RecordBatch] = []
-        count = 0
-        truncated = False
-        for batch in reader:
-            if limit is not None and count + batch.num_rows > limit:
-                batches.append(batch.slice(0, limit - count))
-                truncated = True
-                break
-            batches.append(batch)
-            count += batch.num_rows
-        reader.close()
-        data = pa.Table.from_batches(batches, reader.schema) if batches else reader.schema.empty_table()
+        if limit is not None:
+            rel = rel.limit(limit + 1)  # one extra row tells whether the result was cut
+        data = rel.to_arrow_table()  # parallel materialisation, then column-wise conversion
+        truncated = limit is not None and data.num_rows > limit
+        if truncated:
+            data = data.slice(0, limit)
         return columns, types, data, truncated
 
     def cancel(self) -> None:
