@@ -259,3 +259,18 @@ def test_fast_row_conversion_equals_to_pylist() -> None:
     assert got == expected
     assert [repr(v) for row in got[:50] for v in row] == [repr(v) for row in expected[:50] for v in row]
     assert arrow_rows(pa.Table.from_batches(table.to_batches(max_chunksize=3000))) == expected
+
+
+def test_init_hooks_and_query_timeout(world) -> None:
+    engine = EmbeddedSqlEngine(
+        world[0], extra_extensions=("httpfs",), init_sql=("SET threads = 1",), query_timeout_s=0.5
+    )
+    try:
+        assert engine.execute("SELECT current_setting('threads')").rows == ((1,),)
+        loaded = "SELECT extension_name FROM duckdb_extensions() WHERE loaded ORDER BY 1"
+        assert {"avro", "httpfs", "iceberg"} <= {r[0] for r in engine.execute(loaded).rows}
+        with pytest.raises(CancelledError):
+            engine.execute("SELECT SUM(a.range * b.range) FROM range(200000) a, range(200000) b")
+        assert engine.execute(COUNT_ORDERS).rows == ((65,),)
+    finally:
+        engine.close()

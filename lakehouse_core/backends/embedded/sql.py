@@ -70,8 +70,19 @@ class EmbeddedSqlEngine:
     name = ENGINE
     supports_cancel = True
 
-    def __init__(self, catalog: Catalog, *, use_extension: bool = True, query_timeout_s: float | None = None):
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        use_extension: bool = True,
+        query_timeout_s: float | None = None,
+        extra_extensions: tuple[str, ...] = (),
+        init_sql: tuple[str, ...] = (),
+    ) -> None:
+        """``extra_extensions`` (e.g. ``("httpfs",)``) load from their PyPI packages before iceberg;
+        ``init_sql`` runs once after (e.g. ``CREATE SECRET`` for an S3 warehouse)."""
         self._catalog = catalog
+        self._extensions = (*extra_extensions, "avro", "iceberg")
         self._lock = threading.Lock()
         self._state = threading.Lock()  # guards _running / _cancel_requested
         self._running = False
@@ -81,12 +92,14 @@ class EmbeddedSqlEngine:
             config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
         )
         self.uses_iceberg_extension = use_extension and self._load_extensions()
+        for statement in init_sql:
+            self._con.execute(statement)
         self._views: dict[tuple[str, str], tuple[str, int | None]] = {}
         self._schemas: set[str] = set()
 
     def _load_extensions(self) -> bool:
         try:
-            for ext in ("avro", "iceberg"):
+            for ext in self._extensions:
                 self._con.execute(f"LOAD '{_extension_file(ext)}'")
         except (ImportError, StopIteration, duckdb.Error) as exc:
             logger.warning("DuckDB iceberg extension unavailable (%s); using pyiceberg scans", exc)
