@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 import uuid
@@ -317,3 +318,65 @@ def test_service_scripts_parse() -> None:
     for script in scripts:
         proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, timeout=30)
         assert proc.returncode == 0, f"{script}: {proc.stderr}"
+
+
+def _isolated_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Environment for a second, throw-away service instance: own state dir and free ports."""
+    env = dict(os.environ)
+    env.update(
+        LAKEHOUSE_STATE_DIR=str(tmp_path / "state"),
+        NESSIE_PORT="39320",
+        NESSIE_MGMT_PORT="39321",
+        PROMETHEUS_PORT="39390",
+        SERVICES_READY_TIMEOUT="60",
+    )
+    env.update(extra)
+    return env
+
+
+def test_a_service_that_cannot_start_fails_loudly_with_its_log(tmp_path: Path) -> None:
+    """A JVM that cannot start makes `up` exit 1 and print the tail of the service log."""
+    proc = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "services" / "nessie.sh"), "up"],
+        env=_isolated_env(tmp_path, NESSIE_HEAP="1k"),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "nessie: process exited before it became ready" in proc.stderr
+    assert "last 40 lines of" in proc.stderr
+    assert "Error occurred during initialization of VM" in proc.stderr
+    assert not (tmp_path / "state" / "run" / "nessie.pid").exists()
+
+
+def test_a_broken_prometheus_config_is_refused_before_start(tmp_path: Path) -> None:
+    bad = tmp_path / "prom.yml"
+    bad.write_text("global:\n  scrape_interval: banana\n")
+    proc = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "services" / "prometheus.sh"), "up"],
+        env=_isolated_env(tmp_path, PROMETHEUS_CONFIG=str(bad)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert f"promtool check config {bad} failed" in proc.stderr
+    assert "FAILED" in proc.stderr
+
+
+def test_down_leaves_alone_what_it_did_not_start(stack: StackEndpoints, tmp_path: Path) -> None:
+    """With a state dir that holds no pid files, `down` stops nothing: the real Nessie stays up."""
+    env = _isolated_env(tmp_path, NESSIE_PORT="19120", NESSIE_MGMT_PORT="19121")
+    proc = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "services.sh"), "down", "nessie", "minio"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "nessie: not started by services.sh (no pid file), left alone" in proc.stderr
+    assert "minio: not started by services.sh (no pid file), left alone" in proc.stderr
+    assert httpx.get(f"{stack.nessie_url}/api/v2/config", timeout=TIMEOUT).status_code == 200
+    assert httpx.get(f"{stack.minio_endpoint}/minio/health/live", timeout=TIMEOUT).status_code == 200
