@@ -55,7 +55,9 @@ def stack_lakehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backen
         tmp_path_factory.mktemp("stack") / "data",
         orders=5000,
         defect_rate=0.01,
-        nessie=NessieSettings(url=endpoints.nessie_url, management_url=endpoints.nessie_management_url, ref=branch),
+        nessie=NessieSettings(
+            url=endpoints.nessie_url, management_url=endpoints.nessie_management_url, ref=branch
+        ),
     )
     backend = build_stack(settings)
     backend.phases.run(1)
