@@ -1,4 +1,10 @@
-"""Phase-1 tasks 2 and 3: raw CSV -> bronze Parquet (typed, flagged), then quarantine + quality report."""
+"""Phase-1 tasks 2 and 3: raw CSV -> bronze Parquet (typed, flagged), then quarantine + quality report.
+
+Ingest reads each CSV a few times rather than copying it: one parallel scan counts the rows and finds
+duplicated keys, one writes bronze, and one (only if some row is flagged) stages the flagged rows'
+original text. Line numbers (a serial scan) are used only where they matter: which line of a
+duplicated key comes first, and the file order of the quarantine.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import json
 from collections import Counter
 from datetime import datetime
 from typing import Any
+
+import pyarrow.parquet as pq
 
 from lakehouse_core.errors import DataError
 from lakehouse_core.models import TaskResult
@@ -42,15 +50,70 @@ def _check_header(ctx: TaskContext, table: str) -> None:
             f"expected {','.join(RAW_COLUMNS[table])}")
 
 
-def _stage_raw(ctx: TaskContext, table: str) -> int:
-    """Copy the raw CSV, every column as text, in file order, to the staging Parquet."""
+KEYS = {"customers": "customer_id", "products": "product_id", "orders": "order_id"}
+"""The key of each raw table: a later line repeating a key is flagged as a duplicate."""
+
+
+def _raw_view(ctx: TaskContext, table: str, *, numbered: bool) -> None:
+    """Bind ``raw_<table>`` to the CSV, every column as text, ``_row`` = 0-based line number.
+
+    Numbering is ``row_number() OVER ()``: file order is guaranteed, but the scan runs on one thread,
+    so scans that need no line number bind ``_row`` to NULL and stay parallel.
+    """
     columns = ", ".join(f"'{c}': 'VARCHAR'" for c in RAW_COLUMNS[table])
-    select = (
-        f"SELECT * FROM read_csv({quote_path(ctx.paths.raw_csv(table))}, header = true, "
-        f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', null_padding = true, "
-        f"columns = {{{columns}}})"
-    )
-    return ctx.copy_to_parquet(select, staging_parquet(ctx.paths, table))
+    csv = (f"read_csv({quote_path(ctx.paths.raw_csv(table))}, header = true, auto_detect = false, "
+           f"delim = ',', quote = '\"', escape = '\"', null_padding = true, columns = {{{columns}}})")
+    row = "row_number() OVER () - 1" if numbered else "CAST(NULL AS BIGINT)"
+    ctx.preserve_order(numbered)
+    ctx.view(f"raw_{table}", f"SELECT {row} AS _row, * FROM {csv}")
+
+
+def _find_duplicates(ctx: TaskContext, table: str) -> tuple[int, int]:
+    """Fill temp table ``dups_<table>`` (dup_id, first_row); return (raw rows, duplicated keys)."""
+    key = KEYS[table]
+    _raw_view(ctx, table, numbered=False)
+    ctx.execute(f"CREATE OR REPLACE TEMP TABLE key_counts_{table} AS "
+                f"{sql_text('key_counts', table=table, key=key)}")
+    (raw_rows, dup_keys), = ctx.execute(
+        f"SELECT COALESCE(MAX(n) FILTER (WHERE is_total), 0), COUNT(*) FILTER (WHERE NOT is_total) "
+        f"FROM key_counts_{table}")
+    if dup_keys:  # the line of each first occurrence needs line numbers: one more (serial) scan
+        _raw_view(ctx, table, numbered=True)
+        ctx.execute(f"CREATE OR REPLACE TEMP TABLE dups_{table} AS "
+                    f"{sql_text('first_rows', table=table, key=key)}")
+    else:
+        ctx.execute(f"CREATE OR REPLACE TEMP TABLE dups_{table} (dup_id BIGINT, first_row BIGINT)")
+    return int(raw_rows), int(dup_keys)
+
+
+def _write_bronze(ctx: TaskContext, table: str, stamp: str, raw_rows: int, dup_keys: int) -> dict[str, int]:
+    """Write bronze (every row, typed, flagged), then stage the flagged rows' raw text for validate.
+
+    Returns the rows per ``data_quality_flag``.
+    """
+    paths = ctx.paths
+    _raw_view(ctx, table, numbered=dup_keys > 0)
+    ctx.view(f"flagged_{table}", sql_text(f"bronze_{table}"))
+    columns = ", ".join(f.name for f in BRONZE[table] if f.name not in
+                        ("ingested_at", "data_quality_flag", "source_file"))
+    n = ctx.copy_to_parquet(
+        f"SELECT {columns}, {stamp} AS ingested_at, data_quality_flag, "
+        f"{quote_path(paths.raw_csv(table))} AS source_file FROM flagged_{table}",
+        paths.bronze_parquet(table))
+    if n != raw_rows:
+        raise DataError(f"bronze.{table} has {n} rows but raw has {raw_rows}")
+    flags = {str(f): int(c) for f, c in ctx.execute(
+        f"SELECT data_quality_flag, COUNT(*) FROM read_parquet({quote_path(paths.bronze_parquet(table))}) "
+        f"GROUP BY 1")}
+    staged = ", ".join(f"raw_{c} AS {c}" for c in RAW_COLUMNS[table])
+    select = f"SELECT _row, {staged}, data_quality_flag AS reason FROM flagged_{table}"
+    if n - flags.get(VALID, 0):  # same flags again, now with the line numbers and the raw text
+        _raw_view(ctx, table, numbered=True)
+        select += f" WHERE data_quality_flag <> '{VALID}'"
+    else:
+        select += " LIMIT 0"
+    ctx.copy_to_parquet(select, staging_parquet(paths, table), {"raw_rows": str(raw_rows)})
+    return flags
 
 
 def ingest_to_bronze(
@@ -63,9 +126,11 @@ def ingest_to_bronze(
 ) -> TaskResult:
     """Type every raw CSV row with TRY_CAST into data/bronze/<table>.parquet (schemas.BRONZE).
 
-    Every raw row lands in bronze; ``data_quality_flag`` is "valid" or the first failed check's reason.
-    Customers and products are flagged first: an order is an orphan unless its customer and product
-    are valid. ``ingested_at`` defaults to now (UTC).
+    Every raw row lands in bronze (in no particular order); ``data_quality_flag`` is "valid" or the
+    first failed check's reason; of lines sharing a key, the first in the file is the one kept. The
+    flagged rows' original text is staged for validate_data_quality. Customers and products are
+    flagged first: an order is an orphan unless its customer and product are valid. ``ingested_at``
+    defaults to now (UTC).
 
     Raises:
         DataError: a raw CSV is missing or has the wrong header, or DuckDB rejected the input.
@@ -79,28 +144,17 @@ def ingest_to_bronze(
         paths.ensure()
         valid: dict[str, int] = {}
         for table in ("customers", "products", "orders"):
-            ctx.rows[f"raw.{table}"] = _stage_raw(ctx, table)
-            ctx.step(f"staged raw.{table}: {ctx.rows[f'raw.{table}']:,} rows")
-            ctx.parquet_view(f"raw_{table}", staging_parquet(paths, table), row_numbers=True)
+            raw_rows, dup_keys = _find_duplicates(ctx, table)
+            ctx.rows[f"raw.{table}"] = raw_rows
+            ctx.step(f"read raw.{table}: {raw_rows:,} rows, {dup_keys:,} duplicated keys")
             if table == "orders":
                 for parent, key in (("customers", "customer_id"), ("products", "product_id")):
                     parent_file = quote_path(paths.bronze_parquet(parent))
-                    ctx.view(f"valid_{key}s", f"SELECT {key} FROM read_parquet({parent_file}) "
-                             f"WHERE data_quality_flag = '{VALID}'")
-            columns = ", ".join(f.name for f in BRONZE[table] if f.name not in
-                                ("ingested_at", "data_quality_flag", "source_file"))
-            select = (
-                f"SELECT {columns}, {stamp} AS ingested_at, data_quality_flag, "
-                f"{quote_path(paths.raw_csv(table))} AS source_file "
-                f"FROM ({sql_text(f'bronze_{table}')}) flagged ORDER BY _row"
-            )
-            n = ctx.copy_to_parquet(select, paths.bronze_parquet(table))
-            ctx.rows[f"bronze.{table}"] = n
-            valid[table] = int(ctx.execute(
-                f"SELECT COUNT(*) FROM read_parquet({quote_path(paths.bronze_parquet(table))}) "
-                f"WHERE data_quality_flag = '{VALID}'")[0][0])
-            if n != ctx.rows[f"raw.{table}"]:
-                raise DataError(f"bronze.{table} has {n} rows but raw has {ctx.rows[f'raw.{table}']}")
+                    ctx.execute(f"CREATE OR REPLACE TEMP TABLE valid_{key}s AS SELECT {key} "
+                                f"FROM read_parquet({parent_file}) WHERE data_quality_flag = '{VALID}'")
+            flags = _write_bronze(ctx, table, stamp, raw_rows, dup_keys)
+            n = ctx.rows[f"bronze.{table}"] = sum(flags.values())
+            valid[table] = flags.get(VALID, 0)
             ctx.step(f"bronze.{table}: {n:,} rows, {n - valid[table]:,} flagged")
         detail = ", ".join(f"{t} {ctx.rows[f'bronze.{t}']:,}" for t in TABLES)
         return ctx.result(f"bronze: {detail}", {"run_id": run_id, "valid_rows": valid})
@@ -108,22 +162,26 @@ def ingest_to_bronze(
 
 def _table_quality(ctx: TaskContext, table: str, stamp: str) -> dict[str, Any]:
     paths = ctx.paths
-    ctx.parquet_view(f"raw_{table}", staging_parquet(paths, table), row_numbers=True)
-    ctx.parquet_view(f"bronze_{table}_rows", paths.bronze_parquet(table), row_numbers=True)
-    raw_rows = int(ctx.execute(f"SELECT COUNT(*) FROM raw_{table}")[0][0])
+    staged = staging_parquet(paths, table)
+    ctx.parquet_view(f"flagged_{table}", staged)
+    raw_rows = int((pq.read_metadata(staged).metadata or {}).get(b"raw_rows", b"-1"))
     reasons = {str(r): int(n) for r, n in ctx.execute(
-        f"SELECT data_quality_flag, COUNT(*) FROM bronze_{table}_rows GROUP BY 1 ORDER BY 1")}
+        f"SELECT data_quality_flag, COUNT(*) FROM read_parquet({quote_path(paths.bronze_parquet(table))}) "
+        f"GROUP BY 1 ORDER BY 1")}
     bronze_rows = sum(reasons.values())
     valid_rows = reasons.pop(VALID, 0)
     quarantined = sum(reasons.values())
+    staged_reasons = {str(r): int(n) for r, n in ctx.execute(
+        f"SELECT reason, COUNT(*) FROM flagged_{table} GROUP BY 1 ORDER BY 1")}
     select = sql_text(
-        "quarantine", table=table, quarantined_at=stamp,
-        raw_columns=", ".join(f"r.{c}" for c in RAW_COLUMNS[table]))
+        "quarantine", table=table, quarantined_at=stamp, raw_columns=", ".join(RAW_COLUMNS[table]))
     written = ctx.copy_to_parquet(select, paths.quarantine_parquet(table))
     if not raw_rows == bronze_rows == valid_rows + quarantined or written != quarantined:
         raise DataError(
             f"{table}: counts do not reconcile: raw {raw_rows}, bronze {bronze_rows}, valid {valid_rows}, "
             f"quarantined {quarantined} (written {written})")
+    if staged_reasons != reasons:
+        raise DataError(f"{table}: quarantined reasons {staged_reasons} do not match bronze flags {reasons}")
     checks: Counter[str] = Counter()
     for reason, n in reasons.items():
         checks[reason_code(reason)] += n

@@ -105,6 +105,31 @@ def _rows(path: Path, sort_by: str | None = None) -> list[dict[str, object]]:
     return sorted(rows, key=lambda r: str(r[sort_by]).zfill(12)) if sort_by else rows
 
 
+def _in_file_order(paths: DataPaths, table: str) -> list[dict[str, object]]:
+    """Bronze rows (stored in no particular order) lined up with the raw lines they came from.
+
+    A raw line matches the bronze row with the same key and the same text columns; among identical
+    candidates the non-duplicate goes first (they are indistinguishable anyway).
+    """
+    key = RAW_COLUMNS[table][0]
+    texts = [f.name for f in BRONZE[table] if f.name in RAW_COLUMNS[table] and str(f.type) == "string"]
+
+    def ident(key_value: object, row: dict[str, object]) -> tuple[object, ...]:
+        return (key_value, *(row[c] for c in texts))
+
+    pool: dict[tuple[object, ...], list[dict[str, object]]] = {}
+    for row in pq.read_table(paths.bronze_parquet(table)).to_pylist():
+        pool.setdefault(ident(row[key], row), []).append(row)
+    for rows in pool.values():
+        rows.sort(key=lambda r: str(r["data_quality_flag"]).startswith("duplicate_"))
+    ordered = []
+    for rec in _records(RAW[table]):
+        text = (rec[key] or "").strip()
+        ordered.append(pool[ident(int(text) if text.isdigit() else None, rec)].pop(0))
+    assert not any(pool.values()), "bronze rows that match no raw line"
+    return ordered
+
+
 class Recorder:
     def __init__(self) -> None:
         self.events: list[ProgressEvent] = []
@@ -134,18 +159,18 @@ def silver(bronze: DataPaths) -> DataPaths:
 
 
 # ---------------------------------------------------------------- bronze
-def test_bronze_schemas_counts_and_flags_in_file_order(bronze: DataPaths) -> None:
+def test_bronze_schemas_counts_and_flags_per_raw_line(bronze: DataPaths) -> None:
     for table in ("customers", "products", "orders"):
         t = pq.read_table(bronze.bronze_parquet(table))
         assert t.schema.remove_metadata().equals(BRONZE[table])
         assert t.num_rows == len(FLAGS[table])
-        assert t.column("data_quality_flag").to_pylist() == FLAGS[table]
+        assert [r["data_quality_flag"] for r in _in_file_order(bronze, table)] == FLAGS[table]
         assert set(t.column("ingested_at").to_pylist()) == {T_INGEST}
         assert set(t.column("source_file").to_pylist()) == {str(bronze.raw_csv(table))}
 
 
 def test_bronze_typing(bronze: DataPaths) -> None:
-    orders = _rows(bronze.bronze_parquet("orders"))
+    orders = _in_file_order(bronze, "orders")
     assert {k: orders[0][k] for k in RAW_COLUMNS["orders"]} == {
         "order_id": 1, "customer_id": 1, "product_id": 10, "order_date": date(2026, 11, 23), "quantity": 2,
         "total_amount": Decimal("51.00"), "status": "completed", "payment_method": "Credit Card",
@@ -153,12 +178,35 @@ def test_bronze_typing(bronze: DataPaths) -> None:
     assert orders[5]["order_id"] is None and orders[5]["customer_id"] == 1
     assert orders[7]["total_amount"] == Decimal("-25.50")
     assert orders[12]["order_date"] is None  # "2024-13-45" does not parse
-    products = _rows(bronze.bronze_parquet("products"))
+    products = _in_file_order(bronze, "products")
     assert [p["price"] for p in products] == [
         Decimal("25.50"), Decimal("999.99"), Decimal("12.00"), Decimal("5.00"), Decimal("0.00"), None]
-    customers = _rows(bronze.bronze_parquet("customers"))
+    customers = _in_file_order(bronze, "customers")
     assert customers[0]["registration_date"] == date(2024, 1, 5)
     assert customers[5]["registration_date"] is None
+
+
+def test_first_line_of_a_repeated_key_wins_across_a_large_file(tmp_path: Path) -> None:
+    # 600,000 lines (~27 MB) so DuckDB reads the CSV in several parallel chunks
+    n = 600_000
+    amounts = ["1.00"] * n
+    ids = list(range(1, n + 1))
+    ids[300_000], amounts[300_000] = n - 1, "2.00"  # first line of key n-1; its usual line comes later
+    ids[n - 1], amounts[n - 1] = 7, "3.00"  # repeats key 7 of line 6
+    lines = [f"{i},1,10,2026-11-23,1,{a},completed,PayPal" for i, a in zip(ids, amounts, strict=True)]
+    paths = DataPaths(tmp_path / "data")
+    _write_raw(paths, customers=CUSTOMERS, products=PRODUCTS,
+               orders=ORDERS.splitlines()[0] + "\n" + "\n".join(lines) + "\n")
+    result = ingest_to_bronze(paths, run_id="big", ingested_at=T_INGEST)
+    assert result.outputs["valid_rows"]["orders"] == n - 2
+    bronze = pq.read_table(paths.bronze_parquet("orders"), filters=[("order_id", "in", [7, n - 1])])
+    flags = {(r["order_id"], str(r["total_amount"])): r["data_quality_flag"] for r in bronze.to_pylist()}
+    assert flags == {(7, "1.00"): "valid", (7, "3.00"): "duplicate_order_id",
+                     (n - 1, "2.00"): "valid", (n - 1, "1.00"): "duplicate_order_id"}
+    validate_data_quality(paths, run_id="big", quarantined_at=T_QUARANTINE)
+    quarantined = pq.read_table(paths.quarantine_parquet("orders")).to_pylist()
+    assert [(q["order_id"], q["total_amount"], q["reason"]) for q in quarantined] == [
+        (str(n - 1), "1.00", "duplicate_order_id"), ("7", "3.00", "duplicate_order_id")]
 
 
 def test_ingest_result_rows(paths: DataPaths) -> None:

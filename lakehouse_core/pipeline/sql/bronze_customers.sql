@@ -1,8 +1,13 @@
 -- Bronze customers: every raw row, typed with TRY_CAST, flagged with the first failed check.
--- Input relation: raw_customers (_row = 0-based line number in the CSV, then every column as text).
+-- Input relations: raw_customers (_row = 0-based line number in the CSV, then every column as text),
+-- dups_customers (dup_id = a customer_id seen more than once, first_row = the _row of its first line).
+-- Output: _row, raw_<column> (the original text), the typed bronze columns, data_quality_flag.
 WITH src AS (
     SELECT
         _row,
+        customer_id AS raw_customer_id, email AS raw_email, first_name AS raw_first_name,
+        last_name AS raw_last_name, city AS raw_city, state AS raw_state,
+        registration_date AS raw_registration_date, customer_segment AS raw_customer_segment,
         NULLIF(TRIM(customer_id), '') AS s_customer_id,
         email, first_name, last_name, city, state,
         NULLIF(TRIM(registration_date), '') AS s_registration_date,
@@ -15,16 +20,11 @@ typed AS (
         TRY_CAST(s_customer_id AS BIGINT) AS customer_id,
         TRY_CAST(s_registration_date AS DATE) AS registration_date
     FROM src
-),
-dups AS (  -- keys seen more than once; read from the raw text so `typed` is not scanned twice
-    SELECT TRY_CAST(NULLIF(TRIM(customer_id), '') AS BIGINT) AS dup_id, MIN(_row) AS first_row
-    FROM raw_customers
-    WHERE TRY_CAST(NULLIF(TRIM(customer_id), '') AS BIGINT) IS NOT NULL
-    GROUP BY TRY_CAST(NULLIF(TRIM(customer_id), '') AS BIGINT)
-    HAVING COUNT(*) > 1
 )
 SELECT
     t._row,
+    t.raw_customer_id, t.raw_email, t.raw_first_name, t.raw_last_name, t.raw_city, t.raw_state,
+    t.raw_registration_date, t.raw_customer_segment,
     t.customer_id, t.email, t.first_name, t.last_name, t.city, t.state,
     t.registration_date, t.customer_segment,
     CASE
@@ -34,11 +34,11 @@ SELECT
         WHEN t.s_registration_date IS NULL THEN 'null_value:registration_date'
         WHEN t.customer_segment IS NULL THEN 'null_value:customer_segment'
         WHEN t.registration_date IS NULL THEN 'unparseable_date:registration_date'
-        WHEN f.first_row IS NOT NULL AND t._row <> f.first_row THEN 'duplicate_customer_id'
+        WHEN t.customer_id IN (SELECT dup_id FROM dups_customers)
+            AND t._row NOT IN (SELECT first_row FROM dups_customers) THEN 'duplicate_customer_id'
         WHEN t.email NOT LIKE '%_@_%' THEN 'invalid_email'
         WHEN t.customer_segment NOT IN ('Premium', 'Standard', 'Basic')
             THEN CONCAT('invalid_segment:', t.customer_segment)
         ELSE 'valid'
     END AS data_quality_flag
 FROM typed t
-LEFT JOIN dups f ON f.dup_id = t.customer_id

@@ -1,9 +1,15 @@
 -- Bronze orders: every raw row, typed with TRY_CAST, flagged with the first failed check.
 -- Input relations: raw_orders (_row = 0-based line number in the CSV, then every column as text),
+-- dups_orders (dup_id = an order_id seen more than once, first_row = the _row of its first line),
 -- valid_customer_ids / valid_product_ids (keys of the valid bronze customers / products).
+-- Output: _row, raw_<column> (the original text), the typed bronze columns, data_quality_flag.
+-- Lookups are IN subqueries: their hash table is built on the small side, never on the raw rows.
 WITH src AS (
     SELECT
         _row,
+        order_id AS raw_order_id, customer_id AS raw_customer_id, product_id AS raw_product_id,
+        order_date AS raw_order_date, quantity AS raw_quantity, total_amount AS raw_total_amount,
+        status AS raw_status, payment_method AS raw_payment_method,
         NULLIF(TRIM(order_id), '') AS s_order_id,
         NULLIF(TRIM(customer_id), '') AS s_customer_id,
         NULLIF(TRIM(product_id), '') AS s_product_id,
@@ -23,16 +29,11 @@ typed AS (
         TRY_CAST(s_quantity AS BIGINT) AS quantity,
         TRY_CAST(s_total_amount AS DECIMAL(12, 2)) AS total_amount
     FROM src
-),
-dups AS (  -- keys seen more than once; read from the raw text so `typed` is not scanned twice
-    SELECT TRY_CAST(NULLIF(TRIM(order_id), '') AS BIGINT) AS dup_id, MIN(_row) AS first_row
-    FROM raw_orders
-    WHERE TRY_CAST(NULLIF(TRIM(order_id), '') AS BIGINT) IS NOT NULL
-    GROUP BY TRY_CAST(NULLIF(TRIM(order_id), '') AS BIGINT)
-    HAVING COUNT(*) > 1
 )
 SELECT
     t._row,
+    t.raw_order_id, t.raw_customer_id, t.raw_product_id, t.raw_order_date, t.raw_quantity,
+    t.raw_total_amount, t.raw_status, t.raw_payment_method,
     t.order_id, t.customer_id, t.product_id, t.order_date, t.quantity, t.total_amount,
     t.status, t.payment_method,
     CASE
@@ -50,17 +51,15 @@ SELECT
         WHEN t.order_date IS NULL THEN 'unparseable_date:order_date'
         WHEN t.quantity IS NULL THEN 'invalid_number:quantity'
         WHEN t.total_amount IS NULL THEN 'invalid_number:total_amount'
-        WHEN f.first_row IS NOT NULL AND t._row <> f.first_row THEN 'duplicate_order_id'
+        WHEN t.order_id IN (SELECT dup_id FROM dups_orders)
+            AND t._row NOT IN (SELECT first_row FROM dups_orders) THEN 'duplicate_order_id'
         WHEN t.quantity <= 0 THEN 'nonpositive_quantity'
         WHEN t.total_amount < 0 THEN 'negative_amount'
         WHEN t.status NOT IN ('completed', 'pending', 'cancelled') THEN CONCAT('invalid_status:', t.status)
         WHEN t.payment_method NOT IN ('Credit Card', 'PayPal', 'Debit Card')
             THEN CONCAT('invalid_payment_method:', t.payment_method)
-        WHEN vc.customer_id IS NULL THEN 'orphan_customer_id'
-        WHEN vp.product_id IS NULL THEN 'orphan_product_id'
+        WHEN t.customer_id NOT IN (SELECT customer_id FROM valid_customer_ids) THEN 'orphan_customer_id'
+        WHEN t.product_id NOT IN (SELECT product_id FROM valid_product_ids) THEN 'orphan_product_id'
         ELSE 'valid'
     END AS data_quality_flag
 FROM typed t
-LEFT JOIN dups f ON f.dup_id = t.order_id
-LEFT JOIN valid_customer_ids vc ON vc.customer_id = t.customer_id
-LEFT JOIN valid_product_ids vp ON vp.product_id = t.product_id

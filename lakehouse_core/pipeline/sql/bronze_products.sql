@@ -1,8 +1,12 @@
 -- Bronze products: every raw row, typed with TRY_CAST, flagged with the first failed check.
--- Input relation: raw_products (_row = 0-based line number in the CSV, then every column as text).
+-- Input relations: raw_products (_row = 0-based line number in the CSV, then every column as text),
+-- dups_products (dup_id = a product_id seen more than once, first_row = the _row of its first line).
+-- Output: _row, raw_<column> (the original text), the typed bronze columns, data_quality_flag.
 WITH src AS (
     SELECT
         _row,
+        product_id AS raw_product_id, product_name AS raw_product_name, category AS raw_category,
+        price AS raw_price, stock_quantity AS raw_stock_quantity,
         NULLIF(TRIM(product_id), '') AS s_product_id,
         product_name, category,
         NULLIF(TRIM(price), '') AS s_price,
@@ -16,16 +20,10 @@ typed AS (
         TRY_CAST(s_price AS DECIMAL(12, 2)) AS price,
         TRY_CAST(s_stock_quantity AS BIGINT) AS stock_quantity
     FROM src
-),
-dups AS (  -- keys seen more than once; read from the raw text so `typed` is not scanned twice
-    SELECT TRY_CAST(NULLIF(TRIM(product_id), '') AS BIGINT) AS dup_id, MIN(_row) AS first_row
-    FROM raw_products
-    WHERE TRY_CAST(NULLIF(TRIM(product_id), '') AS BIGINT) IS NOT NULL
-    GROUP BY TRY_CAST(NULLIF(TRIM(product_id), '') AS BIGINT)
-    HAVING COUNT(*) > 1
 )
 SELECT
     t._row,
+    t.raw_product_id, t.raw_product_name, t.raw_category, t.raw_price, t.raw_stock_quantity,
     t.product_id, t.product_name, t.category, t.price, t.stock_quantity,
     CASE
         WHEN t.s_product_id IS NULL THEN 'null_key:product_id'
@@ -35,7 +33,8 @@ SELECT
         WHEN t.s_price IS NULL THEN 'null_value:price'
         WHEN t.price IS NULL THEN 'invalid_number:price'
         WHEN t.s_stock_quantity IS NOT NULL AND t.stock_quantity IS NULL THEN 'invalid_number:stock_quantity'
-        WHEN f.first_row IS NOT NULL AND t._row <> f.first_row THEN 'duplicate_product_id'
+        WHEN t.product_id IN (SELECT dup_id FROM dups_products)
+            AND t._row NOT IN (SELECT first_row FROM dups_products) THEN 'duplicate_product_id'
         WHEN t.price <= 0 THEN 'nonpositive_price'
         WHEN t.stock_quantity < 0 THEN 'negative_stock'
         WHEN t.category NOT IN ('Electronics', 'Clothing', 'Home', 'Sports', 'Books')
@@ -43,4 +42,3 @@ SELECT
         ELSE 'valid'
     END AS data_quality_flag
 FROM typed t
-LEFT JOIN dups f ON f.dup_id = t.product_id
