@@ -209,6 +209,27 @@ def test_first_line_of_a_repeated_key_wins_across_a_large_file(tmp_path: Path) -
         (str(n - 1), "1.00", "duplicate_order_id"), ("7", "3.00", "duplicate_order_id")]
 
 
+def test_blank_and_padded_values(tmp_path: Path) -> None:
+    header = ORDERS.splitlines()[0]
+    lines = [
+        " 18 ,1,10, 2026-11-23 ,\u00a01,25.50 ,completed,PayPal",  # padded (also a no-break space): valid
+        "19,  ,10,2026-11-23,1,25.50,completed,PayPal",
+        "20,1,10,2026-11-23,\u00a0,25.50,completed,PayPal",
+        "21,1,10,2026-11-23, 1 x,25.50,completed,PayPal",
+    ]
+    paths = DataPaths(tmp_path / "data")
+    _write_raw(paths, customers=CUSTOMERS, products=PRODUCTS, orders="\n".join([header, *lines]) + "\n")
+    ingest_to_bronze(paths, run_id="pad", ingested_at=T_INGEST)
+    rows = sorted(pq.read_table(paths.bronze_parquet("orders")).to_pylist(), key=lambda r: r["order_id"])
+    assert [r["data_quality_flag"] for r in rows] == [
+        "valid", "null_key:customer_id", "null_value:quantity", "invalid_number:quantity"]
+    assert (rows[0]["order_id"], rows[0]["order_date"], rows[0]["quantity"], rows[0]["total_amount"]) == (
+        18, date(2026, 11, 23), 1, Decimal("25.50"))
+    validate_data_quality(paths, run_id="pad", quarantined_at=T_QUARANTINE)
+    quarantined = pq.read_table(paths.quarantine_parquet("orders")).to_pylist()
+    assert [(q["customer_id"], q["quantity"]) for q in quarantined] == [("  ", "1"), ("1", "\u00a0"), ("1", " 1 x")]
+
+
 def test_ingest_result_rows(paths: DataPaths) -> None:
     result = ingest_to_bronze(paths, run_id="r1", ingested_at=T_INGEST)
     assert dict(result.rows) == {

@@ -8,17 +8,23 @@ WITH src AS (
         customer_id AS raw_customer_id, email AS raw_email, first_name AS raw_first_name,
         last_name AS raw_last_name, city AS raw_city, state AS raw_state,
         registration_date AS raw_registration_date, customer_segment AS raw_customer_segment,
-        NULLIF(TRIM(customer_id), '') AS s_customer_id,
+        TRY_CAST(customer_id AS BIGINT) AS c_customer_id,
         email, first_name, last_name, city, state,
-        NULLIF(TRIM(registration_date), '') AS s_registration_date,
+        TRY_CAST(registration_date AS DATE) AS c_registration_date,
         customer_segment
     FROM raw_customers
 ),
+-- TRY_CAST skips surrounding ASCII blanks; only values it rejects pay for TRIM (which also strips
+-- Unicode spaces): the same result as TRY_CAST(NULLIF(TRIM(x), '')), at a fraction of the cost.
 typed AS (
     SELECT
         src.*,
-        TRY_CAST(s_customer_id AS BIGINT) AS customer_id,
-        TRY_CAST(s_registration_date AS DATE) AS registration_date
+        CASE WHEN c_customer_id IS NULL AND raw_customer_id IS NOT NULL
+            THEN TRY_CAST(NULLIF(TRIM(raw_customer_id), '') AS BIGINT)
+            ELSE c_customer_id END AS customer_id,
+        CASE WHEN c_registration_date IS NULL AND raw_registration_date IS NOT NULL
+            THEN TRY_CAST(NULLIF(TRIM(raw_registration_date), '') AS DATE)
+            ELSE c_registration_date END AS registration_date
     FROM src
 )
 SELECT
@@ -28,10 +34,12 @@ SELECT
     t.customer_id, t.email, t.first_name, t.last_name, t.city, t.state,
     t.registration_date, t.customer_segment,
     CASE
-        WHEN t.s_customer_id IS NULL THEN 'null_key:customer_id'
+        WHEN t.customer_id IS NULL AND NULLIF(TRIM(t.raw_customer_id), '') IS NULL
+            THEN 'null_key:customer_id'
         WHEN t.customer_id IS NULL THEN 'invalid_number:customer_id'
         WHEN t.email IS NULL THEN 'null_value:email'
-        WHEN t.s_registration_date IS NULL THEN 'null_value:registration_date'
+        WHEN t.registration_date IS NULL AND NULLIF(TRIM(t.raw_registration_date), '') IS NULL
+            THEN 'null_value:registration_date'
         WHEN t.customer_segment IS NULL THEN 'null_value:customer_segment'
         WHEN t.registration_date IS NULL THEN 'unparseable_date:registration_date'
         WHEN t.customer_id IN (SELECT dup_id FROM dups_customers)

@@ -10,24 +10,38 @@ WITH src AS (
         order_id AS raw_order_id, customer_id AS raw_customer_id, product_id AS raw_product_id,
         order_date AS raw_order_date, quantity AS raw_quantity, total_amount AS raw_total_amount,
         status AS raw_status, payment_method AS raw_payment_method,
-        NULLIF(TRIM(order_id), '') AS s_order_id,
-        NULLIF(TRIM(customer_id), '') AS s_customer_id,
-        NULLIF(TRIM(product_id), '') AS s_product_id,
-        NULLIF(TRIM(order_date), '') AS s_order_date,
-        NULLIF(TRIM(quantity), '') AS s_quantity,
-        NULLIF(TRIM(total_amount), '') AS s_total_amount,
+        TRY_CAST(order_id AS BIGINT) AS c_order_id,
+        TRY_CAST(customer_id AS BIGINT) AS c_customer_id,
+        TRY_CAST(product_id AS BIGINT) AS c_product_id,
+        TRY_CAST(order_date AS DATE) AS c_order_date,
+        TRY_CAST(quantity AS BIGINT) AS c_quantity,
+        TRY_CAST(total_amount AS DECIMAL(12, 2)) AS c_total_amount,
         status, payment_method
     FROM raw_orders
 ),
+-- TRY_CAST skips surrounding ASCII blanks; only values it rejects pay for TRIM (which also strips
+-- Unicode spaces): the same result as TRY_CAST(NULLIF(TRIM(x), '')), at a fraction of the cost.
 typed AS (
     SELECT
         src.*,
-        TRY_CAST(s_order_id AS BIGINT) AS order_id,
-        TRY_CAST(s_customer_id AS BIGINT) AS customer_id,
-        TRY_CAST(s_product_id AS BIGINT) AS product_id,
-        TRY_CAST(s_order_date AS DATE) AS order_date,
-        TRY_CAST(s_quantity AS BIGINT) AS quantity,
-        TRY_CAST(s_total_amount AS DECIMAL(12, 2)) AS total_amount
+        CASE WHEN c_order_id IS NULL AND raw_order_id IS NOT NULL
+            THEN TRY_CAST(NULLIF(TRIM(raw_order_id), '') AS BIGINT)
+            ELSE c_order_id END AS order_id,
+        CASE WHEN c_customer_id IS NULL AND raw_customer_id IS NOT NULL
+            THEN TRY_CAST(NULLIF(TRIM(raw_customer_id), '') AS BIGINT)
+            ELSE c_customer_id END AS customer_id,
+        CASE WHEN c_product_id IS NULL AND raw_product_id IS NOT NULL
+            THEN TRY_CAST(NULLIF(TRIM(raw_product_id), '') AS BIGINT)
+            ELSE c_product_id END AS product_id,
+        CASE WHEN c_order_date IS NULL AND raw_order_date IS NOT NULL
+            THEN TRY_CAST(NULLIF(TRIM(raw_order_date), '') AS DATE)
+            ELSE c_order_date END AS order_date,
+        CASE WHEN c_quantity IS NULL AND raw_quantity IS NOT NULL
+            THEN TRY_CAST(NULLIF(TRIM(raw_quantity), '') AS BIGINT)
+            ELSE c_quantity END AS quantity,
+        CASE WHEN c_total_amount IS NULL AND raw_total_amount IS NOT NULL
+            THEN TRY_CAST(NULLIF(TRIM(raw_total_amount), '') AS DECIMAL(12, 2))
+            ELSE c_total_amount END AS total_amount
     FROM src
 )
 SELECT
@@ -37,15 +51,21 @@ SELECT
     t.order_id, t.customer_id, t.product_id, t.order_date, t.quantity, t.total_amount,
     t.status, t.payment_method,
     CASE
-        WHEN t.s_order_id IS NULL THEN 'null_key:order_id'
-        WHEN t.s_customer_id IS NULL THEN 'null_key:customer_id'
-        WHEN t.s_product_id IS NULL THEN 'null_key:product_id'
+        WHEN t.order_id IS NULL AND NULLIF(TRIM(t.raw_order_id), '') IS NULL
+            THEN 'null_key:order_id'
+        WHEN t.customer_id IS NULL AND NULLIF(TRIM(t.raw_customer_id), '') IS NULL
+            THEN 'null_key:customer_id'
+        WHEN t.product_id IS NULL AND NULLIF(TRIM(t.raw_product_id), '') IS NULL
+            THEN 'null_key:product_id'
         WHEN t.order_id IS NULL THEN 'invalid_number:order_id'
         WHEN t.customer_id IS NULL THEN 'invalid_number:customer_id'
         WHEN t.product_id IS NULL THEN 'invalid_number:product_id'
-        WHEN t.s_order_date IS NULL THEN 'null_value:order_date'
-        WHEN t.s_quantity IS NULL THEN 'null_value:quantity'
-        WHEN t.s_total_amount IS NULL THEN 'null_value:total_amount'
+        WHEN t.order_date IS NULL AND NULLIF(TRIM(t.raw_order_date), '') IS NULL
+            THEN 'null_value:order_date'
+        WHEN t.quantity IS NULL AND NULLIF(TRIM(t.raw_quantity), '') IS NULL
+            THEN 'null_value:quantity'
+        WHEN t.total_amount IS NULL AND NULLIF(TRIM(t.raw_total_amount), '') IS NULL
+            THEN 'null_value:total_amount'
         WHEN t.status IS NULL THEN 'null_value:status'
         WHEN t.payment_method IS NULL THEN 'null_value:payment_method'
         WHEN t.order_date IS NULL THEN 'unparseable_date:order_date'
