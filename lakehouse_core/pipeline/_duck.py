@@ -134,13 +134,9 @@ class TaskContext:
     def view(self, name: str, select: str) -> None:
         self.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {select}")
 
-    def parquet_view(self, name: str, path: Path, *, row_numbers: bool = False) -> None:
-        """Bind ``name`` to a Parquet file (``_row`` = 0-based row position when ``row_numbers``)."""
-        if row_numbers:
-            self.view(name, f"SELECT * EXCLUDE (file_row_number), file_row_number AS _row "
-                            f"FROM read_parquet({quote_path(path)}, file_row_number = true)")
-        else:
-            self.view(name, f"SELECT * FROM read_parquet({quote_path(path)})")
+    def parquet_view(self, name: str, path: Path) -> None:
+        """Bind ``name`` to a Parquet file."""
+        self.view(name, f"SELECT * FROM read_parquet({quote_path(path)})")
 
     def copy_to_parquet(self, select: str, path: Path, metadata: dict[str, str] | None = None) -> int:
         """Write a SELECT to one Parquet file (atomically: temp file then rename); return its rows.

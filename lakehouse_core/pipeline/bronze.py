@@ -207,7 +207,8 @@ def validate_data_quality(
     ``checks`` (failures per check, first failed check of each row), ``reasons`` and ``passed``.
 
     Raises:
-        DataError: bronze is missing, or raw = bronze = valid + quarantined does not hold.
+        DataError: bronze or the rows staged by ingest are missing, raw = bronze = valid + quarantined
+            does not hold, or the staged rows' reasons differ from the bronze flags.
     """
     now = quarantined_at or utc_now()
     with task_context("validate_data_quality", paths, progress, cancel, total_steps=len(TABLES) + 1) as ctx:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -227,7 +228,8 @@ def test_blank_and_padded_values(tmp_path: Path) -> None:
         18, date(2026, 11, 23), 1, Decimal("25.50"))
     validate_data_quality(paths, run_id="pad", quarantined_at=T_QUARANTINE)
     quarantined = pq.read_table(paths.quarantine_parquet("orders")).to_pylist()
-    assert [(q["customer_id"], q["quantity"]) for q in quarantined] == [("  ", "1"), ("1", "\u00a0"), ("1", " 1 x")]
+    assert [(q["customer_id"], q["quantity"]) for q in quarantined] == [
+        ("  ", "1"), ("1", "\u00a0"), ("1", " 1 x")]
 
 
 def test_ingest_result_rows(paths: DataPaths) -> None:
@@ -326,6 +328,18 @@ def test_validate_detects_counts_that_do_not_reconcile(silver: DataPaths) -> Non
     t = pq.read_table(silver.bronze_parquet("orders"))
     pq.write_table(t.slice(0, t.num_rows - 1), silver.bronze_parquet("orders"))
     with pytest.raises(DataError, match="orders: counts do not reconcile: raw 19, bronze 18"):
+        validate_data_quality(silver, run_id="r1")
+
+
+def test_validate_detects_bronze_flags_that_differ_from_the_staged_rows(silver: DataPaths) -> None:
+    # same number of flagged rows, but one reason changed behind ingest's back
+    t = pq.read_table(silver.bronze_parquet("customers"))
+    flags = [("invalid_segment:Platinum" if f == "invalid_email" else f)
+             for f in t.column("data_quality_flag").to_pylist()]
+    index = t.schema.get_field_index("data_quality_flag")
+    tampered = t.set_column(index, "data_quality_flag", pa.array(flags))
+    pq.write_table(tampered, silver.bronze_parquet("customers"))
+    with pytest.raises(DataError, match="customers: quarantined reasons .* do not match bronze flags"):
         validate_data_quality(silver, run_id="r1")
 
 
