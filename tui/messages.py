@@ -29,7 +29,7 @@ from lakehouse_core.models import (
 
 
 @dataclass
-class WorkerFailed(Message):
+class WorkerFailed(Message, bubble=False):
     """A worker raised; the App turns this into one error notification."""
 
     worker: Worker[Any]
@@ -37,28 +37,28 @@ class WorkerFailed(Message):
 
 
 @dataclass
-class StatusesLoaded(Message):
+class StatusesLoaded(Message, bubble=False):
     """The service table was probed."""
 
     statuses: list[ServiceStatus]
 
 
 @dataclass
-class LastResultsLoaded(Message):
+class LastResultsLoaded(Message, bubble=False):
     """The persisted last result per phase was read."""
 
     results: dict[int, PhaseResult]
 
 
 @dataclass
-class PhasePlanLoaded(Message):
+class PhasePlanLoaded(Message, bubble=False):
     """A phase plan is ready for the confirmation dialog."""
 
     plan: PhasePlan
 
 
 @dataclass
-class PhaseProgress(Message):
+class PhaseProgress(Message, bubble=False):
     """One progress event of a running phase; consecutive advances of one task coalesce."""
 
     event: ProgressEvent
@@ -73,7 +73,7 @@ class PhaseProgress(Message):
 
 
 @dataclass
-class PhaseFinished(Message):
+class PhaseFinished(Message, bubble=False):
     """A phase run ended: ``result`` is the full or partial result, ``error`` the failure text."""
 
     phase: int
@@ -83,7 +83,7 @@ class PhaseFinished(Message):
 
 
 @dataclass
-class CatalogChildrenLoaded(Message):
+class CatalogChildrenLoaded(Message, bubble=False):
     """Children of one catalog tree node were listed."""
 
     node: Any  # the textual TreeNode to fill (only touched on the UI thread)
@@ -92,7 +92,7 @@ class CatalogChildrenLoaded(Message):
 
 
 @dataclass
-class TableLoaded(Message):
+class TableLoaded(Message, bubble=False):
     """Everything the catalog screen shows about one table."""
 
     table: TableRef
@@ -105,7 +105,7 @@ class TableLoaded(Message):
 
 
 @dataclass
-class PreviewLoaded(Message):
+class PreviewLoaded(Message, bubble=False):
     """Rows of a table as of a snapshot."""
 
     table: TableRef
@@ -114,28 +114,28 @@ class PreviewLoaded(Message):
 
 
 @dataclass
-class DiffLoaded(Message):
+class DiffLoaded(Message, bubble=False):
     """Two snapshots were compared."""
 
     diff: SnapshotDiff
 
 
 @dataclass
-class RefCreated(Message):
+class RefCreated(Message, bubble=False):
     """A branch or tag was created."""
 
     ref: RefInfo
 
 
 @dataclass
-class QueryFinished(Message):
+class QueryFinished(Message, bubble=False):
     """A SQL statement returned rows."""
 
     result: QueryResult
 
 
 @dataclass
-class QueryFailed(Message):
+class QueryFailed(Message, bubble=False):
     """A SQL statement failed; ``message`` is the engine's own text."""
 
     sql: str
@@ -145,7 +145,7 @@ class QueryFailed(Message):
 
 
 @dataclass
-class MetricsLoaded(Message):
+class MetricsLoaded(Message, bubble=False):
     """One refresh of every metric panel and alert."""
 
     panels: list[MetricPanel]

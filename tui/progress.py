@@ -35,7 +35,7 @@ class TuiProgressSink:
         with self._lock:
             now = time.monotonic()
             if event.kind == "advance":
-                last = self._last_post.get(event.task, 0.0)
+                last = self._last_post.get(event.task, float("-inf"))
                 finished = event.total is not None and event.done >= event.total
                 if now - last < self._min_interval_s and not finished:
                     self._pending[event.task] = event

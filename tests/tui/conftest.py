@@ -36,3 +36,30 @@ def fake_backend() -> Iterator[FakeBackend]:
     backend = make_fake_backend()
     yield backend
     backend.gate.release()
+
+
+async def settle(pilot: object, rounds: int = 3) -> None:
+    """Let workers finish and their messages be handled."""
+    from textual.pilot import Pilot
+
+    assert isinstance(pilot, Pilot)
+    for _ in range(rounds):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def cells(table: object) -> list[list[str]]:
+    """Plain text of every row of a DataTable."""
+    from textual.widgets import DataTable
+
+    assert isinstance(table, DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def text_of(widget: object) -> str:
+    """Plain text of a Label/Static."""
+    from textual.widgets import Static
+
+    assert isinstance(widget, Static)
+    return str(widget.render())
