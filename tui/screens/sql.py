@@ -52,8 +52,8 @@ class SqlScreen(LakehouseScreen):
     BINDINGS = [
         Binding("ctrl+enter,ctrl+r,f5", "run", "Run", id="sql.run", priority=True),
         Binding("ctrl+g", "cancel_query", "Cancel", id="sql.cancel", priority=True),
-        Binding("f6", "focus_history", "History", id="sql.history"),
-        Binding("f7", "focus_as_of", "As of", id="sql.as_of"),
+        Binding("ctrl+o", "focus_history", "History", id="sql.history"),
+        Binding("ctrl+l", "focus_as_of", "As of", id="sql.as_of"),
         Binding("f8", "export('csv')", "CSV", id="sql.export_csv"),
         Binding("f9", "export('parquet')", "Parquet", id="sql.export_parquet"),
         Binding("f10", "focus_editor", "Editor", id="sql.editor"),
