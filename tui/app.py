@@ -80,8 +80,8 @@ class LakehouseApp(App[None]):
         for scope, bindings in scopes:
             for binding in bindings:
                 rows.append((scope, self.keys_of(binding), binding.description, binding.id or ""))
-        rows.append(("App", "ctrl+p", "Command palette", ""))
-        rows.append(("App", "ctrl+q", "Quit", ""))
+        rows.append(("App", "^p", "Command palette", ""))
+        rows.append(("App", "^q", "Quit", ""))
         return rows
 
     def keys_of(self, binding: Binding) -> str:

@@ -63,3 +63,15 @@ def text_of(widget: object) -> str:
 
     assert isinstance(widget, Static)
     return str(widget.render())
+
+
+async def wait_until(pilot: object, predicate: object, timeout_s: float = 5.0) -> bool:
+    """Pause until ``predicate()`` is true (bounded); return its last value."""
+    from textual.pilot import Pilot
+
+    assert isinstance(pilot, Pilot) and callable(predicate)
+    for _ in range(int(timeout_s / 0.05)):
+        if predicate():
+            return True
+        await pilot.pause(0.05)
+    return bool(predicate())

@@ -54,8 +54,8 @@ class SqlScreen(LakehouseScreen):
         Binding("ctrl+g", "cancel_query", "Cancel", id="sql.cancel", priority=True),
         Binding("ctrl+o", "focus_history", "History", id="sql.history"),
         Binding("ctrl+l", "focus_as_of", "As of", id="sql.as_of"),
-        Binding("f8", "export('csv')", "CSV", id="sql.export_csv"),
-        Binding("f9", "export('parquet')", "Parquet", id="sql.export_parquet"),
+        Binding("f8", "export('csv')", "Export CSV", id="sql.export_csv"),
+        Binding("f9", "export('parquet')", "Export Parquet", id="sql.export_parquet"),
         Binding("f10", "focus_editor", "Editor", id="sql.editor"),
     ]
 
