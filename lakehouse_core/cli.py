@@ -51,6 +51,8 @@ class RichProgress:
         with self._lock:
             key = f"{event.phase}.{event.task}"
             if event.kind == "start":
+                if key in self.tasks:  # tasks and the step runner may both announce a start
+                    return
                 self.tasks[key] = self.progress.add_task(f"[{event.phase}] {event.task}", total=event.total)
             elif event.kind == "advance" and key in self.tasks:
                 self.progress.update(self.tasks[key], completed=event.done, total=event.total)
