@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 the operation failed (phase, query), 2 bad arguments or conf
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import signal
@@ -150,9 +151,7 @@ class Cli:
     def _run_phases(self, phases: Sequence[int]) -> int:
         results = []
         for phase in phases:
-            result = self.with_progress(
-                lambda sink, cancel, p=phase: self.backend.phases.run(p, sink, cancel)
-            )
+            result = self.with_progress(functools.partial(self._run_one, phase))
             results.append(result)
             if not self.args.json:
                 self._print_phase(result)
@@ -161,6 +160,9 @@ class Cli:
                 [result_to_dict(r) for r in results] if len(results) > 1 else result_to_dict(results[0])
             )
         return EXIT_OK
+
+    def _run_one(self, phase: int, sink: Any, cancel: CancelToken) -> Any:
+        return self.backend.phases.run(phase, sink, cancel)
 
     def _print_phase(self, result: Any) -> None:
         self.out.print(f"[bold]phase {result.phase}[/] ok in {result.seconds:.2f}s (run {result.run_id})")
@@ -224,10 +226,10 @@ class Cli:
         if self.args.json:
             self.emit_json(rows)
             return EXIT_OK
-        table = Table("table", "rows", "partitioning", "current snapshot")
+        grid = Table("table", "rows", "partitioning", "current snapshot")
         for r in rows:
-            table.add_row(r["table"], f"{r['rows']:,}", r["partitioning"], str(r["snapshot"]))
-        self.out.print(table)
+            grid.add_row(r["table"], f"{r['rows']:,}", r["partitioning"], str(r["snapshot"]))
+        self.out.print(grid)
         return EXIT_OK
 
     def cmd_snapshots(self) -> int:
