@@ -228,7 +228,7 @@ class Cli:
             return EXIT_OK
         grid = Table("table", "rows", "partitioning", "current snapshot")
         for r in rows:
-            grid.add_row(r["table"], f"{r['rows']:,}", r["partitioning"], str(r["snapshot"]))
+            grid.add_row(str(r["table"]), f"{r['rows']:,}", str(r["partitioning"]), str(r["snapshot"]))
         self.out.print(grid)
         return EXIT_OK
 
