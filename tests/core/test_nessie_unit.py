@@ -154,8 +154,8 @@ def test_merge_dry_run_reports_keys_and_conflicts(client: NessieClient) -> None:
     })
     result = client.merge("etl", "main", dry_run=True)
     body = json.loads(merge.calls[0].request.content)
-    assert body["dryRun"] is True and body["fromRefName"] == "etl" and body["fromHash"] == "e1"
-    assert body["returnConflictAsResult"] is True
+    assert body["isDryRun"] is True and body["fromRefName"] == "etl" and body["fromHash"] == "e1"
+    assert body["isReturnConflictAsResult"] is True
     assert result.changed_tables == ("bronze.orders", "gold.x")
     assert (result.applied, result.successful, result.dry_run) == (False, False, True)
     assert [(c.key, c.conflict_type) for c in result.conflicts] == [("gold.x", "VALUE_DIFFERS")]
@@ -181,3 +181,20 @@ def test_connection_refused_maps_to_unavailable(client: NessieClient) -> None:
 def test_every_request_has_the_settings_timeout(client: NessieClient) -> None:
     timeout = client._http._client.timeout
     assert (timeout.connect, timeout.read, timeout.write, timeout.pool) == (2.0, 2.0, 2.0, 2.0)
+
+
+@respx.mock
+def test_merge_into_empty_target_fast_forwards(client: NessieClient) -> None:
+    respx.get(f"{BASE}/config").respond(json={**CONFIG, "noAncestorHash": "root"})
+    respx.get(f"{BASE}/trees/main").respond(json={"reference": _ref("main", "root")})
+    respx.get(f"{BASE}/trees/etl").respond(json={"reference": _ref("etl", "e9")})
+    respx.get(f"{BASE}/trees/main/diff/%40e9").respond(json={"hasMore": False, "diffs": [
+        {"key": {"elements": ["bronze", "orders"]}, "from": None, "to": {"type": "ICEBERG_TABLE"}},
+    ]})
+    assign = respx.put(f"{BASE}/trees/main@root").respond(json={"reference": _ref("main", "e9")})
+    preview = client.merge("etl", dry_run=True)
+    assert (preview.applied, preview.changed_tables, assign.called) == (False, ("bronze.orders",), False)
+    result = client.merge("etl")
+    assert (result.applied, result.successful, result.resultant_hash) == (True, True, "e9")
+    assert json.loads(assign.calls[0].request.content) == {"type": "BRANCH", "name": "etl", "hash": "e9"}
+    assert assign.calls[0].request.url.params["type"] == "BRANCH"

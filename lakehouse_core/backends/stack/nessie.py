@@ -296,17 +296,48 @@ class NessieClient:
         if target.kind != "branch":
             raise ConflictError(f"nessie: cannot merge into tag {target_name!r}")
         source = self.get_ref(from_ref)
+        if target.hash == self.config().get("noAncestorHash"):
+            # Nessie finds no common ancestor with a target that has no commit yet: fast-forward it
+            return self._fast_forward(source, target, dry_run)
         payload = {
             "fromRefName": source.name,
             "fromHash": source.hash,
             "message": message or f"merge {source.name} into {target.name}",
+            # Nessie's Immutables JSON names are "isDryRun"/"isReturnConflictAsResult" (verified on
+            # 0.99: a bare "dryRun" is silently ignored and the merge is applied); send both spellings.
+            "isDryRun": dry_run,
             "dryRun": dry_run,
+            "isReturnConflictAsResult": True,
             "returnConflictAsResult": True,
         }
         body = self._http.post_json(
             f"/trees/{_ref(target.name, target.hash)}/history/merge", payload
         )
         return self._merge_result(body or {}, source.name, target.name, dry_run)
+
+    def _fast_forward(self, source: RefInfo, target: RefInfo, dry_run: bool) -> MergeResult:
+        keys = tuple(c.key for c in self.diff(target.name, f"@{source.hash}" if source.hash else source.name))
+        resultant: str | None = None
+        if not dry_run:
+            body = self._http.request(
+                "PUT",
+                f"/trees/{_ref(target.name, target.hash)}",
+                params={"type": "BRANCH"},
+                json={"type": source.kind.upper(), "name": source.name, "hash": source.hash},
+            ).json()
+            resultant = str(body["reference"]["hash"])
+        logger.info("nessie: fast-forward %s -> %s%s (%d keys)", source.name, target.name,
+                    " (dry run)" if dry_run else "", len(keys))
+        return MergeResult(
+            source=source.name,
+            target=target.name,
+            dry_run=dry_run,
+            applied=not dry_run,
+            successful=True,
+            changed_keys=keys,
+            resultant_hash=resultant,
+            common_ancestor=target.hash,
+        )
 
     def _merge_result(
         self, body: Mapping[str, Any], source: str, target: str, dry_run: bool
