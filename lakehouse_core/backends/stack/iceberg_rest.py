@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
@@ -24,6 +24,11 @@ from pyiceberg.exceptions import (
     TableAlreadyExistsError,
 )
 from pyiceberg.exceptions import ServiceUnavailableError as IcebergUnavailable
+from pyiceberg.serializers import FromInputFile
+from pyiceberg.table import Table
+from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.table.snapshots import Snapshot, SnapshotLogEntry
+from pyiceberg.typedef import Identifier
 from requests.adapters import HTTPAdapter
 
 from lakehouse_core.errors import (
@@ -32,6 +37,9 @@ from lakehouse_core.errors import (
     ServiceUnavailableError,
 )
 from lakehouse_core.settings import LakehouseSettings
+
+if TYPE_CHECKING:
+    from lakehouse_core.backends.stack.nessie import NessieClient
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +61,95 @@ class _TimeoutAdapter(HTTPAdapter):
 
 
 class NessieRestCatalog(RestCatalog):
-    """RestCatalog whose HTTP session has a timeout on every request (settings.http_timeout_s)."""
+    """RestCatalog with a timeout on every request and, optionally, snapshot history from Nessie.
 
-    def __init__(self, name: str, *, timeout_s: float, **properties: str) -> None:
+    Nessie's Iceberg REST serves table metadata holding only the snapshot of the ref's HEAD (Nessie
+    keeps history as commits). With ``history`` (a NessieClient) and ``ref`` set, ``load_table``
+    rebuilds the snapshot list, snapshot log and schemas from the metadata file of every Nessie
+    commit that changed the table, so time travel and snapshot browsing work as with any catalog.
+    Such tables are for reading: write through a catalog opened without ``history``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        timeout_s: float,
+        history: NessieClient | None = None,
+        ref: str | None = None,
+        **properties: str,
+    ) -> None:
         self._timeout_s = timeout_s  # needed by _create_session, called from super().__init__
+        self._history = history
+        self._ref = ref
+        self._metadata_cache: dict[str, TableMetadata] = {}
         super().__init__(name, **properties)
+
+    def load_table(self, identifier: str | Identifier) -> Table:
+        table = super().load_table(identifier)
+        if self._history is None:
+            return table
+        return self._with_history(table)
+
+    def _read_metadata(self, location: str, table: Table) -> TableMetadata:
+        cached = self._metadata_cache.get(location)
+        if cached is None:
+            cached = FromInputFile.table_metadata(table.io.new_input(location))
+            if len(self._metadata_cache) > 2048:
+                self._metadata_cache.clear()
+            self._metadata_cache[location] = cached
+        return cached
+
+    def _with_history(self, table: Table) -> Table:
+        assert self._history is not None
+        ref = self._ref or self._history.default_branch
+        key = ".".join(table.name())
+        versions = self._history.content_history(ref, key)
+        if not versions:
+            return table
+        content_id = versions[0].content_id
+        snapshots: dict[int, Snapshot] = {}
+        schemas = {s.schema_id: s for s in table.metadata.schemas}
+        specs = {p.spec_id: p for p in table.metadata.partition_specs}
+        for version in reversed(versions):  # oldest first
+            if version.content_id != content_id or version.snapshot_id is None:
+                continue
+            if version.snapshot_id in snapshots:
+                continue
+            meta = self._read_metadata(version.metadata_location, table)
+            snap = meta.snapshot_by_id(version.snapshot_id)
+            if snap is None:
+                continue
+            snapshots[snap.snapshot_id] = snap
+            for schema in meta.schemas:
+                schemas.setdefault(schema.schema_id, schema)
+            for spec in meta.partition_specs:
+                specs.setdefault(spec.spec_id, spec)
+        for snap in table.metadata.snapshots:
+            snapshots.setdefault(snap.snapshot_id, snap)
+        chain: list[Snapshot] = []
+        known = set(snapshots)
+        previous: int | None = None
+        for snap in snapshots.values():
+            parent = snap.parent_snapshot_id if snap.parent_snapshot_id in known else previous
+            chain.append(snap.model_copy(update={"parent_snapshot_id": parent}))
+            previous = snap.snapshot_id
+        metadata = table.metadata.model_copy(
+            update={
+                "snapshots": chain,
+                "snapshot_log": [SnapshotLogEntry(snapshot_id=s.snapshot_id, timestamp_ms=s.timestamp_ms)
+                                 for s in chain],
+                "schemas": [schemas[i] for i in sorted(schemas)],
+                "partition_specs": [specs[i] for i in sorted(specs)],
+            }
+        )
+        return Table(
+            table.name(),
+            metadata=metadata,
+            metadata_location=table.metadata_location,
+            io=table.io,
+            catalog=self,
+        )
 
     def _create_session(self) -> requests.Session:
         session = super()._create_session()
@@ -87,8 +179,12 @@ def rest_catalog_properties(settings: LakehouseSettings, ref: str | None = None)
     }
 
 
-def open_rest_catalog(settings: LakehouseSettings, ref: str | None = None) -> RestCatalog:
+def open_rest_catalog(
+    settings: LakehouseSettings, ref: str | None = None, *, history: NessieClient | None = None
+) -> NessieRestCatalog:
     """A pyiceberg RestCatalog on Nessie's Iceberg REST endpoint for branch ``ref``.
+
+    With ``history``, loaded tables carry every snapshot of their Nessie commit history (read-only use).
 
     Raises:
         ServiceUnavailableError: Nessie could not be reached.
@@ -97,7 +193,9 @@ def open_rest_catalog(settings: LakehouseSettings, ref: str | None = None) -> Re
     props = rest_catalog_properties(settings, ref)
     name = f"nessie-{ref}" if ref else "nessie"
     with rest_errors():
-        catalog = NessieRestCatalog(name, timeout_s=settings.http_timeout_s, **props)
+        catalog = NessieRestCatalog(
+            name, timeout_s=settings.http_timeout_s, history=history, ref=ref, **props
+        )
     logger.info("iceberg rest: opened %s (ref %s)", props["uri"], ref or "<default>")
     return catalog
 

@@ -44,6 +44,17 @@ class CommitInfo:
 
 
 @dataclass(frozen=True)
+class ContentVersion:
+    """The state of one Iceberg table key in one commit of a ref's log."""
+
+    commit_hash: str
+    committed_at: datetime | None
+    content_id: str
+    metadata_location: str
+    snapshot_id: int | None  # None: the table had no snapshot yet
+
+
+@dataclass(frozen=True)
 class KeyChange:
     """A content key that differs between two refs."""
 
@@ -245,6 +256,31 @@ class NessieClient:
             if len(out) >= limit:
                 break
         return out
+
+    def content_history(self, ref: str, key: str, limit: int = 200) -> list[ContentVersion]:
+        """Newest-first versions of table ``key`` (dotted) on ``ref``: one per commit that PUT it."""
+        literal = key.replace("\\", "\\\\").replace("'", "\\'")
+        params = {"fetch": "ALL", "filter": f"operations.exists(op, op.key == '{literal}')"}
+        out: list[ContentVersion] = []
+        for entry in self._pages(f"/trees/{_ref(ref)}/history", "logEntries", params):
+            meta = entry.get("commitMeta") or {}
+            for op in entry.get("operations") or ():
+                content = op.get("content") or {}
+                if key_to_str(op.get("key")) != key or content.get("type") != "ICEBERG_TABLE":
+                    continue
+                snap = content.get("snapshotId")
+                out.append(
+                    ContentVersion(
+                        commit_hash=str(meta.get("hash") or ""),
+                        committed_at=_parse_time(meta.get("commitTime")),
+                        content_id=str(content.get("id") or ""),
+                        metadata_location=str(content.get("metadataLocation") or ""),
+                        snapshot_id=int(snap) if snap is not None and int(snap) >= 0 else None,
+                    )
+                )
+            if len(out) >= limit:
+                break
+        return out[:limit]
 
     def diff(self, from_ref: str, to_ref: str) -> list[KeyChange]:
         """Keys that differ from ``from_ref`` to ``to_ref`` (added = only on ``to_ref``), sorted by key."""
