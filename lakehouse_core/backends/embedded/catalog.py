@@ -93,7 +93,8 @@ class EmbeddedCatalogBrowser:
             idents = self._catalog.list_tables(namespace)
         except NoSuchNamespaceError as exc:
             raise NotFoundError(f"namespace {'.'.join(namespace)} does not exist") from exc
-        return sorted(TableRef(tuple(i[:-1]), i[-1]) for i in idents) if idents else []
+        refs = [TableRef(tuple(i[:-1]), i[-1]) for i in idents]
+        return sorted(refs, key=lambda r: r.identifier)
 
     def table_detail(self, table: TableRef, ref: str | None = None) -> TableDetail:
         tbl = self._table(table)
