@@ -48,10 +48,10 @@ class NessieCatalogBrowser:
 
     # ------------------------------------------------------------ per-ref delegation
     def _ref_name(self, ref: str | None) -> str:
-        return ref or self._client.default_branch
+        return ref or self._settings.nessie.ref or self._client.default_branch
 
     def browser(self, ref: str | None = None) -> EmbeddedCatalogBrowser:
-        """The (cached) table browser of Nessie ref ``ref`` (default branch when None)."""
+        """The (cached) table browser of Nessie ref ``ref`` (``settings.nessie.ref`` when None)."""
         name = self._ref_name(ref)
         with self._lock:
             cached = self._browsers.get(name)
@@ -134,9 +134,9 @@ class NessieCatalogBrowser:
     def diff_snapshots(
         self, table: TableRef, from_snapshot: int, to_snapshot: int, sample: int = 10
     ) -> SnapshotDiff:
-        """Rows added/removed between two snapshots (looked up on the default then the ETL branch)."""
+        """Rows added/removed between two snapshots (looked up on the ETL branch, then the default)."""
         last: LakehouseError | None = None
-        for ref in dict.fromkeys((self._client.default_branch, self._settings.nessie.ref)):
+        for ref in dict.fromkeys((self._settings.nessie.ref, self._client.default_branch)):
             try:
                 return self._call(
                     ref, lambda b: b.diff_snapshots(table, from_snapshot, to_snapshot, sample)

@@ -83,7 +83,12 @@ class NessieRestCatalog(RestCatalog):
         self._history = history
         self._ref = ref
         self._metadata_cache: dict[str, TableMetadata] = {}
+        self._snapshot_locations: dict[int, str] = {}
         super().__init__(name, **properties)
+
+    def metadata_location_for(self, snapshot_id: int) -> str | None:
+        """The metadata file (written by Nessie) whose current snapshot is ``snapshot_id``, if seen."""
+        return self._snapshot_locations.get(snapshot_id)
 
     def load_table(self, identifier: str | Identifier) -> Table:
         table = super().load_table(identifier)
@@ -121,6 +126,7 @@ class NessieRestCatalog(RestCatalog):
             if snap is None:
                 continue
             snapshots[snap.snapshot_id] = snap
+            self._snapshot_locations[snap.snapshot_id] = version.metadata_location
             for schema in meta.schemas:
                 schemas.setdefault(schema.schema_id, schema)
             for spec in meta.partition_specs:
