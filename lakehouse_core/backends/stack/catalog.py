@@ -14,7 +14,11 @@ from collections.abc import Callable
 from typing import Literal, TypeVar
 
 from lakehouse_core.backends.embedded.catalog import EmbeddedCatalogBrowser
-from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog, rest_errors
+from lakehouse_core.backends.stack.iceberg_rest import (
+    NessieRestCatalog,
+    open_rest_catalog,
+    rest_errors,
+)
 from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.errors import LakehouseError, NotFoundError
 from lakehouse_core.models import (
@@ -43,25 +47,32 @@ class NessieCatalogBrowser:
     def __init__(self, settings: LakehouseSettings, client: NessieClient) -> None:
         self._settings = settings
         self._client = client
-        self._browsers: dict[str, EmbeddedCatalogBrowser] = {}
+        self._browsers: dict[str, tuple[NessieRestCatalog, EmbeddedCatalogBrowser]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ per-ref delegation
     def _ref_name(self, ref: str | None) -> str:
         return ref or self._settings.nessie.ref or self._client.default_branch
 
-    def browser(self, ref: str | None = None) -> EmbeddedCatalogBrowser:
-        """The (cached) table browser of Nessie ref ``ref`` (``settings.nessie.ref`` when None)."""
+    def _pair(self, ref: str | None) -> tuple[NessieRestCatalog, EmbeddedCatalogBrowser]:
         name = self._ref_name(ref)
         with self._lock:
             cached = self._browsers.get(name)
         if cached is not None:
             return cached
         catalog = open_rest_catalog(self._settings, name, history=self._client)
-        browser = EmbeddedCatalogBrowser(catalog)
+        pair = (catalog, EmbeddedCatalogBrowser(catalog))
         with self._lock:
-            self._browsers[name] = browser
-        return browser
+            self._browsers[name] = pair
+        return pair
+
+    def browser(self, ref: str | None = None) -> EmbeddedCatalogBrowser:
+        """The (cached) table browser of Nessie ref ``ref`` (``settings.nessie.ref`` when None)."""
+        return self._pair(ref)[1]
+
+    def rest_catalog(self, ref: str | None = None) -> NessieRestCatalog:
+        """The (cached) history-enabled RestCatalog of Nessie ref ``ref``."""
+        return self._pair(ref)[0]
 
     def forget(self, ref: str | None = None) -> None:
         """Drop cached catalogs (one ref, or all when None), e.g. after a server restart."""
@@ -104,7 +115,16 @@ class NessieCatalogBrowser:
         return self._call(ref, lambda b: b.list_namespaces())
 
     def list_tables(self, namespace: Namespace, ref: str | None = None) -> list[TableRef]:
-        return self._call(ref, lambda b: b.list_tables(namespace))
+        """Tables of ``namespace`` (NotFoundError when the namespace does not exist on the ref)."""
+        tables = self._call(ref, lambda b: b.list_tables(namespace))
+        if not tables:  # Nessie answers an empty list, not 404, for a missing namespace
+            with rest_errors():
+                exists = self.rest_catalog(ref).namespace_exists(namespace)
+            if not exists:
+                raise NotFoundError(
+                    f"namespace {'.'.join(namespace)} does not exist on {self._ref_name(ref)}"
+                )
+        return tables
 
     def table_detail(self, table: TableRef, ref: str | None = None) -> TableDetail:
         return self._call(ref, lambda b: b.table_detail(table))

@@ -8,6 +8,7 @@ talks to MinIO directly with path-style requests.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,8 +48,39 @@ _S3_DOWN_MARKERS = ("couldn't connect", "connection refused", "curlcode: 7", "co
                     "could not connect", "failed to establish", "network_connection")
 
 
+def _max_field_id(node: Any) -> int:
+    """Highest field id in an Iceberg schema JSON (nested types included)."""
+    best = 0
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("id", "element-id", "key-id", "value-id") and isinstance(value, int):
+                best = max(best, value)
+            else:
+                best = max(best, _max_field_id(value))
+    elif isinstance(node, list):
+        best = max((_max_field_id(v) for v in node), default=0)
+    return best
+
+
+def add_last_column_id(body: bytes) -> bytes | None:
+    """Add ``last-column-id`` to ``add-schema`` updates that lack it (None when nothing changes).
+
+    pyiceberg 0.12 no longer sends it (deprecated in the REST spec) but Nessie 0.99 requires it:
+    "Cannot build AddSchema, some of required attributes are not set [lastColumnId]".
+    """
+    if b'"add-schema"' not in body:
+        return None
+    payload = json.loads(body)
+    changed = False
+    for update in payload.get("updates") or ():
+        if update.get("action") == "add-schema" and "last-column-id" not in update:
+            update["last-column-id"] = _max_field_id(update.get("schema"))
+            changed = True
+    return json.dumps(payload).encode() if changed else None
+
+
 class _TimeoutAdapter(HTTPAdapter):
-    """Give every request of a requests.Session a default timeout."""
+    """Give every request a default timeout; patch add-schema commits for Nessie (see above)."""
 
     def __init__(self, timeout_s: float) -> None:
         super().__init__()
@@ -57,6 +89,11 @@ class _TimeoutAdapter(HTTPAdapter):
     def send(self, request: Any, **kwargs: Any) -> Any:  # noqa: D102
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout_s
+        if request.method == "POST" and isinstance(request.body, bytes):
+            patched = add_last_column_id(request.body)
+            if patched is not None:
+                request.body = patched
+                request.headers["Content-Length"] = str(len(patched))
         return super().send(request, **kwargs)
 
 
