@@ -99,6 +99,12 @@ class DuckDbRestSqlEngine:
         """The Nessie branch queries read."""
         return self._settings.nessie.ref
 
+    @property
+    def uses_iceberg_extension(self) -> bool | None:
+        """True when DuckDB reads MinIO itself (iceberg + httpfs); None before the first query."""
+        engine = self._engine
+        return None if engine is None else engine.uses_iceberg_extension
+
     def _get_engine(self) -> _RestDuckDbEngine:
         with self._lock:
             if self._engine is None:
