@@ -198,3 +198,44 @@ def test_merge_into_empty_target_fast_forwards(client: NessieClient) -> None:
     assert (result.applied, result.successful, result.resultant_hash) == (True, True, "e9")
     assert json.loads(assign.calls[0].request.content) == {"type": "BRANCH", "name": "etl", "hash": "e9"}
     assert assign.calls[0].request.url.params["type"] == "BRANCH"
+
+
+def test_add_schema_commits_get_last_column_id_for_nessie() -> None:
+    from lakehouse_core.backends.stack.iceberg_rest import add_last_column_id
+
+    body = {"identifier": {"namespace": ["bronze"], "name": "orders"}, "requirements": [], "updates": [
+        {"action": "add-schema", "schema": {"type": "struct", "schema-id": 1, "fields": [
+            {"id": 1, "name": "a", "type": "long", "required": False},
+            {"id": 4, "name": "m", "required": False, "type": {
+                "type": "map", "key-id": 5, "key": "string", "value-id": 6, "value": "long",
+                "value-required": False}},
+        ]}},
+        {"action": "set-current-schema", "schema-id": -1},
+    ]}
+    patched = add_last_column_id(json.dumps(body).encode())
+    assert patched is not None
+    updates = json.loads(patched)["updates"]
+    assert updates[0]["last-column-id"] == 6 and "last-column-id" not in updates[1]
+    assert add_last_column_id(patched) is None  # already present: untouched
+    assert add_last_column_id(b'{"updates": [{"action": "set-properties"}]}') is None
+
+
+def test_rest_errors_map_transport_and_catalog_errors() -> None:
+    import requests
+    from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
+
+    from lakehouse_core.backends.stack.iceberg_rest import rest_errors
+
+    with pytest.raises(ServiceUnavailableError) as info, rest_errors():
+        raise requests.ConnectionError("HTTPConnectionPool: [Errno 111] Connection refused")
+    assert (info.value.service, info.value.cause) == ("nessie", "connection refused")
+    with pytest.raises(NotFoundError, match="bronze.x"), rest_errors():
+        raise NoSuchTableError("Table does not exist: bronze.x")
+    with pytest.raises(ConflictError, match="moved"), rest_errors():
+        raise CommitFailedException("branch moved")
+    with pytest.raises(ServiceUnavailableError) as s3, rest_errors():
+        raise OSError("When reading information for key 'a': AWS Error NETWORK_CONNECTION "
+                      "during HeadObject operation: curlCode: 7, Couldn't connect to server")
+    assert s3.value.service == "minio" and s3.value.cause.startswith("connection refused")
+    with pytest.raises(ValueError), rest_errors():
+        raise ValueError("not a transport error")
