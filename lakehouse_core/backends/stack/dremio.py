@@ -67,8 +67,9 @@ class DremioCatalogEntry:
         return self.path[-1] if self.path else ""
 
 
-_IDENT = r'(?:"[^"]+"|[A-Za-z_][\w$]*)'
-_TABLE_REF = re.compile(rf"\b(FROM|JOIN)\s+({_IDENT}(?:\s*\.\s*{_IDENT})*)(?!\s*\()", re.IGNORECASE)
+_IDENT = r'(?:"[^"]+"|[A-Za-z_][\w$]*+)'
+# atomic group: a function call such as TABLE(...) must not match as the shorter name "TABL"
+_TABLE_REF = re.compile(rf"\b(FROM|JOIN)\s+((?>{_IDENT}(?:\s*\.\s*{_IDENT})*))(?!\s*\()", re.IGNORECASE)
 
 
 def _dremio_timestamp(ts: datetime) -> str:
