@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -56,7 +58,20 @@ def _describe_requests_error(exc: BaseException) -> str:
     return text[:200] or type(exc).__name__
 
 
-_ERROR_FIELD = re.compile(r'"error"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_BODY = re.compile(r"\((b'.*'|b\".*\")\)\s*$", re.DOTALL)
+
+
+def _api_error_message(text: str) -> str:
+    """Prometheus' own ``error`` field from the client's ``HTTP Status Code N (b'{...}')`` message."""
+    match = _BODY.search(text)
+    if match:
+        try:
+            body = json.loads(ast.literal_eval(match.group(1)))
+            if isinstance(body, dict) and body.get("error"):
+                return str(body["error"])
+        except (ValueError, SyntaxError):
+            pass
+    return text
 
 
 class PrometheusMetricsSource:
@@ -88,8 +103,7 @@ class PrometheusMetricsSource:
             raise ServiceUnavailableError(SERVICE, _describe_requests_error(exc)) from exc
         except PrometheusApiClientException as exc:
             text = str(exc)
-            match = _ERROR_FIELD.search(text)
-            message = match.group(1).replace('\\"', '"') if match else text
+            message = _api_error_message(text)
             if "Status Code 400" in text or "Status Code 422" in text:
                 raise QueryError(message, engine=SERVICE) from exc
             if any(f"Status Code {code}" in text for code in (502, 503, 504)):
