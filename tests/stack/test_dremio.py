@@ -270,3 +270,38 @@ def test_dead_dremio_is_unavailable(fake: FakeDremio) -> None:
     eng.close()
     assert dremio_reachable(dead) is False
     assert dremio_reachable(_settings(fake.url)) is True
+
+
+def test_choose_sql_engine(fake: FakeDremio) -> None:
+    from lakehouse_core.backends.stack import choose_sql_engine
+
+    chosen = choose_sql_engine(_settings(fake.url))
+    assert isinstance(chosen, DremioSqlEngine)
+    dead = choose_sql_engine(_settings(f"http://127.0.0.1:{_closed_port()}"))
+    disabled = choose_sql_engine(load_settings(dremio={"url": fake.url, "enabled": False}))
+    assert type(dead).__name__ == type(disabled).__name__ == "DuckDbRestSqlEngine"
+    assert isinstance(dead, SqlEngine)
+
+
+@pytest.mark.stack
+def test_build_stack_wires_every_capability(fake: FakeDremio, stack_settings: LakehouseSettings) -> None:
+    from lakehouse_core.backends import load_backend
+    from lakehouse_core.backends.stack.prometheus import PrometheusMetricsSource
+    from lakehouse_core.backends.stack.status import StackServiceStatusProvider
+    from lakehouse_core.models import ServiceState
+    from lakehouse_core.ports import CatalogBrowser, MetricsSource, PhaseRunner, ServiceStatusProvider
+
+    settings = stack_settings.model_copy(
+        update={"mode": "stack", "dremio": stack_settings.dremio.model_copy(update={"url": fake.url})})
+    backend = load_backend(settings)
+    assert backend.mode == "stack"
+    assert isinstance(backend.status, StackServiceStatusProvider)
+    assert isinstance(backend.status, ServiceStatusProvider)
+    assert isinstance(backend.catalog, CatalogBrowser)
+    assert isinstance(backend.sql, DremioSqlEngine)
+    assert isinstance(backend.metrics, PrometheusMetricsSource) and isinstance(backend.metrics, MetricsSource)
+    assert isinstance(backend.phases, PhaseRunner)
+    rows = {r.name: r for r in backend.status.statuses()}
+    assert rows["nessie"].state is ServiceState.UP
+    assert rows["dremio"].state is ServiceState.UP  # the fake answers /apiv2/server_status
+    assert backend.sql.execute("SELECT count(*) FROM bronze.orders").rows == ((1_234,),)

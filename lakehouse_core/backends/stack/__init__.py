@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from lakehouse_core.ports import Backend, SqlEngine
 from lakehouse_core.settings import LakehouseSettings
+
+if TYPE_CHECKING:
+    from lakehouse_core.backends.stack.nessie import NessieClient
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["build_stack", "choose_sql_engine"]
 
 
-def choose_sql_engine(settings: LakehouseSettings) -> SqlEngine:
+def choose_sql_engine(settings: LakehouseSettings, client: NessieClient | None = None) -> SqlEngine:
     """DremioSqlEngine when enabled and reachable, else DuckDB over the Iceberg REST catalog."""
     from lakehouse_core.backends.stack.dremio import DremioSqlEngine, dremio_reachable
 
     if settings.dremio.enabled and dremio_reachable(settings):
+        logger.info("SQL through Dremio at %s", settings.dremio.url)
         return DremioSqlEngine(settings)
     logger.info("dremio disabled or unreachable: SQL through DuckDB over the Iceberg REST catalog")
     from lakehouse_core.backends.stack.sql_fallback import DuckDbRestSqlEngine
 
-    return DuckDbRestSqlEngine(settings)
+    return DuckDbRestSqlEngine(settings, client)
 
 
 def build_stack(settings: LakehouseSettings) -> Backend:
@@ -39,12 +44,13 @@ def build_stack(settings: LakehouseSettings) -> Backend:
         else None
     )
     client = NessieClient(settings)
-    sql = choose_sql_engine(settings)
+    catalog = NessieCatalogBrowser(settings, client)
+    sql = choose_sql_engine(settings, client)
     return Backend(
         mode="stack",
         status=StackServiceStatusProvider(settings, docker=docker),
-        catalog=NessieCatalogBrowser(settings, client),
+        catalog=catalog,
         sql=sql,
         metrics=PrometheusMetricsSource(settings),
-        phases=StackPhaseRunner(settings, client, sql),
+        phases=StackPhaseRunner(settings, client, sql, catalog=catalog),
     )
