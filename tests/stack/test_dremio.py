@@ -302,6 +302,6 @@ def test_build_stack_wires_every_capability(fake: FakeDremio, stack_settings: La
     assert isinstance(backend.metrics, PrometheusMetricsSource) and isinstance(backend.metrics, MetricsSource)
     assert isinstance(backend.phases, PhaseRunner)
     rows = {r.name: r for r in backend.status.statuses()}
-    assert rows["nessie"].state is ServiceState.UP
+    assert rows["nessie"].state is ServiceState.UP, rows["nessie"]
     assert rows["dremio"].state is ServiceState.UP  # the fake answers /apiv2/server_status
     assert backend.sql.execute("SELECT count(*) FROM bronze.orders").rows == ((1_234,),)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
-from urllib.parse import urlsplit
 
 from lakehouse_core.models import ServiceState, ServiceStatus
 from lakehouse_core.settings import LakehouseSettings
@@ -65,11 +64,6 @@ class ServiceSpec:
 
 def _join(base: str, path: str) -> str:
     return base.rstrip("/") + path
-
-
-def _host_port(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.netloc or url
 
 
 def service_specs(settings: LakehouseSettings) -> list[ServiceSpec]:
@@ -190,7 +184,3 @@ def apply_blocking(rows: Iterable[ServiceStatus]) -> list[ServiceStatus]:
         out.append(replace(row, state=ServiceState.BLOCKED, blocked_by=cause, detail=f"{via}; {own}"))
     return out
 
-
-def endpoint_host_port(spec: ServiceSpec) -> str:
-    """``host:port`` of a spec's endpoint (for log lines and Docker port matching)."""
-    return _host_port(spec.endpoint) if "://" in spec.endpoint else spec.endpoint

@@ -154,6 +154,9 @@ class StackServiceStatusProvider:
         self._timeout = settings.http_timeout_s
         self._clients: dict[str, HttpClient] = {}
         self._clients_lock = threading.Lock()
+        self.supports_control: bool = False
+        """True while a Docker engine answers (start/stop/restart possible); refreshed by statuses()."""
+        self._refresh_control()
 
     def _client(self, spec: ServiceSpec) -> HttpClient:
         """One reusable HttpClient per service (keep-alive; set-up cost not counted as latency)."""
@@ -173,9 +176,8 @@ class StackServiceStatusProvider:
         if self.docker is not None:
             self.docker.close()
 
-    @property
-    def supports_control(self) -> bool:  # type: ignore[override]
-        return self.docker is not None and self.docker.available
+    def _refresh_control(self) -> None:
+        self.supports_control = self.docker is not None and self.docker.available
 
     # ------------------------------------------------------------ probes
     def _probe(self, spec: ServiceSpec) -> ServiceStatus:
@@ -237,12 +239,15 @@ class StackServiceStatusProvider:
             return None, ""
         if not self.docker.available:
             self.docker.connect()
-        if not self.docker.available:
-            return None, f"docker: unavailable ({self.docker.reason}); HTTP probe only"
         try:
-            return self.docker.containers(), ""
-        except LakehouseError as exc:
-            return None, f"docker: unavailable ({exc}); HTTP probe only"
+            if not self.docker.available:
+                return None, f"docker: unavailable ({self.docker.reason}); HTTP probe only"
+            try:
+                return self.docker.containers(), ""
+            except LakehouseError as exc:
+                return None, f"docker: unavailable ({exc}); HTTP probe only"
+        finally:
+            self._refresh_control()
 
     def statuses(self) -> list[ServiceStatus]:
         """Every service's row; DOWN rows carry their cause, dependants of a down service are BLOCKED."""
@@ -288,8 +293,11 @@ class StackServiceStatusProvider:
     def _container_name(self, service: str) -> str:
         if self.docker is None:
             raise LakehouseError("Docker control is disabled (settings.docker.enabled = false)")
-        if not self.docker.available and not self.docker.connect():
-            raise ServiceUnavailableError("docker", self.docker.reason)
+        if not self.docker.available:
+            self.docker.connect()
+            self._refresh_control()
+            if not self.docker.available:
+                raise ServiceUnavailableError("docker", self.docker.reason)
         spec = next((s for s in self.specs if s.name == service), None)
         containers = self.docker.containers()
         if spec is not None:
