@@ -18,6 +18,7 @@ from lakehouse_core.backends.stack.status import StackServiceStatusProvider
 from lakehouse_core.errors import NotFoundError, ServiceUnavailableError
 from lakehouse_core.models import ServiceState
 from lakehouse_core.settings import LakehouseSettings, load_settings
+from tests.stack.test_status import wait_until_up
 
 PROJECT = "lakehouse-test"
 PROBE_IMAGE = "lakehouse-test/probe:latest"
@@ -133,6 +134,7 @@ def test_provider_joins_containers_and_controls_them(
     assert provider.supports_control is True
     _wait(lambda: provider.docker is not None and (i := provider.docker.find(name)) and i.health == "healthy")
 
+    wait_until_up(stack_settings, "minio", "postgres", "nessie")
     rows = {r.name: r for r in provider.statuses()}
     row = rows[service]
     assert (row.state, row.kind, row.container, row.detail) == (
@@ -191,6 +193,7 @@ def test_real_http_probes_with_dead_docker(
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nope.sock")
     provider = StackServiceStatusProvider(stack_settings, docker=DockerStatus(PROJECT, timeout_s=2))
+    wait_until_up(stack_settings, "postgres", "minio", "nessie", "prometheus")
     rows = {r.name: r for r in provider.statuses()}
     for svc in ("postgres", "minio", "nessie", "prometheus"):
         assert rows[svc].state is ServiceState.UP, rows[svc]

@@ -301,6 +301,9 @@ def test_build_stack_wires_every_capability(fake: FakeDremio, stack_settings: La
     assert isinstance(backend.sql, DremioSqlEngine)
     assert isinstance(backend.metrics, PrometheusMetricsSource) and isinstance(backend.metrics, MetricsSource)
     assert isinstance(backend.phases, PhaseRunner)
+    from tests.stack.test_status import wait_until_up
+
+    wait_until_up(settings, "postgres", "minio", "nessie")
     rows = {r.name: r for r in backend.status.statuses()}
     assert rows["nessie"].state is ServiceState.UP, rows["nessie"]
     assert rows["dremio"].state is ServiceState.UP  # the fake answers /apiv2/server_status

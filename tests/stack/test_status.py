@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -97,6 +98,23 @@ def all_dead(timeout_s: float = 2.0, **overrides: Any) -> LakehouseSettings:
 
 def by_name(rows: list[ServiceStatus]) -> dict[str, ServiceStatus]:
     return {r.name: r for r in rows}
+
+
+def wait_until_up(settings: LakehouseSettings, *names: str, attempts: int = 120) -> None:
+    """Wait (bounded, 60 s) until the named real services answer their own probes.
+
+    Other test sessions on this machine stop and restart the shared services in their outage tests;
+    this only waits out such a restart and fails with the last rows if it does not end."""
+    provider = StackServiceStatusProvider(settings)
+    rows: dict[str, ServiceStatus] = {}
+    for _ in range(attempts):
+        rows = {r.name: r for r in provider.probe_all() if r.name in names}
+        if all(r.state is UP for r in rows.values()):
+            provider.close()
+            return
+        time.sleep(0.5)
+    provider.close()
+    pytest.fail(f"services not up: {[r for r in rows.values() if r.state is not UP]}")
 
 
 def with_section(settings: LakehouseSettings, section: str, **fields: Any) -> LakehouseSettings:
@@ -226,6 +244,7 @@ def test_control_without_docker_is_a_clear_error() -> None:
 # ---------------------------------------------------------------- against the real services
 @pytest.mark.stack
 def test_real_services_up_with_latency(stack_settings: LakehouseSettings) -> None:
+    wait_until_up(stack_settings, "postgres", "minio", "nessie", "prometheus")
     settings = with_section(stack_settings, "spark", ui_url=f"http://127.0.0.1:{closed_port()}")
     rows = by_name(StackServiceStatusProvider(settings).statuses())
     for name in ("postgres", "minio", "nessie", "prometheus"):
@@ -243,6 +262,7 @@ def test_real_services_up_with_latency(stack_settings: LakehouseSettings) -> Non
 
 @pytest.mark.stack
 def test_real_closed_port_is_down_and_dependants_blocked(stack_settings: LakehouseSettings) -> None:
+    wait_until_up(stack_settings, "postgres", "minio", "nessie", "prometheus")
     settings = with_section(stack_settings, "minio", endpoint=f"http://127.0.0.1:{closed_port()}")
     rows = by_name(StackServiceStatusProvider(settings).statuses())
     assert rows["minio"].state is DOWN
@@ -259,6 +279,7 @@ def test_real_closed_port_is_down_and_dependants_blocked(stack_settings: Lakehou
 @pytest.mark.stack
 @pytest.mark.timeout(30)
 def test_real_stack_with_black_hole_returns(stack_settings: LakehouseSettings) -> None:
+    wait_until_up(stack_settings, "postgres", "minio")
     with black_hole() as port:
         settings = with_section(stack_settings, "nessie", url=f"http://127.0.0.1:{port}")
         settings = settings.model_copy(update={"http_timeout_s": 2.0})

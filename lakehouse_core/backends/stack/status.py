@@ -7,6 +7,7 @@ import math
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -251,8 +252,17 @@ class StackServiceStatusProvider:
 
     def statuses(self) -> list[ServiceStatus]:
         """Every service's row; DOWN rows carry their cause, dependants of a down service are BLOCKED."""
+        # Docker is asked in parallel with the probes, so a slow engine never adds to the wait.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docker-status")
+        docker_future = pool.submit(self._containers)
         rows = self.probe_all()
-        containers, docker_note = self._containers()
+        try:
+            containers, docker_note = docker_future.result(timeout=self._timeout + 1.0)
+        except FutureTimeout:
+            containers = None
+            docker_note = f"docker: no answer within {self._timeout + 1.0:.1f}s; HTTP probe only"
+        finally:
+            pool.shutdown(wait=False)
         if containers is not None:
             rows = self._join(rows, containers)
         rows = apply_blocking(rows)
