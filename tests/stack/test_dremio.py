@@ -129,6 +129,12 @@ def test_failed_query_raises_engine_message(engine: DremioSqlEngine, fake: FakeD
     assert info.value.engine == "dremio"
 
 
+def test_rejected_submit_is_a_query_error(engine: DremioSqlEngine) -> None:
+    with pytest.raises(QueryError) as info:
+        engine.execute("   ")
+    assert str(info.value) == "sql is required"
+
+
 def test_cancel_running_job(fake: FakeDremio) -> None:
     fake.polls_until_done = None  # jobs stay RUNNING until cancelled
     eng = DremioSqlEngine(_settings(fake.url), poll_initial_s=0.01, poll_max_s=0.05)

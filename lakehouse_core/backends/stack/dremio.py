@@ -157,8 +157,6 @@ class DremioSqlEngine:
             body["references"] = {self.source: _reference(as_of.ref)}
         try:
             data = self._json("POST", "/api/v3/sql", json=body)
-        except QueryError:
-            raise
         except LakehouseError as exc:
             if "HTTP 400" in exc.message:
                 raise QueryError(exc.message.removeprefix("dremio: HTTP 400: "), engine=ENGINE) from exc
@@ -370,10 +368,8 @@ def bootstrap_first_user(settings: LakehouseSettings, http: HttpClient) -> bool:
     }
     try:
         http.request("PUT", "/apiv2/bootstrap/firstuser", json=body, headers={"Authorization": "_dremionull"})
-    except NotFoundError:
-        raise
     except LakehouseError as exc:
-        if "HTTP 400" in exc.message or "HTTP 403" in exc.message or "HTTP 409" in exc.message:
+        if any(f"HTTP {code}" in exc.message for code in (400, 403, 409)):
             logger.info("dremio first user not created: %s", exc)
             return False
         raise
