@@ -143,11 +143,11 @@ class PrometheusMetricsSource:
         """Evaluate every rule from a range query over its ``for`` window (Prometheus pending/firing)."""
         return [self.evaluate(rule) for rule in self.rules]
 
-    def evaluate(self, rule: AlertRule, *, now: datetime | None = None) -> AlertState:
+    def evaluate(self, rule: AlertRule) -> AlertState:
         """ok / pending / firing for one rule; the worst series wins and is named in the message."""
         window = timedelta(seconds=rule.for_s + 2 * rule.step_s)
         series = self.range(rule.query, window=window, step=timedelta(seconds=rule.step_s))
-        return evaluate_rule(rule, series, now=now)
+        return evaluate_rule(rule, series)
 
     # ------------------------------------------------------------ targets
     def targets(self) -> list[ServiceStatus]:
@@ -174,7 +174,7 @@ def _series(item: dict[str, Any], query: str, raw_points: Sequence[Any]) -> Seri
     return Series(name=name, labels=metric, points=points)
 
 
-def evaluate_rule(rule: AlertRule, series: Sequence[Series], *, now: datetime | None = None) -> AlertState:
+def evaluate_rule(rule: AlertRule, series: Sequence[Series]) -> AlertState:
     """Pure evaluation: per series, how long has ``value > threshold`` held up to the last point?"""
     order = {"ok": 0, "pending": 1, "firing": 2}
     best: tuple[str, float | None, str] = ("ok", None, "no data" if not series else "")
