@@ -281,8 +281,10 @@ def test_dead_dremio_is_unavailable(fake: FakeDremio) -> None:
 def test_choose_sql_engine(fake: FakeDremio) -> None:
     from lakehouse_core.backends.stack import choose_sql_engine
 
+    assert fake.sources == {}
     chosen = choose_sql_engine(_settings(fake.url))
     assert isinstance(chosen, DremioSqlEngine)
+    assert set(fake.sources) == {"minio", "nessie"}  # created through the API on first use
     dead = choose_sql_engine(_settings(f"http://127.0.0.1:{_closed_port()}"))
     disabled = choose_sql_engine(load_settings(dremio={"url": fake.url, "enabled": False}))
     assert type(dead).__name__ == type(disabled).__name__ == "DuckDbRestSqlEngine"

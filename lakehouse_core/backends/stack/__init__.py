@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from lakehouse_core.errors import LakehouseError
 from lakehouse_core.ports import Backend, SqlEngine
 from lakehouse_core.settings import LakehouseSettings
 
@@ -18,10 +19,14 @@ __all__ = ["build_stack", "choose_sql_engine"]
 
 def choose_sql_engine(settings: LakehouseSettings, client: NessieClient | None = None) -> SqlEngine:
     """DremioSqlEngine when enabled and reachable, else DuckDB over the Iceberg REST catalog."""
-    from lakehouse_core.backends.stack.dremio import DremioSqlEngine, dremio_reachable
+    from lakehouse_core.backends.stack.dremio import DremioSqlEngine, dremio_reachable, ensure_dremio_sources
 
     if settings.dremio.enabled and dremio_reachable(settings):
         logger.info("SQL through Dremio at %s", settings.dremio.url)
+        try:  # the seed's manual first-login steps (first user, MinIO and Nessie sources) become zero steps
+            logger.info("dremio sources: %s", ensure_dremio_sources(settings))
+        except LakehouseError as exc:
+            logger.warning("could not create the Dremio sources: %s", exc)
         return DremioSqlEngine(settings)
     logger.info("dremio disabled or unreachable: SQL through DuckDB over the Iceberg REST catalog")
     from lakehouse_core.backends.stack.sql_fallback import DuckDbRestSqlEngine
