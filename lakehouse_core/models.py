@@ -12,7 +12,7 @@ Namespace = tuple[str, ...]
 
 
 # ---------------------------------------------------------------- services
-class ServiceState(str, enum.Enum):
+class ServiceState(enum.StrEnum):
     """Health of one service or in-process component."""
 
     UP = "up"

@@ -29,7 +29,7 @@ RAW_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# ------------------------------------------------------------------ bronze (typed with TRY_CAST; + lineage columns)
+# ---------------------------------------------------- bronze (typed with TRY_CAST; + lineage columns)
 _LINEAGE = [
     pa.field("ingested_at", pa.timestamp("us")),
     pa.field("data_quality_flag", pa.string()),  # "valid", or the first failed check's reason

@@ -1,0 +1,290 @@
+"""EmbeddedSqlEngine: ports.SqlEngine with DuckDB over the Iceberg tables of a pyiceberg Catalog.
+
+Every Iceberg table ``ns.tbl`` is a DuckDB view ``"ns"."tbl"``. With the PyPI iceberg extension
+(loaded by file path, no auto-install/auto-load) a view is ``iceberg_scan(<metadata location>,
+snapshot_from_id => ...)``; without it the view reads a pyiceberg scan registered as arrow.
+``ns.tbl VERSION AS OF <id>`` (Dremio syntax, as in the seed queries) reads a view pinned to
+that snapshot. Before each statement the tables it names are re-resolved (one ``load_table`` each) and their
+views replaced only when the metadata location or the selected snapshot changed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+from pyiceberg.table import Table
+
+from lakehouse_core.errors import CancelledError, LakehouseError, QueryError
+from lakehouse_core.iceberg import ops
+from lakehouse_core.iceberg.convert import arrow_rows
+from lakehouse_core.models import AsOf, QueryResult
+
+logger = logging.getLogger(__name__)
+
+ENGINE = "duckdb"
+_NAME = r'(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_QUALIFIED = re.compile(rf"({_NAME})\s*\.\s*({_NAME})")
+_VERSION_AS_OF = re.compile(
+    rf"({_NAME})\s*\.\s*({_NAME})\s+(?:FOR\s+)?(?:VERSION|SNAPSHOT)\s+AS\s+OF\s+(\d+)", re.IGNORECASE
+)
+
+
+def _extension_file(name: str) -> str:
+    module = importlib.import_module(f"duckdb_extension_{name}")
+    assert module.__file__ is not None
+    return str(next(Path(module.__file__).parent.glob(f"extensions/v*/{name}.duckdb_extension")))
+
+
+def _unquote(name: str) -> str:
+    return name[1:-1] if name.startswith('"') else name.lower()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def referenced_tables(sql: str, known: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The known ``(namespace, table)`` pairs named in ``sql`` (case-insensitive unless quoted)."""
+    by_lower = {(ns.lower(), t.lower()): (ns, t) for ns, t in known}
+    found = set()
+    for a, b in _QUALIFIED.findall(sql):
+        key = (_unquote(a).lower(), _unquote(b).lower())
+        if key in by_lower:
+            found.add(by_lower[key])
+    return found
+
+
+class EmbeddedSqlEngine:
+    """DuckDB over the lakehouse tables; one connection, statements serialised by a lock."""
+
+    name = ENGINE
+    supports_cancel = True
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        use_extension: bool = True,
+        query_timeout_s: float | None = None,
+        extra_extensions: tuple[str, ...] = (),
+        init_sql: tuple[str, ...] = (),
+    ) -> None:
+        """``extra_extensions`` (e.g. ``("httpfs",)``) load from their PyPI packages before iceberg;
+        ``init_sql`` runs once after (e.g. ``CREATE SECRET`` for an S3 warehouse)."""
+        self._catalog = catalog
+        self._extensions = (*extra_extensions, "avro", "iceberg")
+        self._lock = threading.Lock()
+        self._state = threading.Lock()  # guards _running / _cancel_requested
+        self._running = False
+        self._cancel_requested = False
+        self._timeout = query_timeout_s
+        self._con = duckdb.connect(
+            config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+        )
+        self.uses_iceberg_extension = use_extension and self._load_extensions()
+        for statement in init_sql:
+            self._con.execute(statement)
+        self._views: dict[tuple[str, str], tuple[str, int | None]] = {}
+        self._schemas: set[str] = set()
+
+    def _load_extensions(self) -> bool:
+        try:
+            for ext in self._extensions:
+                self._con.execute(f"LOAD '{_extension_file(ext)}'")
+        except (ImportError, StopIteration, duckdb.Error) as exc:
+            logger.warning("DuckDB iceberg extension unavailable (%s); using pyiceberg scans", exc)
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        with self._lock:
+            self._con.close()
+
+    # ------------------------------------------------------------ views
+    def _known_tables(self) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for ns in self._catalog.list_namespaces():
+            try:
+                out.extend((".".join(i[:-1]), i[-1]) for i in self._catalog.list_tables(ns))
+            except NoSuchNamespaceError:
+                continue
+        return out
+
+    def _plan_snapshots(
+        self, tables: dict[tuple[str, str], Table], as_of: AsOf | None
+    ) -> dict[tuple[str, str], int | None]:
+        """Snapshot id per referenced table (None = table empty at that point)."""
+        plan: dict[tuple[str, str], int | None] = {}
+        for key, tbl in tables.items():
+            snap = tbl.current_snapshot()
+            if as_of is not None and as_of.snapshot_id is None and as_of.timestamp is not None:
+                snap = ops.resolve_snapshot(tbl, timestamp=as_of.timestamp)
+            plan[key] = snap.snapshot_id if snap else None
+        if as_of is None:
+            return plan
+        if as_of.snapshot_id is not None:
+            owners = [k for k, t in tables.items() if t.snapshot_by_id(as_of.snapshot_id) is not None]
+            if not owners:
+                raise QueryError(
+                    f"snapshot {as_of.snapshot_id} belongs to none of the tables the query reads", ENGINE
+                )
+            for key in owners:
+                plan[key] = as_of.snapshot_id
+        elif as_of.timestamp is None and as_of.ref:
+            owners = [k for k, t in tables.items() if as_of.ref in t.refs()]
+            if not owners:
+                raise QueryError(f"ref {as_of.ref!r} exists in none of the tables the query reads", ENGINE)
+            for key in owners:
+                snap = tables[key].snapshot_by_name(as_of.ref)
+                plan[key] = snap.snapshot_id if snap else None
+        return plan
+
+    def _rewrite_version_as_of(self, sql: str, known: list[tuple[str, str]]) -> str:
+        """Turn Dremio-style ``ns.tbl VERSION AS OF <snapshot id>`` into a view pinned to that snapshot."""
+        by_lower = {(ns.lower(), t.lower()): (ns, t) for ns, t in known}
+
+        def replace(match: re.Match[str]) -> str:
+            key = (_unquote(match.group(1)).lower(), _unquote(match.group(2)).lower())
+            if key not in by_lower:
+                return match.group(0)
+            ns, name = by_lower[key]
+            snapshot_id = int(match.group(3))
+            tbl = self._catalog.load_table(f"{ns}.{name}")
+            if tbl.snapshot_by_id(snapshot_id) is None:
+                raise QueryError(f"snapshot {snapshot_id} does not exist in table {ns}.{name}", ENGINE)
+            pinned = (ns, f"{name}__snapshot_{snapshot_id}")
+            if self._views.get(pinned) != (tbl.metadata_location, snapshot_id):
+                self._create_view(pinned, tbl, snapshot_id)
+                self._views[pinned] = (tbl.metadata_location, snapshot_id)
+            return f"{_quote(pinned[0])}.{_quote(pinned[1])}"
+
+        return _VERSION_AS_OF.sub(replace, sql)
+
+    def _refresh_views(self, sql: str, as_of: AsOf | None) -> str:
+        """Create/replace the views ``sql`` reads; returns ``sql`` with VERSION AS OF rewritten."""
+        try:
+            known = self._known_tables()
+            sql = self._rewrite_version_as_of(sql, known)
+            refs = referenced_tables(sql, known)
+            tables = {key: self._catalog.load_table(f"{key[0]}.{key[1]}") for key in refs}
+        except (NoSuchTableError, NoSuchNamespaceError) as exc:
+            raise QueryError(f"catalog changed while resolving tables: {exc}", ENGINE) from exc
+        plan = self._plan_snapshots(tables, as_of)
+        for key in known if self.uses_iceberg_extension else ():  # views of unnamed tables, cheap
+            if key not in tables and key not in self._views:
+                tables[key] = self._catalog.load_table(f"{key[0]}.{key[1]}")
+                head = tables[key].current_snapshot()
+                plan[key] = head.snapshot_id if head else None
+        for key, tbl in tables.items():
+            state = (tbl.metadata_location, plan[key])
+            if self._views.get(key) != state:
+                self._create_view(key, tbl, plan[key])
+                self._views[key] = state
+        return sql
+
+    def _create_view(self, key: tuple[str, str], tbl: Table, snapshot_id: int | None) -> None:
+        ns, name = key
+        if ns not in self._schemas:
+            self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(ns)}")
+            self._schemas.add(ns)
+        target = f"{_quote(ns)}.{_quote(name)}"
+        head = tbl.current_snapshot()
+        is_head = head is not None and head.snapshot_id == snapshot_id  # head: current schema
+        if self.uses_iceberg_extension and snapshot_id is not None:
+            location = tbl.metadata_location.replace("'", "''")
+            pin = "" if is_head else f", snapshot_from_id => {int(snapshot_id)}"
+            source = f"iceberg_scan('{location}'{pin})"
+        else:
+            arrow_name = f"__iceberg_{ns}_{name}"
+            if snapshot_id is None:
+                data = tbl.schema().as_arrow().empty_table()
+            else:
+                data = ops.read_as_of(tbl) if is_head else ops.read_as_of(tbl, snapshot_id=snapshot_id)
+            self._con.register(arrow_name, data)
+            source = _quote(arrow_name)
+        self._con.execute(f"CREATE OR REPLACE VIEW {target} AS SELECT * FROM {source}")
+        logger.debug("view %s -> snapshot %s", target, snapshot_id)
+
+    # ------------------------------------------------------------ execute / cancel
+    def execute(self, sql: str, *, limit: int | None = None, as_of: AsOf | None = None) -> QueryResult:
+        """Run one statement; at most ``limit`` rows are fetched.
+
+        Raises:
+            QueryError: DuckDB's own message (bad SQL, unknown column, unknown snapshot/ref...).
+            CancelledError: ``cancel()`` interrupted the query.
+        """
+        if limit is not None and limit < 0:
+            raise QueryError(f"limit must be >= 0, got {limit}", ENGINE)
+        with self._lock:
+            started = time.perf_counter()
+            with self._state:
+                self._cancel_requested = False
+            try:
+                statement = self._refresh_views(sql, as_of)
+            except duckdb.Error as exc:
+                raise QueryError(str(exc), ENGINE) from exc
+            except LakehouseError as exc:
+                raise QueryError(exc.message, ENGINE) from exc
+            timer = threading.Timer(self._timeout, self.cancel) if self._timeout else None
+            try:
+                with self._state:
+                    if self._cancel_requested:
+                        raise CancelledError("query cancelled")
+                    self._running = True
+                if timer is not None:
+                    timer.start()
+                columns, types, data, truncated = self._run(statement, limit)
+            except duckdb.InterruptException as exc:
+                raise CancelledError("query cancelled") from exc
+            except duckdb.Error as exc:
+                raise QueryError(str(exc), ENGINE) from exc
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                with self._state:
+                    self._running = False
+            rows = arrow_rows(data)
+            return QueryResult(
+                columns=columns,
+                types=types,
+                rows=rows,
+                engine=ENGINE,
+                elapsed_s=time.perf_counter() - started,
+                truncated=truncated,
+                total_rows=None if truncated else len(rows),
+                sql=sql,
+                as_of=as_of,
+            )
+
+    def _run(self, sql: str, limit: int | None) -> tuple[tuple[str, ...], tuple[str, ...], pa.Table, bool]:
+        rel = self._con.sql(sql)
+        if rel is None:  # DDL / statements without a result
+            return (), (), pa.table({}), False
+        columns = tuple(rel.columns)
+        types = tuple(str(t) for t in rel.types)
+        if limit is not None:
+            rel = rel.limit(limit + 1)  # one extra row tells whether the result was cut
+        data = rel.to_arrow_table()  # parallel materialisation, then column-wise conversion
+        truncated = limit is not None and data.num_rows > limit
+        if truncated:
+            data = data.slice(0, limit)
+        return columns, types, data, truncated
+
+    def cancel(self) -> None:
+        """Interrupt the running statement from any thread (no-op when idle)."""
+        with self._state:
+            self._cancel_requested = True
+            running = self._running
+        if running:
+            self._con.interrupt()

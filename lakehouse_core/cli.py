@@ -1,0 +1,391 @@
+"""Headless CLI ``lakehouse``: the same core as the TUI, for scripts and CI.
+
+Exit codes: 0 ok, 1 the operation failed (phase, query), 2 bad arguments or configuration,
+3 a service is unavailable, 4 not found, 130 cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lakehouse_core.errors import (
+    CancelledError,
+    ConfigError,
+    LakehouseError,
+    NotFoundError,
+    PhaseFailed,
+    ServiceUnavailableError,
+)
+from lakehouse_core.models import AsOf, ProgressEvent, TableRef
+from lakehouse_core.ports import Backend, CancelToken
+from lakehouse_core.runs import result_to_dict
+from lakehouse_core.settings import LakehouseSettings, load_settings
+
+logger = logging.getLogger("lakehouse")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_NOT_FOUND, EXIT_CANCELLED = 0, 1, 2, 3, 4, 130
+
+
+class RichProgress:
+    """A ProgressSink drawing one rich bar per task (stderr, so --json stdout stays clean)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def emit(self, event: ProgressEvent) -> None:
+        with self._lock:
+            key = f"{event.phase}.{event.task}"
+            if event.kind == "start":
+                if key in self.tasks:  # tasks and the step runner may both announce a start
+                    return
+                self.tasks[key] = self.progress.add_task(f"[{event.phase}] {event.task}", total=event.total)
+            elif event.kind == "advance" and key in self.tasks:
+                self.progress.update(self.tasks[key], completed=event.done, total=event.total)
+            elif event.kind == "finish" and key in self.tasks:
+                task = self.tasks[key]
+                self.progress.update(
+                    task, completed=1, total=1, description=f"[{event.phase}] {event.task} ✓"
+                )
+            elif event.kind == "log" and event.message:
+                self.progress.console.print(f"  {event.task}: {event.message}")
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)
+
+
+class Cli:
+    """Runs one parsed command; output to ``out`` (stdout), diagnostics and progress to ``err``."""
+
+    def __init__(self, args: argparse.Namespace, settings: LakehouseSettings) -> None:
+        self.args = args
+        self.settings = settings
+        self.out = Console(soft_wrap=True)
+        self.err = Console(stderr=True)
+        self._backend: Backend | None = None
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            from lakehouse_core.backends import load_backend
+
+            self._backend = load_backend(self.settings)
+        return self._backend
+
+    def emit_json(self, payload: Any) -> None:
+        self.out.print_json(json.dumps(_plain(payload)))
+
+    def with_progress(self, fn: Callable[[Any, CancelToken], Any]) -> Any:
+        cancel = CancelToken()
+        previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+        try:
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TimeElapsedColumn(),
+                console=self.err,
+                transient=self.args.json,
+                disable=self.args.quiet,
+            ) as progress:
+                return fn(RichProgress(progress), cancel)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    # ------------------------------------------------------------ commands
+    def cmd_generate(self) -> int:
+        from lakehouse_core.paths import DataPaths
+        from lakehouse_core.pipeline.tasks import generate_sample_data
+
+        paths = DataPaths(self.settings.data_path).ensure()
+        result = self.with_progress(
+            lambda sink, cancel: generate_sample_data(
+                paths,
+                orders=self.settings.orders,
+                seed=self.settings.seed,
+                defect_rate=self.settings.defect_rate,
+                progress=sink,
+                cancel=cancel,
+            )
+        )
+        if self.args.json:
+            self.emit_json(result)
+        else:
+            rows = ", ".join(f"{k} {v:,}" for k, v in result.rows.items())
+            self.out.print(f"generated {rows} in {result.seconds:.2f}s -> {paths.raw}")
+        return EXIT_OK
+
+    def cmd_phase(self) -> int:
+        return self._run_phases([self.args.number])
+
+    def cmd_run(self) -> int:
+        return self._run_phases([1, 2, 3, 4])
+
+    def _run_phases(self, phases: Sequence[int]) -> int:
+        results = []
+        for phase in phases:
+            result = self.with_progress(functools.partial(self._run_one, phase))
+            results.append(result)
+            if not self.args.json:
+                self._print_phase(result)
+        if self.args.json:
+            self.emit_json(
+                [result_to_dict(r) for r in results] if len(results) > 1 else result_to_dict(results[0])
+            )
+        return EXIT_OK
+
+    def _run_one(self, phase: int, sink: Any, cancel: CancelToken) -> Any:
+        return self.backend.phases.run(phase, sink, cancel)
+
+    def _print_phase(self, result: Any) -> None:
+        self.out.print(f"[bold]phase {result.phase}[/] ok in {result.seconds:.2f}s (run {result.run_id})")
+        for task in result.tasks:
+            self.out.print(f"  {task.name:<24} {task.seconds:7.2f}s  {task.detail}")
+        if result.rows_per_layer:
+            self.out.print("  rows: " + ", ".join(f"{k}={v:,}" for k, v in result.rows_per_layer.items()))
+        if result.quality_failures:
+            self.out.print(f"  quarantined rows: {result.quality_failures:,}")
+        for snap in result.snapshots:
+            self.out.print(f"  snapshot {snap.table}: {snap.snapshot_id} ({snap.operation})")
+
+    def cmd_sql(self) -> int:
+        as_of = None
+        if self.args.as_of:
+            as_of = (
+                AsOf(snapshot_id=int(self.args.as_of))
+                if self.args.as_of.isdigit()
+                else AsOf(ref=self.args.as_of)
+            )
+        result = self.backend.sql.execute(self.args.query, limit=self.args.limit, as_of=as_of)
+        if self.args.json:
+            self.emit_json(
+                {
+                    "engine": result.engine,
+                    "columns": result.columns,
+                    "types": result.types,
+                    "rows": result.rows,
+                    "truncated": result.truncated,
+                    "elapsed_s": result.elapsed_s,
+                }
+            )
+            return EXIT_OK
+        table = Table(
+            *result.columns, title=f"{result.row_count} rows via {result.engine} ({result.elapsed_s:.3f}s)"
+        )
+        for row in result.rows:
+            table.add_row(*("NULL" if v is None else str(v) for v in row))
+        self.out.print(table)
+        if result.truncated:
+            self.err.print(f"[yellow]result truncated at the fetch limit ({self.args.limit:,} rows)[/]")
+        return EXIT_OK
+
+    def cmd_tables(self) -> int:
+        catalog = self.backend.catalog
+        rows = []
+        for ns in catalog.list_namespaces():
+            for table in catalog.list_tables(ns):
+                detail = catalog.table_detail(table)
+                spec = (
+                    ", ".join(f"{p.transform}({p.source})" for p in detail.partition_spec) or "unpartitioned"
+                )
+                rows.append(
+                    {
+                        "table": table.identifier,
+                        "rows": detail.row_count,
+                        "partitioning": spec,
+                        "snapshot": detail.current_snapshot_id,
+                    }
+                )
+        if self.args.json:
+            self.emit_json(rows)
+            return EXIT_OK
+        grid = Table("table", "rows", "partitioning", "current snapshot")
+        for r in rows:
+            grid.add_row(str(r["table"]), f"{r['rows']:,}", str(r["partitioning"]), str(r["snapshot"]))
+        self.out.print(grid)
+        return EXIT_OK
+
+    def cmd_snapshots(self) -> int:
+        try:
+            ref = TableRef.parse(self.args.table)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        snaps = self.backend.catalog.snapshots(ref)
+        if self.args.json:
+            self.emit_json(snaps)
+            return EXIT_OK
+        table = Table("snapshot id", "committed at", "operation", "+rows", "-rows", "total rows", "run id")
+        for s in snaps:
+            table.add_row(
+                str(s.snapshot_id),
+                s.committed_at.isoformat(timespec="seconds"),
+                s.operation,
+                f"{s.added_rows:,}",
+                f"{s.deleted_rows:,}",
+                f"{s.total_rows:,}",
+                s.summary.get("lakehouse.run-id", ""),
+            )
+        self.out.print(table)
+        return EXIT_OK
+
+    def cmd_status(self) -> int:
+        statuses = self.backend.status.statuses()
+        if self.args.json:
+            self.emit_json({"mode": self.backend.mode, "services": statuses})
+        else:
+            table = Table(
+                "service",
+                "state",
+                "latency",
+                "endpoint",
+                "detail / last error",
+                title=f"mode: {self.backend.mode}",
+            )
+            for s in statuses:
+                latency = f"{s.latency_ms:.1f} ms" if s.latency_ms is not None else "-"
+                table.add_row(s.name, s.state.value, latency, s.endpoint, s.last_error or s.detail)
+            self.out.print(table)
+        down = [s for s in statuses if s.state.value in ("down", "blocked")]
+        return EXIT_UNAVAILABLE if down and self.args.strict else EXIT_OK
+
+    def cmd_exporter(self) -> int:
+        import time
+
+        from lakehouse_core.observability import PipelineMetrics, start_exporter
+
+        metrics = PipelineMetrics()
+        start_exporter(metrics, self.args.port, self.args.addr)
+        self.err.print(f"serving pipeline metrics on http://{self.args.addr}:{self.args.port}/metrics")
+        runs = self.backend.phases
+        for _ in range(self.args.iterations or sys.maxsize):
+            for result in runs.last_results().values():
+                metrics.record_phase(result)
+            metrics.sample()
+            time.sleep(self.args.interval)
+        return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse tree of ``lakehouse``."""
+    parser = argparse.ArgumentParser(prog="lakehouse", description="Headless control of the lakehouse.")
+    parser.add_argument("--mode", choices=["embedded", "stack"], help="backend (default: settings)")
+    parser.add_argument("--data-dir", help="data directory (default: ./data)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="generate raw CSVs (customers, products, orders)")
+    gen.add_argument("--orders", type=int, help="number of orders (default 5000)")
+    gen.add_argument("--seed", type=int)
+    gen.add_argument("--defect-rate", type=float, help="fraction of rows given a realistic defect")
+
+    ph = sub.add_parser("phase", help="run one phase")
+    ph.add_argument("number", type=int, choices=[1, 2, 3, 4])
+    ph.add_argument("--orders", type=int)
+    ph.add_argument("--defect-rate", type=float)
+    run = sub.add_parser("run", help="run phases 1-4")
+    run.add_argument("--orders", type=int)
+    run.add_argument("--defect-rate", type=float)
+
+    sql = sub.add_parser("sql", help="run one SQL statement")
+    sql.add_argument("query")
+    sql.add_argument("--as-of", help="snapshot id or ref (branch/tag) to query as of")
+    sql.add_argument("--limit", type=int, default=10_000, help="fetch limit (default 10000)")
+
+    sub.add_parser("tables", help="list Iceberg tables")
+    snaps = sub.add_parser("snapshots", help="list a table's snapshots")
+    snaps.add_argument("table", help="namespace.table, e.g. bronze.orders")
+    st = sub.add_parser("status", help="health of every service/component")
+    st.add_argument("--strict", action="store_true", help="exit 3 when a service is down")
+    exp = sub.add_parser("exporter", help="serve pipeline metrics for Prometheus")
+    exp.add_argument("--port", type=int, help="default: settings.prometheus.exporter_port")
+    exp.add_argument("--addr", default="127.0.0.1")
+    exp.add_argument("--interval", type=float, default=5.0)
+    exp.add_argument("--iterations", type=int, default=0, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``lakehouse``; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    err = Console(stderr=True)
+    try:
+        overrides: dict[str, Any] = {}
+        if args.mode:
+            overrides["mode"] = args.mode
+        if args.data_dir:
+            overrides["data_dir"] = args.data_dir
+        for name in ("orders", "seed", "defect_rate"):
+            if getattr(args, name, None) is not None:
+                overrides[name] = getattr(args, name)
+        settings = load_settings(**overrides)
+        if args.command == "exporter" and args.port is None:
+            args.port = settings.prometheus.exporter_port
+        if getattr(args, "orders", None) is not None and args.orders <= 0:
+            raise ConfigError("--orders must be a positive number")
+        if getattr(args, "defect_rate", None) is not None and not 0 <= args.defect_rate <= 1:
+            raise ConfigError("--defect-rate must be between 0 and 1")
+        cli = Cli(args, settings)
+        return int(getattr(cli, f"cmd_{args.command}")())
+    except CancelledError as exc:
+        err.print(f"[yellow]cancelled:[/] {exc}")
+        return EXIT_CANCELLED
+    except PhaseFailed as exc:
+        if isinstance(exc.cause, CancelledError):
+            err.print("[yellow]cancelled[/]")
+            return EXIT_CANCELLED
+        err.print(f"[red]error:[/] {exc}")
+        return EXIT_FAILED
+    except ServiceUnavailableError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return EXIT_UNAVAILABLE
+    except NotFoundError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return EXIT_NOT_FOUND
+    except ConfigError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return EXIT_USAGE
+    except LakehouseError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return EXIT_FAILED
+    except ValueError as exc:  # pydantic validation of settings
+        err.print(f"[red]error:[/] invalid settings: {str(exc).splitlines()[0]}")
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""DuckDB plumbing shared by the phase-1 tasks: one connection per task, SQL files, cancellation.
+
+The SQL of ``sql/*.sql`` is plain SELECTs over logical relation names (``raw_orders``,
+``bronze_customers``, ``silver_orders_enriched``...). This module binds those names to files
+(DuckDB views over CSV/Parquet) and wraps SELECTs in ``COPY ... TO parquet``: the engine-specific part.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from lakehouse_core.errors import CancelledError, DataError
+from lakehouse_core.models import ProgressEvent, TaskResult
+from lakehouse_core.paths import DataPaths
+from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
+
+logger = logging.getLogger(__name__)
+
+PHASE = 1
+MEMORY_LIMIT = "512MB"
+"""DuckDB memory_limit per task: keeps the peak RSS of a whole phase under 1 GB at 10M orders."""
+THREADS = 2
+_CANCEL_POLL_S = 0.2
+
+
+def sql_text(name: str, **params: str) -> str:
+    """Text of ``sql/<name>.sql`` with ``${param}`` placeholders substituted (paths and names only)."""
+    raw = resources.files("lakehouse_core.pipeline").joinpath("sql", f"{name}.sql").read_text("utf-8")
+    return string.Template(raw).substitute(params)
+
+
+def quote_path(path: Path | str) -> str:
+    """A file path as a SQL string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def timestamp_literal(ts: datetime) -> str:
+    """A naive-UTC SQL TIMESTAMP literal (microseconds)."""
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    return f"TIMESTAMP '{ts.isoformat(sep=' ', timespec='microseconds')}'"
+
+
+def utc_now() -> datetime:
+    """Current UTC time, naive (the lakehouse stores UTC timestamps without zone)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def staging_parquet(paths: DataPaths, table: str) -> Path:
+    """Raw CSV text of ``table`` in file order (every column VARCHAR), written by ingest."""
+    return paths.root / "staging" / f"{table}_raw.parquet"
+
+
+@dataclass
+class TaskContext:
+    """Runs one task's statements on its own DuckDB connection, with progress and cancellation."""
+
+    name: str
+    paths: DataPaths
+    progress: ProgressSink = NULL_PROGRESS
+    cancel: CancelToken | None = None
+    total_steps: int | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    done: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    con: duckdb.DuckDBPyConnection | None = None
+
+    def emit(self, kind: str, message: str = "") -> None:
+        self.progress.emit(ProgressEvent(
+            phase=PHASE, task=self.name, kind=kind,  # type: ignore[arg-type]
+            done=self.done, total=self.total_steps, message=message,
+        ))
+
+    def log(self, message: str) -> None:
+        logger.info("%s: %s", self.name, message)
+        self.emit("log", message)
+
+    def check_cancel(self) -> None:
+        if self.cancel is not None:
+            self.cancel.raise_if_cancelled()
+
+    def step(self, message: str = "") -> None:
+        """One unit of work finished: advance the progress bar, then honour cancellation."""
+        self.done += 1
+        self.emit("advance", message)
+        self.check_cancel()
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        if self.con is None:
+            tmp = self.paths.root / ".duckdb_tmp"
+            tmp.mkdir(parents=True, exist_ok=True)
+            self.con = duckdb.connect(config={
+                "memory_limit": MEMORY_LIMIT, "threads": THREADS, "temp_directory": str(tmp),
+                "preserve_insertion_order": True,
+            })
+            self.con.execute("SET enable_progress_bar = false")  # never draw on the terminal
+        return self.con
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one statement; engine errors become DataError, an interrupt becomes CancelledError."""
+        self.check_cancel()
+        try:
+            cur = self.connection().execute(sql, params) if params else self.connection().execute(sql)
+            return cur.fetchall() if cur.description else []
+        except duckdb.InterruptException as exc:
+            raise CancelledError("cancelled by user") from exc
+        except duckdb.Error as exc:
+            if self.cancel is not None and self.cancel.cancelled:
+                raise CancelledError("cancelled by user") from exc
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(f"{self.name} failed: {first}") from exc
+
+    def view(self, name: str, select: str) -> None:
+        self.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {select}")
+
+    def parquet_view(self, name: str, path: Path, *, row_numbers: bool = False) -> None:
+        """Bind ``name`` to a Parquet file (``_row`` = 0-based row position when ``row_numbers``)."""
+        if row_numbers:
+            self.view(name, f"SELECT * EXCLUDE (file_row_number), file_row_number AS _row "
+                            f"FROM read_parquet({quote_path(path)}, file_row_number = true)")
+        else:
+            self.view(name, f"SELECT * FROM read_parquet({quote_path(path)})")
+
+    def copy_to_parquet(self, select: str, path: Path) -> int:
+        """Write a SELECT to one Parquet file (atomically: temp file then rename); return its rows."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        self.execute(f"COPY ({select}) TO {quote_path(tmp)} (FORMAT parquet, COMPRESSION zstd)")
+        tmp.replace(path)
+        return self.count(path)
+
+    def count(self, path: Path) -> int:
+        return int(self.execute(f"SELECT COUNT(*) FROM read_parquet({quote_path(path)})")[0][0])
+
+    def result(self, detail: str = "", outputs: dict[str, Any] | None = None) -> TaskResult:
+        seconds = time.perf_counter() - self.started
+        self.done = self.total_steps or self.done
+        self.emit("finish", detail)
+        return TaskResult(name=self.name, seconds=seconds, rows=dict(self.rows), detail=detail,
+                          outputs=outputs or {})
+
+
+@contextmanager
+def task_context(
+    name: str,
+    paths: DataPaths,
+    progress: ProgressSink = NULL_PROGRESS,
+    cancel: CancelToken | None = None,
+    total_steps: int | None = None,
+) -> Iterator[TaskContext]:
+    """Start a task: emit ``start``, interrupt DuckDB when ``cancel`` fires, close the connection."""
+    ctx = TaskContext(name=name, paths=paths, progress=progress, cancel=cancel, total_steps=total_steps)
+    ctx.emit("start")
+    ctx.check_cancel()
+    stop = threading.Event()
+    watcher: threading.Thread | None = None
+    if cancel is not None:
+        def watch() -> None:
+            while not stop.wait(_CANCEL_POLL_S):
+                if cancel.cancelled:
+                    if ctx.con is not None:
+                        ctx.con.interrupt()
+                    return
+
+        watcher = threading.Thread(target=watch, name=f"cancel-{name}", daemon=True)
+        watcher.start()
+    try:
+        yield ctx
+    finally:
+        stop.set()
+        if watcher is not None:
+            watcher.join(timeout=1.0)
+        if ctx.con is not None:
+            ctx.con.close()
+
+
+def require_files(files: Sequence[Path], hint: str) -> None:
+    """Raise DataError naming the first missing input file."""
+    for f in files:
+        if not f.is_file():
+            raise DataError(f"missing input {f}: {hint}")
