@@ -46,8 +46,12 @@ async def test_overview_and_phase_3_on_embedded(real: tuple[Backend, LakehouseSe
         await settle(pilot)
         services = cells(app.screen.query_one("#services"))
         assert [row[:2] for row in services] == [
-            ["data dir", "up"], ["warehouse", "up"], ["iceberg catalog", "up"],
-            ["duckdb", "up"], ["metrics", "up"], ["pipeline", "up"],
+            ["data dir", "up"],
+            ["warehouse", "up"],
+            ["iceberg catalog", "up"],
+            ["duckdb", "up"],
+            ["metrics", "up"],
+            ["pipeline", "up"],
         ]
         assert services[2][2] == "3 namespaces, 8 tables"
         results = cells(app.screen.query_one("#phase-results"))
@@ -56,7 +60,10 @@ async def test_overview_and_phase_3_on_embedded(real: tuple[Backend, LakehouseSe
         await settle(pilot)
         assert isinstance(app.screen, ConfirmPhaseModal)
         assert [text_of(t).split(" — ")[0] for t in app.screen.query(".plan-task")] == [
-            "1. daily_revenue_trend", "2. top_customers", "3. revenue_by_category", "4. time_travel",
+            "1. daily_revenue_trend",
+            "2. top_customers",
+            "3. revenue_by_category",
+            "4. time_travel",
         ]
         await pilot.press("y")
         status = app.screen.query_one("#phase-status")
@@ -87,7 +94,10 @@ async def test_catalog_on_embedded(real: tuple[Backend, LakehouseSettings]) -> N
             [str(s.snapshot_id), fmt.when(s.committed_at), s.operation] for s in snapshots
         ]
         assert [row[4] for row in rows] == ["5,000", "5,000"] and rows[1][8] == "5,000"
-        assert text_of(screen.query_one("#partition-spec")) == "partition spec: day(order_date) as order_date_day"
+        assert (
+            text_of(screen.query_one("#partition-spec"))
+            == "partition spec: day(order_date) as order_date_day"
+        )
         assert len(cells(screen.query_one("#files"))) == len(backend.catalog.files(ORDERS))
         screen.query_one("#snapshots").focus()
         await pilot.press("up", "p")  # preview as of the first snapshot
@@ -128,7 +138,9 @@ async def test_sql_on_embedded(real: tuple[Backend, LakehouseSettings], tmp_path
         await pilot.press("ctrl+r")
         summary = screen.query_one("#result-summary")
         assert await wait_until(pilot, lambda: "rows" in text_of(summary), 60)
-        assert text_of(summary).startswith("showing 50 of 1,000+ rows (fetch limit 1,000 reached; display cap 50)")
+        assert text_of(summary).startswith(
+            "showing 50 of 1,000+ rows (fetch limit 1,000 reached; display cap 50)"
+        )
         assert screen.query_one("#results").row_count == 50
         editor.text = "SELECT count(*) AS n FROM bronze.orders"
         await pilot.press("ctrl+l", *str(first), "enter")
@@ -162,7 +174,9 @@ async def test_metrics_on_embedded(real: tuple[Backend, LakehouseSettings]) -> N
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, MetricsScreen)
-        assert [c.panel.panel_id for c in screen.query(MetricChart)] == [p.panel_id for p in backend.metrics.panels()]
+        assert [c.panel.panel_id for c in screen.query(MetricChart)] == [
+            p.panel_id for p in backend.metrics.panels()
+        ]
         alerts = cells(screen.query_one("#alerts"))
         assert [row[0] for row in alerts] == [a.name for a in backend.metrics.alerts()]
         assert alerts[0][0] == "HighMemoryUsage"
