@@ -24,7 +24,8 @@ class TaskProgress(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label(self.task_name, classes="task-name")
-        yield ProgressBar(total=None, show_eta=False, classes="task-bar")
+        # a known total until the task starts: an unknown one animates (and repaints) continuously
+        yield ProgressBar(total=1, show_eta=False, classes="task-bar")
         yield Label("waiting", classes="task-state")
 
     def apply(self, event: ProgressEvent) -> None:
