@@ -98,7 +98,7 @@ class CatalogScreen(LakehouseScreen):
         self._table("schema").add_columns("Schema", "Current", "Field id", "Name", "Type", "Required")
         self._table("partitions").add_columns("Partition", "Records", "Files", "Size")
         self._table("files").add_columns("Path", "Format", "Partition", "Records", "Size")
-        self.action_refresh()
+        self.call_after_refresh(self.action_refresh)
 
     def _table(self, name: str) -> DataTable[str | Text]:
         return self.query_one(f"#{name}", DataTable)

@@ -68,7 +68,7 @@ class MetricsScreen(LakehouseScreen):
         )
         self.interval = float(self.settings.tui.metrics_refresh_seconds)
         self._schedule()
-        self.action_refresh()
+        self.call_after_refresh(self.action_refresh)
 
     # ------------------------------------------------------------------ timer + status
     def _schedule(self) -> None:

@@ -62,8 +62,9 @@ class OverviewScreen(LakehouseScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.action_refresh()
-        self.load_last_results()
+        # first paint, then load: worker threads importing engines would otherwise delay the first frame
+        self.call_after_refresh(self.action_refresh)
+        self.call_after_refresh(self.load_last_results)
         if seconds := self.settings.tui.refresh_seconds:
             self.set_interval(seconds, self.action_refresh)
 
