@@ -138,25 +138,31 @@ async def _until(pilot: Any, predicate: Callable[[], bool], timeout_s: float) ->
 
 
 async def phase_gap(backend: Any, settings: Any) -> tuple[float, float]:
-    """Run phase 1 through the UI; return (worst event-loop lag in ms, phase seconds)."""
+    """Run phase 1 through the UI (key 1, confirm y); return (worst event-loop lag in ms, phase seconds)."""
     from tui.app import LakehouseApp
+    from tui.messages import PhaseFinished
     from tui.screens.modals import ConfirmPhaseModal
 
+    finished: list[PhaseFinished] = []
+
+    def hook(message: Any) -> None:
+        if isinstance(message, PhaseFinished):
+            finished.append(message)
+
     app = LakehouseApp(backend, settings)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
         await pilot.press("1")
-        await _until(pilot, lambda: isinstance(app.screen, ConfirmPhaseModal), 30)
-        await pilot.press("y")
-        await _until(pilot, lambda: getattr(app.screen, "running_phase", None) is not None, 30)
-        overview = app.screen
-        await pilot.pause(0.05)  # the modal is gone and the progress rows are mounted: measure the run itself
-        probe = LagProbe(app)
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmPhaseModal), 60)
         started = time.perf_counter()
-        await _until(pilot, lambda: getattr(overview, "running_phase", 1) is None, 3600)
+        probe = LagProbe(app)
+        await pilot.press("y")
+        await _until(pilot, lambda: bool(finished), 3600)
         seconds = time.perf_counter() - started
         probe.stop()
+        if finished[0].error:
+            raise RuntimeError(f"phase 1 failed: {finished[0].error}")
         return probe.worst_ms, seconds
 
 

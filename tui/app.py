@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -64,6 +65,11 @@ class LakehouseApp(App[None]):
         self.backend = backend
         self.settings = settings
         self.set_keymap(settings.tui.keymap)
+
+    def on_ready(self) -> None:
+        # Objects alive after the first frame (modules, widgets) live for the whole session: move them out
+        # of the cyclic GC's reach so full collections, which hold the GIL, stay short while workers run.
+        gc.freeze()
 
     def on_mount(self) -> None:
         theme = self.settings.tui.theme

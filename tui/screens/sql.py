@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from tui.sqltext import parse_as_of, statement_at
 from tui.widgets import fmt
 from tui.widgets.results_table import ResultsTable, result_summary
 
+BIG_RESULT_ROWS = 100_000
 DEFAULT_SQL = "SELECT * FROM gold.daily_sales ORDER BY date DESC;\n"
 
 
@@ -136,6 +138,8 @@ class SqlScreen(LakehouseScreen):
         self.query_one("#query-error").display = False
         grid = self.query_one(ResultsTable)
         grid.display = True
+        if result.row_count >= BIG_RESULT_ROWS:
+            gc.freeze()  # the rows are acyclic and long-lived: keep full GC passes from re-walking them
         grid.show_result(result, tui.display_cap)
         self.query_one("#result-summary", Label).update(
             result_summary(result, tui.display_cap, tui.fetch_limit)
