@@ -23,7 +23,6 @@ from tests.stack.conftest import (
     StackEndpoints,
     down_services,
     make_stack_settings,
-    service_outage,
     stop_service,
 )
 
@@ -31,22 +30,22 @@ SCHEMA = pa.schema([pa.field("id", pa.int64())])
 
 
 @contextlib.contextmanager
-def minio_outage() -> Iterator[None]:
-    """MinIO down inside the block, started again afterwards.
+def outage(name: str, *, kill: bool = False) -> Iterator[None]:
+    """``name`` down inside the block (SIGKILL when ``kill``), started again afterwards.
 
-    Started with ``scripts/services/minio.sh up`` directly rather than ``services.sh up``: a MinIO
-    launched under services.sh's lock inherits the lock's file descriptor and keeps the lock held
-    for as long as it runs, blocking every later ``services.sh up/down`` on the machine.
+    Restarted with ``scripts/services/<name>.sh up`` directly rather than ``services.sh up``
+    (conftest.start_service): a server launched under services.sh's lock inherits the lock's file
+    descriptor and keeps the lock held while it runs, blocking every later ``services.sh up/down``.
     """
-    stop_service("minio")
+    stop_service(name, kill=kill)
     try:
         yield
     finally:
         proc = subprocess.run(
-            ["bash", str(REPO_ROOT / "scripts" / "services" / "minio.sh"), "up"],
+            ["bash", str(REPO_ROOT / "scripts" / "services" / f"{name}.sh"), "up"],
             capture_output=True, text=True, timeout=300, cwd=REPO_ROOT,
         )
-        assert proc.returncode == 0 and not down_services("minio"), proc.stderr[-3000:]
+        assert proc.returncode == 0 and not down_services(name), proc.stderr[-3000:]
 
 
 @pytest.fixture()
@@ -83,7 +82,7 @@ def test_nessie_killed_mid_session_then_recovers(session: dict[str, Any]) -> Non
     log = [c.hash for c in client.commit_log(branch, limit=10)]
     sql = DuckDbRestSqlEngine(session["settings"])
 
-    with service_outage("nessie", kill=True):
+    with outage("nessie", kill=True):
         _assert_nessie_down(client.config)
         _assert_nessie_down(client.list_refs)
         _assert_nessie_down(lambda: client.get_ref(branch))
@@ -108,7 +107,7 @@ def test_minio_stopped_mid_session_then_recovers(session: dict[str, Any]) -> Non
     table, branch = session["table"], session["branch"]
     head = client.get_ref(branch).hash
 
-    with minio_outage():
+    with outage("minio"):
         with pytest.raises(ServiceUnavailableError) as info:
             browser.preview(table)
         assert info.value.service == "minio", str(info.value)
