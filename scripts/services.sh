@@ -47,7 +47,7 @@ run_each() {
   local svc start rc=0
   for svc in "$@"; do
     start=$SECONDS
-    bash "$HERE/services/$svc.sh" "$action" || {
+    bash "$HERE/services/$svc.sh" "$action" 9>&- || {
       rc=$?
       echo "[services] $svc $action FAILED (exit $rc)" >&2
       [ "$action" = up ] && return "$rc"
@@ -57,10 +57,12 @@ run_each() {
   return "$rc"
 }
 
+# The lock fd (9) is closed for every service script (run_each), so started daemons never hold it.
+RUN_LOCK="$LAKEHOUSE_STATE_DIR/run/services.flock"
 with_lock() {
-  mkdir -p "$LAKEHOUSE_STATE_DIR"
-  exec 9>"$LAKEHOUSE_STATE_DIR/services.lock"
-  flock -w 1800 9 || { echo "[services] could not take $LAKEHOUSE_STATE_DIR/services.lock" >&2; exit 1; }
+  mkdir -p "$LAKEHOUSE_STATE_DIR/run"
+  exec 9>"$RUN_LOCK"
+  flock -w 1800 9 || { echo "[services] could not take $RUN_LOCK" >&2; exit 1; }
   "$@"
 }
 

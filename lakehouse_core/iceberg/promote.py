@@ -18,12 +18,14 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
 from pyiceberg.manifest import DataFile, DataFileContent
 from pyiceberg.table import Table
+from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.refs import MAIN_BRANCH
 
 from lakehouse_core.errors import DataError
@@ -42,6 +44,9 @@ CHUNK_ROWS = 1_000_000
 """Rows materialised at once when writing a partitioned table (bounded memory)."""
 BATCH_ROWS = 128 * 1024
 DUCKDB_MEMORY_LIMIT = "2GB"
+PARTITIONS_PER_SLICE = 4
+"""pyiceberg filters a written table once per partition it holds (O(partitions x rows)); handing it
+slices of a sorted chunk holding at most this many partitions keeps the split linear."""
 
 
 def ensure_tables(catalog: Catalog) -> dict[str, Table]:
@@ -109,6 +114,29 @@ def _chunks(batches: Iterator[pa.RecordBatch], schema: pa.Schema, rows: int) -> 
         yield pa.Table.from_batches(buf, schema)
 
 
+def _partition_slices(metadata: TableMetadata, chunk: pa.Table) -> Iterator[pa.Table]:
+    """Cut a chunk sorted by partition into slices spanning at most PARTITIONS_PER_SLICE partitions."""
+    spec, schema = metadata.spec(), metadata.schema()
+    if spec.is_unpartitioned() or chunk.num_rows == 0:
+        yield chunk
+        return
+    ends: set[int] = set()
+    for field in spec.fields:
+        source = schema.find_field(field.source_id)
+        values = field.transform.pyarrow_transform(source.field_type)(chunk.column(source.name))
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        ends.update(pc.run_end_encode(values).run_ends.to_pylist())
+    bounds = sorted(ends)
+    cuts = bounds[PARTITIONS_PER_SLICE - 1 :: PARTITIONS_PER_SLICE]
+    if not cuts or cuts[-1] != chunk.num_rows:
+        cuts.append(chunk.num_rows)
+    start = 0
+    for end in cuts:
+        yield chunk.slice(start, end - start)
+        start = end
+
+
 def _live_data_files(table: Table, branch: str) -> list[DataFile]:
     snapshot = table.snapshot_by_name(branch)
     if snapshot is None:
@@ -151,14 +179,15 @@ def overwrite_from_parquet(
             for chunk in _chunks(batches, schema, CHUNK_ROWS):
                 if cancel is not None:
                     cancel.raise_if_cancelled()
-                for data_file in _dataframe_to_data_files(
-                    table_metadata=tx.table_metadata,
-                    df=chunk,
-                    io=table.io,
-                    write_uuid=producer.commit_uuid,
-                    counter=counter,
-                ):
-                    producer.append_data_file(data_file)
+                for piece in _partition_slices(tx.table_metadata, chunk):
+                    for data_file in _dataframe_to_data_files(
+                        table_metadata=tx.table_metadata,
+                        df=piece,
+                        io=table.io,
+                        write_uuid=producer.commit_uuid,
+                        counter=counter,
+                    ):
+                        producer.append_data_file(data_file)
                 done += chunk.num_rows
                 progress.emit(ProgressEvent(PHASE, task, "advance", done, total))
             if cancel is not None:

@@ -29,7 +29,8 @@ from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 logger = logging.getLogger(__name__)
 
 PHASE = 1
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "600MB"
+"""DuckDB memory_limit per task: keeps the peak RSS of a whole phase under 1 GB at 10M orders."""
 THREADS = 2
 _CANCEL_POLL_S = 0.2
 

@@ -38,6 +38,13 @@ try_dockerd() {
 start_engine() {
   is_root || die "docker: the engine is not running and only root can start dockerd"
   cp "$DOCKERD_LOG" "$DOCKERD_LOG.prev" 2>/dev/null || true
+  # A dockerd killed uncleanly (end of a session) leaves its pid file; a new dockerd refuses to start.
+  local old
+  old=$(cat /var/run/docker.pid 2>/dev/null || true)
+  if [ -n "$old" ] && ! grep -qs dockerd "/proc/$old/comm"; then
+    log "docker: removing stale /var/run/docker.pid ($old)"
+    rm -f /var/run/docker.pid
+  fi
   try_dockerd default && return 0
   try_dockerd fallback --storage-driver=vfs --iptables=false --bridge=none && return 0
   fail_with_log docker "$DOCKERD_LOG" "dockerd did not start with the default or the fallback flags"

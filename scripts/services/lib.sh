@@ -127,7 +127,9 @@ stop_pid() {
     log "$name: still alive after ${timeout}s, SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
   fi
-  rm -f "$f"
+  # remove the pid file only if it still names the process we stopped (no concurrent restart)
+  [ "$(sed -n 1p "$f" 2>/dev/null)" = "$pid" ] && rm -f "$f"
+  return 0
 }
 
 # status_line NAME STATE DETAIL: one aligned status row.

@@ -14,6 +14,7 @@ minio_live() { http_ok "$MINIO_URL/minio/health/live"; }
 build_minio() {
   local go_bin go_minor
   go_bin=$(command -v go || true)
+  [ -n "$go_bin" ] || { [ -x /usr/local/go/bin/go ] && go_bin=/usr/local/go/bin/go; } || true
   [ -n "$go_bin" ] || die "minio: Go >= 1.24 is needed to build MinIO and 'go' is not on PATH"
   go_minor=$("$go_bin" env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
   [ "${go_minor:-0}" -ge 24 ] 2>/dev/null || die "minio: $("$go_bin" version) is too old (need go1.24+)"

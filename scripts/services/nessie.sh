@@ -31,9 +31,13 @@ fetch_jar() {
   log "nessie: mvn dependency:copy nessie-quarkus:$NESSIE_VERSION:jar:runner"
   local dl_log="$LAKEHOUSE_CACHE_DIR/logs/nessie-dl.log"
   mkdir -p "$(dirname "$dl_log")"
-  (cd "$JAR_DIR" && mvn -B -q dependency:copy \
+  # copy into a scratch dir first so an interrupted download never leaves a truncated jar behind
+  local part="$JAR_DIR/.part.$$"
+  rm -rf "$part" && mkdir -p "$part"
+  (cd "$part" && mvn -B -q dependency:copy \
     "-Dartifact=org.projectnessie.nessie:nessie-quarkus:$NESSIE_VERSION:jar:runner" \
-    "-DoutputDirectory=$JAR_DIR") >"$dl_log" 2>&1 || fail_with_log nessie "$dl_log" "jar download failed"
+    "-DoutputDirectory=$part") >"$dl_log" 2>&1 || { rm -rf "$part"; fail_with_log nessie "$dl_log" "jar download failed"; }
+  mv "$part/$(basename "$NESSIE_JAR")" "$NESSIE_JAR" && rm -rf "$part"
   [ -s "$NESSIE_JAR" ] || die "nessie: $NESSIE_JAR missing after download"
 }
 

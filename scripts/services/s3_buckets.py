@@ -26,7 +26,7 @@ def signed_request(method: str, endpoint: str, path: str, region: str, access: s
     """Send one SigV4-signed request with an empty body and return the HTTP status."""
     url = urllib.parse.urlsplit(endpoint)
     host = url.netloc
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     amz_date = now.strftime("%Y%m%dT%H%M%SZ")
     day = now.strftime("%Y%m%d")
     headers = {"host": host, "x-amz-content-sha256": EMPTY_SHA256, "x-amz-date": amz_date}

@@ -3,7 +3,8 @@
 Every Iceberg table ``ns.tbl`` is a DuckDB view ``"ns"."tbl"``. With the PyPI iceberg extension
 (loaded by file path, no auto-install/auto-load) a view is ``iceberg_scan(<metadata location>,
 snapshot_from_id => ...)``; without it the view reads a pyiceberg scan registered as arrow.
-Before each statement the tables it names are re-resolved (one ``load_table`` each) and their
+``ns.tbl VERSION AS OF <id>`` (Dremio syntax, as in the seed queries) reads a view pinned to
+that snapshot. Before each statement the tables it names are re-resolved (one ``load_table`` each) and their
 views replaced only when the metadata location or the selected snapshot changed.
 """
 
@@ -34,6 +35,9 @@ ENGINE = "duckdb"
 BATCH_ROWS = 64 * 1024
 _NAME = r'(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _QUALIFIED = re.compile(rf"({_NAME})\s*\.\s*({_NAME})")
+_VERSION_AS_OF = re.compile(
+    rf"({_NAME})\s*\.\s*({_NAME})\s+(?:FOR\s+)?(?:VERSION|SNAPSHOT)\s+AS\s+OF\s+(\d+)", re.IGNORECASE
+)
 
 
 def _extension_file(name: str) -> str:
@@ -134,9 +138,32 @@ class EmbeddedSqlEngine:
                 plan[key] = snap.snapshot_id if snap else None
         return plan
 
-    def _refresh_views(self, sql: str, as_of: AsOf | None) -> None:
+    def _rewrite_version_as_of(self, sql: str, known: list[tuple[str, str]]) -> str:
+        """Turn Dremio-style ``ns.tbl VERSION AS OF <snapshot id>`` into a view pinned to that snapshot."""
+        by_lower = {(ns.lower(), t.lower()): (ns, t) for ns, t in known}
+
+        def replace(match: re.Match[str]) -> str:
+            key = (_unquote(match.group(1)).lower(), _unquote(match.group(2)).lower())
+            if key not in by_lower:
+                return match.group(0)
+            ns, name = by_lower[key]
+            snapshot_id = int(match.group(3))
+            tbl = self._catalog.load_table(f"{ns}.{name}")
+            if tbl.snapshot_by_id(snapshot_id) is None:
+                raise QueryError(f"snapshot {snapshot_id} does not exist in table {ns}.{name}", ENGINE)
+            pinned = (ns, f"{name}__snapshot_{snapshot_id}")
+            if self._views.get(pinned) != (tbl.metadata_location, snapshot_id):
+                self._create_view(pinned, tbl, snapshot_id)
+                self._views[pinned] = (tbl.metadata_location, snapshot_id)
+            return f"{_quote(pinned[0])}.{_quote(pinned[1])}"
+
+        return _VERSION_AS_OF.sub(replace, sql)
+
+    def _refresh_views(self, sql: str, as_of: AsOf | None) -> str:
+        """Create/replace the views ``sql`` reads; returns ``sql`` with VERSION AS OF rewritten."""
         try:
             known = self._known_tables()
+            sql = self._rewrite_version_as_of(sql, known)
             refs = referenced_tables(sql, known)
             tables = {key: self._catalog.load_table(f"{key[0]}.{key[1]}") for key in refs}
         except (NoSuchTableError, NoSuchNamespaceError) as exc:
@@ -152,6 +179,7 @@ class EmbeddedSqlEngine:
             if self._views.get(key) != state:
                 self._create_view(key, tbl, plan[key])
                 self._views[key] = state
+        return sql
 
     def _create_view(self, key: tuple[str, str], tbl: Table, snapshot_id: int | None) -> None:
         ns, name = key
@@ -159,14 +187,18 @@ class EmbeddedSqlEngine:
             self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(ns)}")
             self._schemas.add(ns)
         target = f"{_quote(ns)}.{_quote(name)}"
+        head = tbl.current_snapshot()
+        is_head = head is not None and head.snapshot_id == snapshot_id  # head: current schema
         if self.uses_iceberg_extension and snapshot_id is not None:
             location = tbl.metadata_location.replace("'", "''")
-            source = f"iceberg_scan('{location}', snapshot_from_id => {int(snapshot_id)})"
+            pin = "" if is_head else f", snapshot_from_id => {int(snapshot_id)}"
+            source = f"iceberg_scan('{location}'{pin})"
         else:
             arrow_name = f"__iceberg_{ns}_{name}"
-            data = ops.read_as_of(tbl, snapshot_id=snapshot_id) if snapshot_id is not None else (
-                tbl.schema().as_arrow().empty_table()
-            )
+            if snapshot_id is None:
+                data = tbl.schema().as_arrow().empty_table()
+            else:
+                data = ops.read_as_of(tbl) if is_head else ops.read_as_of(tbl, snapshot_id=snapshot_id)
             self._con.register(arrow_name, data)
             source = _quote(arrow_name)
         self._con.execute(f"CREATE OR REPLACE VIEW {target} AS SELECT * FROM {source}")
@@ -187,7 +219,7 @@ class EmbeddedSqlEngine:
             with self._state:
                 self._cancel_requested = False
             try:
-                self._refresh_views(sql, as_of)
+                statement = self._refresh_views(sql, as_of)
             except duckdb.Error as exc:
                 raise QueryError(str(exc), ENGINE) from exc
             except LakehouseError as exc:
@@ -200,7 +232,7 @@ class EmbeddedSqlEngine:
                     self._running = True
                 if timer is not None:
                     timer.start()
-                columns, types, data, truncated = self._run(sql, limit)
+                columns, types, data, truncated = self._run(statement, limit)
             except duckdb.InterruptException as exc:
                 raise CancelledError("query cancelled") from exc
             except duckdb.Error as exc:

@@ -16,9 +16,12 @@ typed AS (
         TRY_CAST(s_registration_date AS DATE) AS registration_date
     FROM src
 ),
-firsts AS (
-    SELECT customer_id AS first_id, MIN(_row) AS first_row
-    FROM typed WHERE customer_id IS NOT NULL GROUP BY customer_id
+dups AS (  -- keys seen more than once; read from the raw text so `typed` is not scanned twice
+    SELECT TRY_CAST(NULLIF(TRIM(customer_id), '') AS BIGINT) AS dup_id, MIN(_row) AS first_row
+    FROM raw_customers
+    WHERE TRY_CAST(NULLIF(TRIM(customer_id), '') AS BIGINT) IS NOT NULL
+    GROUP BY TRY_CAST(NULLIF(TRIM(customer_id), '') AS BIGINT)
+    HAVING COUNT(*) > 1
 )
 SELECT
     t._row,
@@ -31,11 +34,11 @@ SELECT
         WHEN t.s_registration_date IS NULL THEN 'null_value:registration_date'
         WHEN t.customer_segment IS NULL THEN 'null_value:customer_segment'
         WHEN t.registration_date IS NULL THEN 'unparseable_date:registration_date'
-        WHEN t._row <> f.first_row THEN 'duplicate_customer_id'
+        WHEN f.first_row IS NOT NULL AND t._row <> f.first_row THEN 'duplicate_customer_id'
         WHEN t.email NOT LIKE '%_@_%' THEN 'invalid_email'
         WHEN t.customer_segment NOT IN ('Premium', 'Standard', 'Basic')
             THEN CONCAT('invalid_segment:', t.customer_segment)
         ELSE 'valid'
     END AS data_quality_flag
 FROM typed t
-LEFT JOIN firsts f ON f.first_id = t.customer_id
+LEFT JOIN dups f ON f.dup_id = t.customer_id

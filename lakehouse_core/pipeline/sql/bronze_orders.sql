@@ -24,9 +24,12 @@ typed AS (
         TRY_CAST(s_total_amount AS DECIMAL(12, 2)) AS total_amount
     FROM src
 ),
-firsts AS (
-    SELECT order_id AS first_id, MIN(_row) AS first_row
-    FROM typed WHERE order_id IS NOT NULL GROUP BY order_id
+dups AS (  -- keys seen more than once; read from the raw text so `typed` is not scanned twice
+    SELECT TRY_CAST(NULLIF(TRIM(order_id), '') AS BIGINT) AS dup_id, MIN(_row) AS first_row
+    FROM raw_orders
+    WHERE TRY_CAST(NULLIF(TRIM(order_id), '') AS BIGINT) IS NOT NULL
+    GROUP BY TRY_CAST(NULLIF(TRIM(order_id), '') AS BIGINT)
+    HAVING COUNT(*) > 1
 )
 SELECT
     t._row,
@@ -47,7 +50,7 @@ SELECT
         WHEN t.order_date IS NULL THEN 'unparseable_date:order_date'
         WHEN t.quantity IS NULL THEN 'invalid_number:quantity'
         WHEN t.total_amount IS NULL THEN 'invalid_number:total_amount'
-        WHEN t._row <> f.first_row THEN 'duplicate_order_id'
+        WHEN f.first_row IS NOT NULL AND t._row <> f.first_row THEN 'duplicate_order_id'
         WHEN t.quantity <= 0 THEN 'nonpositive_quantity'
         WHEN t.total_amount < 0 THEN 'negative_amount'
         WHEN t.status NOT IN ('completed', 'pending', 'cancelled') THEN CONCAT('invalid_status:', t.status)
@@ -58,6 +61,6 @@ SELECT
         ELSE 'valid'
     END AS data_quality_flag
 FROM typed t
-LEFT JOIN firsts f ON f.first_id = t.order_id
+LEFT JOIN dups f ON f.dup_id = t.order_id
 LEFT JOIN valid_customer_ids vc ON vc.customer_id = t.customer_id
 LEFT JOIN valid_product_ids vp ON vp.product_id = t.product_id

@@ -17,9 +17,12 @@ typed AS (
         TRY_CAST(s_stock_quantity AS BIGINT) AS stock_quantity
     FROM src
 ),
-firsts AS (
-    SELECT product_id AS first_id, MIN(_row) AS first_row
-    FROM typed WHERE product_id IS NOT NULL GROUP BY product_id
+dups AS (  -- keys seen more than once; read from the raw text so `typed` is not scanned twice
+    SELECT TRY_CAST(NULLIF(TRIM(product_id), '') AS BIGINT) AS dup_id, MIN(_row) AS first_row
+    FROM raw_products
+    WHERE TRY_CAST(NULLIF(TRIM(product_id), '') AS BIGINT) IS NOT NULL
+    GROUP BY TRY_CAST(NULLIF(TRIM(product_id), '') AS BIGINT)
+    HAVING COUNT(*) > 1
 )
 SELECT
     t._row,
@@ -32,7 +35,7 @@ SELECT
         WHEN t.s_price IS NULL THEN 'null_value:price'
         WHEN t.price IS NULL THEN 'invalid_number:price'
         WHEN t.s_stock_quantity IS NOT NULL AND t.stock_quantity IS NULL THEN 'invalid_number:stock_quantity'
-        WHEN t._row <> f.first_row THEN 'duplicate_product_id'
+        WHEN f.first_row IS NOT NULL AND t._row <> f.first_row THEN 'duplicate_product_id'
         WHEN t.price <= 0 THEN 'nonpositive_price'
         WHEN t.stock_quantity < 0 THEN 'negative_stock'
         WHEN t.category NOT IN ('Electronics', 'Clothing', 'Home', 'Sports', 'Books')
@@ -40,4 +43,4 @@ SELECT
         ELSE 'valid'
     END AS data_quality_flag
 FROM typed t
-LEFT JOIN firsts f ON f.first_id = t.product_id
+LEFT JOIN dups f ON f.dup_id = t.product_id
