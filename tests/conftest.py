@@ -35,3 +35,31 @@ def embedded_lakehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bac
     backend.phases.run(1)
     backend.phases.run(2)
     yield backend
+
+
+@pytest.fixture(scope="session")
+def stack_lakehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """A real stack backend (Nessie + MinIO + Postgres + Prometheus) with phases 1-2 done on a fresh
+    Nessie branch (5,000 orders). The services are started by scripts/services.sh when not running."""
+    import uuid
+
+    from lakehouse_core.backends.stack import build_stack
+    from lakehouse_core.settings import NessieSettings
+    from tests.stack.conftest import ensure_stack_up, make_stack_settings, stack_endpoints
+
+    ensure_stack_up()
+    endpoints = stack_endpoints()
+    branch = f"contract-{uuid.uuid4().hex[:8]}"
+    settings = make_stack_settings(
+        endpoints,
+        tmp_path_factory.mktemp("stack") / "data",
+        orders=5000,
+        defect_rate=0.01,
+        nessie=NessieSettings(
+            url=endpoints.nessie_url, management_url=endpoints.nessie_management_url, ref=branch
+        ),
+    )
+    backend = build_stack(settings)
+    backend.phases.run(1)
+    backend.phases.run(2)
+    yield backend

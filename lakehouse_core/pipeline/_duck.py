@@ -29,7 +29,7 @@ from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 logger = logging.getLogger(__name__)
 
 PHASE = 1
-MEMORY_LIMIT = "600MB"
+MEMORY_LIMIT = "512MB"
 """DuckDB memory_limit per task: keeps the peak RSS of a whole phase under 1 GB at 10M orders."""
 THREADS = 2
 _CANCEL_POLL_S = 0.2
@@ -103,7 +103,9 @@ class TaskContext:
             tmp.mkdir(parents=True, exist_ok=True)
             self.con = duckdb.connect(config={
                 "memory_limit": MEMORY_LIMIT, "threads": THREADS, "temp_directory": str(tmp),
+                "preserve_insertion_order": True,
             })
+            self.con.execute("SET enable_progress_bar = false")  # never draw on the terminal
         return self.con
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:

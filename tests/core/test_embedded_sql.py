@@ -232,3 +232,45 @@ def test_referenced_tables_parsing() -> None:
     known = [("bronze", "orders"), ("gold", "daily_sales")]
     sql = 'SELECT * FROM Bronze . orders o JOIN "gold"."daily_sales" d ON true, other.thing'
     assert referenced_tables(sql, known) == {("bronze", "orders"), ("gold", "daily_sales")}
+
+
+def test_fast_row_conversion_equals_to_pylist() -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    from lakehouse_core.iceberg.convert import arrow_rows
+
+    n = 20_000
+    dates = [None if i % 997 == 0 else dt.date(2024, 1, 1) + dt.timedelta(days=i % 400) for i in range(n)]
+    many_dates = [dt.date(1970, 1, 1) + dt.timedelta(days=i) for i in range(n)]
+    stamps = [None if i % 501 == 0 else dt.datetime(2024, 1, 1, 0, 0, i % 60, i) for i in range(n)]
+    money = [None if i % 333 == 0 else Decimal(i) / 100 for i in range(n)]
+    low_money = [Decimal("1.50") if i % 2 else Decimal("-0.01") for i in range(n)]
+    text = [None if i % 7 == 0 else f"s{i % 10}" for i in range(n)]
+    table = pa.table({
+        "d": pa.array(dates, pa.date32()), "dd": pa.array(many_dates, pa.date32()),
+        "t": pa.array(stamps, pa.timestamp("us")), "m": pa.array(money, pa.decimal128(12, 2)),
+        "lm": pa.array(low_money, pa.decimal128(12, 2)), "s": pa.array(text), "i": pa.array(range(n)),
+    })
+    expected = tuple(zip(*[c.to_pylist() for c in table.columns], strict=True))
+    got = arrow_rows(table)
+    assert got == expected
+    assert [repr(v) for row in got[:50] for v in row] == [repr(v) for row in expected[:50] for v in row]
+    assert arrow_rows(pa.Table.from_batches(table.to_batches(max_chunksize=3000))) == expected
+
+
+def test_init_hooks_and_query_timeout(world) -> None:
+    engine = EmbeddedSqlEngine(
+        world[0], extra_extensions=("httpfs",), init_sql=("SET threads = 1",), query_timeout_s=0.5
+    )
+    try:
+        assert engine.execute("SELECT current_setting('threads')").rows == ((1,),)
+        loaded = "SELECT extension_name FROM duckdb_extensions() WHERE loaded ORDER BY 1"
+        assert {"avro", "httpfs", "iceberg"} <= {r[0] for r in engine.execute(loaded).rows}
+        with pytest.raises(CancelledError):
+            engine.execute("SELECT SUM(a.range * b.range) FROM range(200000) a, range(200000) b")
+        assert engine.execute(COUNT_ORDERS).rows == ((65,),)
+    finally:
+        engine.close()

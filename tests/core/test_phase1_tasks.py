@@ -52,7 +52,9 @@ PRODUCTS = """product_id,product_name,category,price,stock_quantity
 14,Free Thing,Home,0.00,1
 15,Bad Price,Home,abc,1
 """
-PRODUCT_FLAGS = ["valid", "valid", "valid", "invalid_category:Toys", "nonpositive_price", "invalid_number:price"]
+PRODUCT_FLAGS = [
+    "valid", "valid", "valid", "invalid_category:Toys", "nonpositive_price", "invalid_number:price",
+]
 
 ORDERS = """order_id,customer_id,product_id,order_date,quantity,total_amount,status,payment_method
 1,1,10,2026-11-23,2,51.00,completed,Credit Card
@@ -94,12 +96,13 @@ def _write_raw(paths: DataPaths, **texts: str) -> None:
 
 def _records(text: str) -> list[dict[str, str | None]]:
     """CSV text as dicts, empty fields as None (how the quarantine stores them)."""
-    return [{k: (v if v != "" else None) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+    rows = csv.DictReader(io.StringIO(text))
+    return [{k: (v if v != "" else None) for k, v in row.items()} for row in rows]
 
 
 def _rows(path: Path, sort_by: str | None = None) -> list[dict[str, object]]:
     rows = pq.read_table(path).to_pylist()
-    return sorted(rows, key=lambda r: r[sort_by]) if sort_by else rows  # type: ignore[return-value]
+    return sorted(rows, key=lambda r: str(r[sort_by]).zfill(12)) if sort_by else rows
 
 
 class Recorder:
@@ -190,7 +193,7 @@ def test_malformed_csv_line_is_a_data_error(paths: DataPaths) -> None:
 def test_header_only_files_give_empty_layers(tmp_path: Path) -> None:
     paths = DataPaths(tmp_path / "data")
     _write_raw(paths, **{t: ",".join(cols) + "\n" for t, cols in RAW_COLUMNS.items()})
-    for name, _, task in PHASE1_TASKS[1:]:
+    for _name, _, task in PHASE1_TASKS[1:]:
         task(paths, run_id="empty")
     assert pq.read_table(paths.silver_orders).num_rows == 0
     kpis = json.loads(paths.kpi_report.read_text())

@@ -32,7 +32,6 @@ from lakehouse_core.models import AsOf, QueryResult
 logger = logging.getLogger(__name__)
 
 ENGINE = "duckdb"
-BATCH_ROWS = 64 * 1024
 _NAME = r'(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _QUALIFIED = re.compile(rf"({_NAME})\s*\.\s*({_NAME})")
 _VERSION_AS_OF = re.compile(
@@ -71,8 +70,19 @@ class EmbeddedSqlEngine:
     name = ENGINE
     supports_cancel = True
 
-    def __init__(self, catalog: Catalog, *, use_extension: bool = True, query_timeout_s: float | None = None):
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        use_extension: bool = True,
+        query_timeout_s: float | None = None,
+        extra_extensions: tuple[str, ...] = (),
+        init_sql: tuple[str, ...] = (),
+    ) -> None:
+        """``extra_extensions`` (e.g. ``("httpfs",)``) load from their PyPI packages before iceberg;
+        ``init_sql`` runs once after (e.g. ``CREATE SECRET`` for an S3 warehouse)."""
         self._catalog = catalog
+        self._extensions = (*extra_extensions, "avro", "iceberg")
         self._lock = threading.Lock()
         self._state = threading.Lock()  # guards _running / _cancel_requested
         self._running = False
@@ -82,12 +92,14 @@ class EmbeddedSqlEngine:
             config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
         )
         self.uses_iceberg_extension = use_extension and self._load_extensions()
+        for statement in init_sql:
+            self._con.execute(statement)
         self._views: dict[tuple[str, str], tuple[str, int | None]] = {}
         self._schemas: set[str] = set()
 
     def _load_extensions(self) -> bool:
         try:
-            for ext in ("avro", "iceberg"):
+            for ext in self._extensions:
                 self._con.execute(f"LOAD '{_extension_file(ext)}'")
         except (ImportError, StopIteration, duckdb.Error) as exc:
             logger.warning("DuckDB iceberg extension unavailable (%s); using pyiceberg scans", exc)
@@ -101,7 +113,7 @@ class EmbeddedSqlEngine:
 
     # ------------------------------------------------------------ views
     def _known_tables(self) -> list[tuple[str, str]]:
-        out = []
+        out: list[tuple[str, str]] = []
         for ns in self._catalog.list_namespaces():
             try:
                 out.extend((".".join(i[:-1]), i[-1]) for i in self._catalog.list_tables(ns))
@@ -261,19 +273,12 @@ class EmbeddedSqlEngine:
             return (), (), pa.table({}), False
         columns = tuple(rel.columns)
         types = tuple(str(t) for t in rel.types)
-        reader = rel.to_arrow_reader(BATCH_ROWS)
-        batches: list[pa.RecordBatch] = []
-        count = 0
-        truncated = False
-        for batch in reader:
-            if limit is not None and count + batch.num_rows > limit:
-                batches.append(batch.slice(0, limit - count))
-                truncated = True
-                break
-            batches.append(batch)
-            count += batch.num_rows
-        reader.close()
-        data = pa.Table.from_batches(batches, reader.schema) if batches else reader.schema.empty_table()
+        if limit is not None:
+            rel = rel.limit(limit + 1)  # one extra row tells whether the result was cut
+        data = rel.to_arrow_table()  # parallel materialisation, then column-wise conversion
+        truncated = limit is not None and data.num_rows > limit
+        if truncated:
+            data = data.slice(0, limit)
         return columns, types, data, truncated
 
     def cancel(self) -> None:

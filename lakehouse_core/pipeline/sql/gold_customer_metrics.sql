@@ -1,4 +1,5 @@
 -- Gold customer_metrics from silver.orders_enriched (one row per customer with a silver order).
+-- Portability: DATE_DIFF('day', a, b) is DuckDB; Spark spells it DATEDIFF(b, a).
 SELECT
     customer_id,
     MIN(customer_segment) AS customer_segment,

@@ -1,5 +1,6 @@
 -- Gold daily_sales from silver.orders_enriched. avg_order_value is rounded half-up to cents, exactly
 -- (integer cents: floor((2 * cents + n) / (2 * n)), revenues are never negative).
+-- Portability: `//` is DuckDB integer division; Spark spells it `div`.
 WITH d AS (
     SELECT
         order_date,

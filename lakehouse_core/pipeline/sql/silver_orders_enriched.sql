@@ -1,5 +1,6 @@
 -- Silver: valid orders joined to valid customers and products; cancelled orders dropped.
 -- Input relations: bronze_orders, bronze_customers, bronze_products (bronze Parquet).
+-- Portability: EXTRACT(ISODOW ...) is DuckDB/PostgreSQL; Spark spells it EXTRACT(DAYOFWEEK_ISO FROM ...).
 SELECT
     o.order_id, o.customer_id, o.product_id, o.order_date, o.quantity, o.total_amount,
     o.status, o.payment_method,
