@@ -30,6 +30,7 @@ from pyiceberg.table import Table
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.snapshots import Snapshot, SnapshotLogEntry
 from pyiceberg.typedef import Identifier
+from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 
 from lakehouse_core.errors import (
@@ -86,15 +87,24 @@ class _TimeoutAdapter(HTTPAdapter):
         super().__init__()
         self._timeout_s = timeout_s
 
-    def send(self, request: Any, **kwargs: Any) -> Any:  # noqa: D102
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self._timeout_s
+    def send(  # noqa: D102
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> Response:
         if request.method == "POST" and isinstance(request.body, bytes):
             patched = add_last_column_id(request.body)
             if patched is not None:
                 request.body = patched
                 request.headers["Content-Length"] = str(len(patched))
-        return super().send(request, **kwargs)
+        return super().send(
+            request, stream=stream, timeout=self._timeout_s if timeout is None else timeout,
+            verify=verify, cert=cert, proxies=proxies,
+        )
 
 
 class NessieRestCatalog(RestCatalog):
@@ -180,8 +190,12 @@ class NessieRestCatalog(RestCatalog):
         metadata = table.metadata.model_copy(
             update={
                 "snapshots": chain,
-                "snapshot_log": [SnapshotLogEntry(snapshot_id=s.snapshot_id, timestamp_ms=s.timestamp_ms)
-                                 for s in chain],
+                "snapshot_log": [
+                    SnapshotLogEntry.model_validate(
+                        {"snapshot-id": s.snapshot_id, "timestamp-ms": s.timestamp_ms}
+                    )
+                    for s in chain
+                ],
                 "schemas": [schemas[i] for i in sorted(schemas)],
                 "partition_specs": [specs[i] for i in sorted(specs)],
             }
