@@ -106,13 +106,21 @@ def test_minio_stopped_mid_session_then_recovers(session: dict[str, Any]) -> Non
     client: NessieClient = session["client"]
     table, branch = session["table"], session["branch"]
     head = client.get_ref(branch).hash
+    sql = DuckDbRestSqlEngine(session["settings"])
+    query = f"SELECT COUNT(*) FROM {table.identifier}"
 
     with outage("minio"):
         with pytest.raises(ServiceUnavailableError) as info:
             browser.preview(table)
         assert info.value.service == "minio", str(info.value)
         assert info.value.cause.startswith("connection refused"), info.value.cause
+        with pytest.raises(ServiceUnavailableError) as via_sql:
+            sql.execute(query)
+        assert via_sql.value.service == "minio", str(via_sql.value)
+        assert via_sql.value.cause.startswith("connection refused"), via_sql.value.cause
         assert client.get_ref(branch).hash == head  # Nessie itself still answers
 
     assert browser.preview(table).row_count == 3
+    assert sql.execute(query).rows == ((3,),)
     assert client.get_ref(branch).hash == head
+    sql.close()

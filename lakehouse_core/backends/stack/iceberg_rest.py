@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _S3_DOWN_MARKERS = ("couldn't connect", "connection refused", "curlcode: 7", "connect timeout",
-                    "could not connect", "failed to establish", "network_connection")
+                    "could not connect", "failed to establish", "network_connection",
+                    "could not establish connection")
 
 
 def _max_field_id(node: Any) -> int:
@@ -257,7 +258,8 @@ def open_rest_catalog(
     return catalog
 
 
-def _s3_down(exc: BaseException) -> bool:
+def s3_down(exc: BaseException | str) -> bool:
+    """True when an object-store error text says the endpoint could not be reached."""
     text = str(exc).lower()
     return any(m in text for m in _S3_DOWN_MARKERS)
 
@@ -288,6 +290,6 @@ def rest_errors(service: str = "nessie") -> Iterator[None]:
     except FileNotFoundError as exc:
         raise NotFoundError(f"object store: {exc}") from exc
     except OSError as exc:
-        if _s3_down(exc):
+        if s3_down(exc):
             raise ServiceUnavailableError("minio", f"connection refused ({exc})") from exc
         raise
