@@ -264,6 +264,8 @@ def test_stack_runner_plans_and_dead_prometheus(tmp_path) -> None:
     plan = runner.plan(2)
     assert "nessie branch: etl" in plan.details
     assert f"catalog: Iceberg REST {settings.nessie.url}/iceberg/etl" in plan.details
+    assert "warehouse: s3://warehouse (from settings; Nessie: nessie is unavailable: connection refused)" \
+        f" on {settings.minio.endpoint}" in plan.details
     assert runner.plan(3).details == ("engine: duckdb (Nessie REST fallback)",)
     assert [t.name for t in runner.plan(4).tasks][-1] == "prometheus_targets"
     with pytest.raises(LakehouseError, match="no phase 5"):

@@ -41,6 +41,7 @@ def test_phase2_on_new_branch_then_merge_into_main(stack: StackEndpoints, tmp_pa
     plan = runner.plan(2)
     assert f"nessie branch: {branch}" in plan.details
     assert f"catalog: Iceberg REST {stack.nessie_url}/iceberg/{branch}" in plan.details
+    assert f"warehouse: s3://{stack.minio_buckets[0]} on {stack.minio_endpoint}" in plan.details
     assert [t.name for t in plan.tasks] == ["ensure_branch", "promote_to_iceberg"]
 
     # phase 1 through the pipeline functions, in the temp data dir

@@ -223,6 +223,26 @@ def rest_catalog_uri(settings: LakehouseSettings, ref: str | None = None) -> str
     return f"{base}/{quote(ref, safe='')}" if ref else base
 
 
+def rest_warehouse(settings: LakehouseSettings, ref: str | None = None) -> str:
+    """The warehouse location Nessie's Iceberg REST serves for ``ref`` (e.g. ``s3://warehouse``).
+
+    Raises:
+        ServiceUnavailableError: Nessie could not be reached.
+    """
+    from lakehouse_core.backends.stack._http import HttpClient
+
+    client = HttpClient("nessie", rest_catalog_uri(settings, ref), timeout_s=settings.http_timeout_s)
+    try:
+        body = client.get_json("/v1/config")
+    finally:
+        client.close()
+    for section in ("overrides", "defaults"):
+        value = (body.get(section) or {}).get("warehouse")
+        if value:
+            return str(value)
+    return ""
+
+
 def rest_catalog_properties(settings: LakehouseSettings, ref: str | None = None) -> dict[str, str]:
     """Client properties: REST URI plus MinIO credentials/endpoint and S3 timeouts."""
     timeout = str(settings.http_timeout_s)

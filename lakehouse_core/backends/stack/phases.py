@@ -20,7 +20,11 @@ from typing import Any
 from lakehouse_core.backends.embedded.phases import ICEBERG_LAYOUT, promote_step
 from lakehouse_core.backends.stack._http import HttpClient
 from lakehouse_core.backends.stack.catalog import NessieCatalogBrowser
-from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog, rest_catalog_uri
+from lakehouse_core.backends.stack.iceberg_rest import (
+    open_rest_catalog,
+    rest_catalog_uri,
+    rest_warehouse,
+)
 from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.errors import LakehouseError, PhaseFailed, ServiceUnavailableError
 from lakehouse_core.models import PhasePlan, PhaseResult, TaskResult, TaskSpec
@@ -114,8 +118,7 @@ class StackPhaseRunner:
                 (
                     f"nessie branch: {self.branch}",
                     f"catalog: Iceberg REST {rest_catalog_uri(self.settings, self.branch)}",
-                    f"object store: {self.settings.minio.endpoint} (Nessie's warehouse bucket, "
-                    f"settings: {self.settings.minio.warehouse_bucket})",
+                    f"warehouse: {self._warehouse()} on {self.settings.minio.endpoint}",
                     f"source: {self.paths.root}",
                     *(f"{name}: {spec}" for name, spec in ICEBERG_LAYOUT),
                 ),
@@ -133,6 +136,13 @@ class StackPhaseRunner:
                 ),
             )
         raise LakehouseError(f"no phase {phase}: phases are 1, 2, 3 and 4", title="Unknown phase")
+
+    def _warehouse(self) -> str:
+        try:
+            return rest_warehouse(self.settings, self.branch) or "(not reported by Nessie)"
+        except LakehouseError as exc:
+            fallback = f"s3://{self.settings.minio.warehouse_bucket}"
+            return f"{fallback} (from settings; Nessie: {exc})"
 
     # ------------------------------------------------------------ run
     def run(
