@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
+from importlib import import_module
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import App, SystemCommand
@@ -12,31 +15,40 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from lakehouse_core.errors import CancelledError, LakehouseError
-from lakehouse_core.ports import Backend
-from lakehouse_core.settings import LakehouseSettings
 from tui.messages import WorkerFailed
-from tui.screens.catalog import CatalogScreen
-from tui.screens.help import HelpScreen
-from tui.screens.metrics import MetricsScreen
-from tui.screens.overview import OverviewScreen
-from tui.screens.sql import SqlScreen
+
+if TYPE_CHECKING:
+    from lakehouse_core.ports import Backend
+    from lakehouse_core.settings import LakehouseSettings
 
 logger = logging.getLogger(__name__)
 
-SCREENS: dict[str, type[Screen[None]]] = {
-    "overview": OverviewScreen,
-    "catalog": CatalogScreen,
-    "sql": SqlScreen,
-    "metrics": MetricsScreen,
+SCREENS: dict[str, str] = {
+    "overview": "tui.screens.overview:OverviewScreen",
+    "catalog": "tui.screens.catalog:CatalogScreen",
+    "sql": "tui.screens.sql:SqlScreen",
+    "metrics": "tui.screens.metrics:MetricsScreen",
 }
+"""Mode name -> screen class, imported on first use (a faster first paint)."""
+
+
+def screen_class(mode: str) -> type[Screen[None]]:
+    """The screen class of ``mode`` (imports its module)."""
+    module, _, name = SCREENS[mode].partition(":")
+    cls: type[Screen[None]] = getattr(import_module(module), name)
+    return cls
+
+
+def _make_screen(mode: str) -> Callable[[], Screen[None]]:
+    return lambda: screen_class(mode)()
 
 
 class LakehouseApp(App[None]):
     """Overview, Catalog, SQL and Metrics screens over one Backend."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere still find it
     TITLE = "lakehouse-tui"
-    MODES = dict(SCREENS)  # type: ignore[arg-type]
+    MODES = {mode: _make_screen(mode) for mode in SCREENS}
     DEFAULT_MODE = "overview"
     BINDINGS = [
         Binding("f1", "switch_mode('overview')", "Overview", id="app.overview"),
@@ -76,7 +88,9 @@ class LakehouseApp(App[None]):
         """``(screen, keys, action, binding id)`` for every binding, after the keymap."""
         rows: list[tuple[str, str, str, str]] = []
         scopes: list[tuple[str, list[Binding]]] = [("App", list(self.BINDINGS))]  # type: ignore[arg-type]
-        scopes += [(getattr(cls, "TITLE_TEXT", name), list(cls.BINDINGS)) for name, cls in SCREENS.items()]  # type: ignore[arg-type]
+        for mode in SCREENS:
+            cls = screen_class(mode)
+            scopes.append((getattr(cls, "TITLE_TEXT", mode), list(cls.BINDINGS)))  # type: ignore[arg-type]
         for scope, bindings in scopes:
             for binding in bindings:
                 rows.append((scope, self.keys_of(binding), binding.description, binding.id or ""))
@@ -90,6 +104,8 @@ class LakehouseApp(App[None]):
         return ", ".join(self.get_key_display(Binding(key.strip(), "")) for key in keys.split(","))
 
     def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
             return
@@ -110,7 +126,8 @@ class LakehouseApp(App[None]):
                     binding.description, f"{self.keys_of(binding)}", partial(self.run_action, binding.action)
                 )
         yield SystemCommand("Help", "List every key binding", self.action_help)
-        for mode, cls in SCREENS.items():
+        for mode in SCREENS:
+            cls = screen_class(mode)
             title = getattr(cls, "TITLE_TEXT", mode)
             for binding in cls.BINDINGS:
                 assert isinstance(binding, Binding)

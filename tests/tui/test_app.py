@@ -43,7 +43,9 @@ async def test_function_keys_switch_screens(fake_backend: FakeBackend, settings:
         ]
 
 
-async def test_help_screen_lists_every_binding(fake_backend: FakeBackend, settings: LakehouseSettings) -> None:
+async def test_help_screen_lists_every_binding(
+    fake_backend: FakeBackend, settings: LakehouseSettings
+) -> None:
     app = LakehouseApp(fake_backend, settings)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -53,12 +55,39 @@ async def test_help_screen_lists_every_binding(fake_backend: FakeBackend, settin
         rows = cells(app.screen.query_one(DataTable))
         ids = {row[3] for row in rows}
         expected = {
-            "app.overview", "app.catalog", "app.sql", "app.metrics", "app.help", "app.theme",
-            "overview.refresh", "phase.run1", "phase.run2", "phase.run3", "phase.run4", "phase.cancel",
-            "catalog.refresh", "catalog.preview", "catalog.mark", "catalog.diff", "catalog.branch", "catalog.tag",
-            "sql.run", "sql.cancel", "sql.history", "sql.as_of", "sql.export_csv", "sql.export_parquet",
-            "sql.editor", "metrics.window_5m", "metrics.window_15m", "metrics.window_1h", "metrics.window_6h",
-            "metrics.pause", "metrics.faster", "metrics.slower", "metrics.refresh",
+            "app.overview",
+            "app.catalog",
+            "app.sql",
+            "app.metrics",
+            "app.help",
+            "app.theme",
+            "overview.refresh",
+            "phase.run1",
+            "phase.run2",
+            "phase.run3",
+            "phase.run4",
+            "phase.cancel",
+            "catalog.refresh",
+            "catalog.preview",
+            "catalog.mark",
+            "catalog.diff",
+            "catalog.branch",
+            "catalog.tag",
+            "sql.run",
+            "sql.cancel",
+            "sql.history",
+            "sql.as_of",
+            "sql.export_csv",
+            "sql.export_parquet",
+            "sql.editor",
+            "metrics.window_5m",
+            "metrics.window_15m",
+            "metrics.window_1h",
+            "metrics.window_6h",
+            "metrics.pause",
+            "metrics.faster",
+            "metrics.slower",
+            "metrics.refresh",
         }
         assert expected <= ids
         assert ["SQL", "^⏎, ^r, f5", "Run", "sql.run"] in rows
@@ -107,13 +136,27 @@ async def test_unknown_theme_warns(fake_backend: FakeBackend, tmp_path: Path) ->
         assert [n.severity for n in app._notifications] == ["warning"]
 
 
-async def test_command_palette_has_a_command_per_action(fake_backend: FakeBackend, settings: LakehouseSettings) -> None:
+async def test_command_palette_has_a_command_per_action(
+    fake_backend: FakeBackend, settings: LakehouseSettings
+) -> None:
     app = LakehouseApp(fake_backend, settings)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        for title in ("Catalog", "SQL", "Metrics", "Overview", "Theme", "Help", "Overview: Phase 3",
-                      "SQL: Run", "SQL: Export CSV", "Catalog: Diff marked", "Metrics: Pause", "Overview: Cancel phase"):
+        for title in (
+            "Catalog",
+            "SQL",
+            "Metrics",
+            "Overview",
+            "Theme",
+            "Help",
+            "Overview: Phase 3",
+            "SQL: Run",
+            "SQL: Export CSV",
+            "Catalog: Diff marked",
+            "Metrics: Pause",
+            "Overview: Cancel phase",
+        ):
             assert title in titles, title
         await pilot.press("ctrl+p")
         await pilot.pause()
@@ -152,8 +195,12 @@ async def test_hanging_backend_call_keeps_the_ui_responsive(settings: LakehouseS
 
 
 async def test_raising_backend_call_becomes_a_notification(settings: LakehouseSettings) -> None:
-    gate = Gate(fail={"statuses": ServiceUnavailableError("nessie", "connection refused"),
-                      "panels": RuntimeError("boom")})
+    gate = Gate(
+        fail={
+            "statuses": ServiceUnavailableError("nessie", "connection refused"),
+            "panels": RuntimeError("boom"),
+        }
+    )
     app = LakehouseApp(make_fake_backend(gate), settings)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -168,10 +215,19 @@ async def test_raising_backend_call_becomes_a_notification(settings: LakehouseSe
 
 def test_importing_the_app_pulls_no_transport() -> None:
     code = (
-        "import sys, tui.app, tui.screens.overview, tui.screens.catalog, tui.screens.sql, tui.screens.metrics\n"
-        "bad = sorted(m for m in ('httpx', 'docker', 'pyiceberg', 'lakehouse_core.backends') if m in sys.modules)\n"
+        "import sys, tui.app, tui.screens.overview, tui.screens.catalog\n"
+        "import tui.screens.sql, tui.screens.metrics\n"
+        "bad = ('httpx', 'docker', 'pyiceberg', 'lakehouse_core.backends')\n"
+        "bad = sorted(m for m in bad if m in sys.modules)\n"
         "print(','.join(bad))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
     assert out.stdout.strip() == ""

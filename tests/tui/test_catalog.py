@@ -39,7 +39,9 @@ async def open_orders(pilot: Pilot[None]) -> CatalogScreen:
     return screen
 
 
-async def test_tree_lists_refs_namespaces_and_tables(fake_backend: FakeBackend, settings: LakehouseSettings) -> None:
+async def test_tree_lists_refs_namespaces_and_tables(
+    fake_backend: FakeBackend, settings: LakehouseSettings
+) -> None:
     app = LakehouseApp(fake_backend, settings)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_orders(pilot)
@@ -90,7 +92,9 @@ async def test_table_detail_tabs(fake_backend: FakeBackend, settings: LakehouseS
         assert len(files) == 4
 
 
-async def test_preview_as_of_the_selected_snapshot(fake_backend: FakeBackend, settings: LakehouseSettings) -> None:
+async def test_preview_as_of_the_selected_snapshot(
+    fake_backend: FakeBackend, settings: LakehouseSettings
+) -> None:
     app = LakehouseApp(fake_backend, settings)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_orders(pilot)
@@ -101,7 +105,9 @@ async def test_preview_as_of_the_selected_snapshot(fake_backend: FakeBackend, se
         assert isinstance(catalog, FakeCatalog)
         assert catalog.preview_calls == [("bronze.orders", 3001)]
         assert screen.query_one(TabbedContent).active == "tab-preview"
-        assert text_of(screen.query_one("#preview-title")) == "bronze.orders as of snapshot 3001: first 100 rows"
+        assert (
+            text_of(screen.query_one("#preview-title")) == "bronze.orders as of snapshot 3001: first 100 rows"
+        )
         rows = cells(screen.query_one("#preview"))
         assert len(rows) == 100
         assert rows[0] == ["1", "2", "2", "2026-01-02", "2", "11.99", "pending", "PayPal"]
@@ -113,7 +119,9 @@ async def test_mark_two_snapshots_and_diff(fake_backend: FakeBackend, settings: 
         screen = await open_orders(pilot)
         await pilot.press("d")
         await pilot.pause()
-        assert app._notifications and list(app._notifications)[-1].message == "mark two snapshots with m first"
+        assert (
+            app._notifications and list(app._notifications)[-1].message == "mark two snapshots with m first"
+        )
         screen.query_one("#snapshots").focus()
         await pilot.press("m", "up", "up", "m")  # 3003 then 3001
         await pilot.pause()
@@ -123,7 +131,10 @@ async def test_mark_two_snapshots_and_diff(fake_backend: FakeBackend, settings: 
         await pilot.press("d")
         await settle(pilot)
         assert screen.query_one(TabbedContent).active == "tab-diff"
-        assert text_of(screen.query_one("#diff-summary")) == "bronze.orders: 3001 -> 3003: +990 added, -0 removed"
+        assert (
+            text_of(screen.query_one("#diff-summary"))
+            == "bronze.orders: 3001 -> 3003: +990 added, -0 removed"
+        )
         added = cells(screen.query_one("#diff-added"))
         assert len(added) == 10 and added[0][0] == "9000" and added[0][6] == "completed"
         assert cells(screen.query_one("#diff-removed")) == []
@@ -144,7 +155,9 @@ async def test_create_branch_and_tag_from_selected_snapshot(
         await pilot.press(*"dev", "enter")
         await settle(pilot)
         assert isinstance(app.screen, CatalogScreen)
-        assert [(n.title, n.message) for n in app._notifications] == [("Ref created", "branch dev created at 3002")]
+        assert [(n.title, n.message) for n in app._notifications] == [
+            ("Ref created", "branch dev created at 3002")
+        ]
         assert "branch dev" in tree_lines(screen.query_one(Tree))
         screen.query_one("#snapshots").focus()
         await pilot.press("t", *"dev", "enter")  # the name exists: the backend's ConflictError is shown

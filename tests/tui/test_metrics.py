@@ -54,8 +54,12 @@ async def test_window_keys_change_the_range(fake_backend: FakeBackend, settings:
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_metrics(pilot)
         assert metrics(fake_backend).range_calls[-1][1:] == (timedelta(minutes=15), timedelta(seconds=15))
-        for key, window in (("1", timedelta(minutes=5)), ("3", timedelta(hours=1)), ("4", timedelta(hours=6)),
-                            ("2", timedelta(minutes=15))):
+        for key, window in (
+            ("1", timedelta(minutes=5)),
+            ("3", timedelta(hours=1)),
+            ("4", timedelta(hours=6)),
+            ("2", timedelta(minutes=15)),
+        ):
             await pilot.press(key)
             await settle(pilot)
             assert metrics(fake_backend).range_calls[-1][1] == window

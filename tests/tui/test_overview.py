@@ -13,7 +13,9 @@ from tui.screens.modals import ConfirmPhaseModal
 from tui.screens.overview import OverviewScreen
 
 
-async def test_service_table_shows_every_status(fake_backend: FakeBackend, settings: LakehouseSettings) -> None:
+async def test_service_table_shows_every_status(
+    fake_backend: FakeBackend, settings: LakehouseSettings
+) -> None:
     app = LakehouseApp(fake_backend, settings)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -99,7 +101,9 @@ async def test_declining_the_confirmation_runs_nothing(
         assert "run" not in fake_backend.gate.calls
 
 
-async def test_phase_2_result_lists_snapshots_and_last_results_are_loaded(settings: LakehouseSettings) -> None:
+async def test_phase_2_result_lists_snapshots_and_last_results_are_loaded(
+    settings: LakehouseSettings,
+) -> None:
     backend = make_fake_backend()
     phases = backend.phases
     assert isinstance(phases, FakePhaseRunner)
@@ -153,10 +157,14 @@ async def test_failed_phase_shows_partial_result_and_error(settings: LakehouseSe
             "phase 1 failed: phase 1 failed: bronze: disk full"
         )
         errors = [n for n in app._notifications if n.severity == "error"]
-        assert [(n.title, n.message) for n in errors] == [("Phase failed", "phase 1 failed: bronze: disk full")]
+        assert [(n.title, n.message) for n in errors] == [
+            ("Phase failed", "phase 1 failed: bronze: disk full")
+        ]
 
 
-async def test_cancel_without_a_running_phase_warns(fake_backend: FakeBackend, settings: LakehouseSettings) -> None:
+async def test_cancel_without_a_running_phase_warns(
+    fake_backend: FakeBackend, settings: LakehouseSettings
+) -> None:
     app = LakehouseApp(fake_backend, settings)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -37,7 +37,9 @@ def test_parse_as_of() -> None:
 
 def _result(n: int, truncated: bool = False, total: int | None = None) -> QueryResult:
     rows = tuple((i, f"r{i}") for i in range(n))
-    return QueryResult(("i", "s"), ("INT", "TEXT"), rows, "duckdb", 0.25, truncated=truncated, total_rows=total)
+    return QueryResult(
+        ("i", "s"), ("INT", "TEXT"), rows, "duckdb", 0.25, truncated=truncated, total_rows=total
+    )
 
 
 def test_result_summary_never_hides_truncation() -> None:
@@ -99,7 +101,9 @@ def test_progress_messages_coalesce_only_advances_of_one_task() -> None:
     a2 = PhaseProgress(ProgressEvent(1, "a", "advance", 2, 10))
     b1 = PhaseProgress(ProgressEvent(1, "b", "advance", 1, 10))
     fin = PhaseProgress(ProgressEvent(1, "a", "finish", 10, 10))
-    assert a1.can_replace(a2) and not a1.can_replace(b1) and not fin.can_replace(a1) and not a1.can_replace(fin)
+    assert (
+        a1.can_replace(a2) and not a1.can_replace(b1) and not fin.can_replace(a1) and not a1.can_replace(fin)
+    )
 
 
 def test_threshold_level() -> None:

@@ -85,7 +85,10 @@ async def test_caps_are_stated_never_silent(fake_backend: FakeBackend, settings:
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert grid.row_count == 50
-        assert text_of(screen.query_one("#result-summary")) == "showing 50 of 80 rows (display cap 50) · 12 ms · fake"
+        assert (
+            text_of(screen.query_one("#result-summary"))
+            == "showing 50 of 80 rows (display cap 50) · 12 ms · fake"
+        )
 
 
 async def test_big_result_is_added_in_chunks(fake_backend: FakeBackend, tmp_path: Path) -> None:
@@ -108,7 +111,9 @@ async def test_big_result_is_added_in_chunks(fake_backend: FakeBackend, tmp_path
         )
 
 
-async def test_as_of_selector_is_passed_to_the_engine(fake_backend: FakeBackend, settings: LakehouseSettings) -> None:
+async def test_as_of_selector_is_passed_to_the_engine(
+    fake_backend: FakeBackend, settings: LakehouseSettings
+) -> None:
     app = LakehouseApp(fake_backend, settings)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_sql(pilot, "SELECT * FROM bronze.orders")
@@ -150,7 +155,7 @@ async def test_history_records_and_reruns(fake_backend: FakeBackend, settings: L
         await settle(pilot)
         assert cells(screen.query_one("#history")) == [
             ["1", "7", "12 ms", "SELECT * FROM range(7)"],
-            ["2", "error", cells(screen.query_one("#history"))[1][2], "SELEC oops"],
+            ["2", "error", "-", "SELEC oops"],
         ]
         await pilot.press("ctrl+o", "up", "enter")  # re-run entry 1
         await settle(pilot)
@@ -159,7 +164,9 @@ async def test_history_records_and_reruns(fake_backend: FakeBackend, settings: L
         assert len(screen.history) == 3
 
 
-async def test_cancel_key_cancels_the_running_query(fake_backend: FakeBackend, settings: LakehouseSettings) -> None:
+async def test_cancel_key_cancels_the_running_query(
+    fake_backend: FakeBackend, settings: LakehouseSettings
+) -> None:
     app = LakehouseApp(fake_backend, settings)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_sql(pilot, "SELECT sleep(60)")

@@ -154,9 +154,7 @@ class SqlScreen(LakehouseScreen):
         error.update(f"Query {status}: {message.message}")
         error.display = True
         self.query_one(ResultsTable).display = False
-        self.query_one("#result-summary", Label).update(
-            f"query {status} after {fmt.seconds(message.elapsed_s)}"
-        )
+        self.query_one("#result-summary", Label).update(f"query {status}")
         self.query_one("#sql-status", Label).update("ready")
         self._remember(HistoryEntry(message.sql, "", message.elapsed_s, None, message.message))
 
@@ -164,11 +162,11 @@ class SqlScreen(LakehouseScreen):
         self.history.append(entry)
         table = self.query_one("#history", DataTable)
         one_line = " ".join(entry.sql.split())
-        rows = fmt.count(entry.rows) if entry.error is None else "error"
+        failed = entry.error is not None
         table.add_row(
             str(len(self.history)),
-            rows,
-            fmt.seconds(entry.seconds),
+            "error" if failed else fmt.count(entry.rows),
+            "-" if failed else fmt.seconds(entry.seconds),  # engine time; failures have none
             one_line[:60],
             key=str(len(self.history)),
         )

@@ -7,6 +7,7 @@ from textual.containers import Vertical
 from textual.widgets import Label, Sparkline
 
 from lakehouse_core.models import MetricPanel, Series
+from tui.widgets import fmt
 
 MAX_SERIES = 3
 
@@ -25,8 +26,14 @@ def level(panel: MetricPanel, value: float | None) -> str:
 def _value(value: float | None, unit: str) -> str:
     if value is None:
         return "no data"
+    if unit == "bytes":
+        return fmt.size(int(value))
     text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
     return f"{text} {unit}".rstrip()
+
+
+def _threshold(value: float, unit: str) -> str:
+    return fmt.size(int(value)) if unit == "bytes" else f"{value:g}"
 
 
 def _series_label(series: Series) -> str:
@@ -57,9 +64,9 @@ class MetricChart(Vertical):
         self.set_class(state == "critical", "critical")
         thresholds = []
         if self.panel.warn is not None:
-            thresholds.append(f"warn {self.panel.warn:g}")
+            thresholds.append(f"warn {_threshold(self.panel.warn, self.panel.unit)}")
         if self.panel.critical is not None:
-            thresholds.append(f"crit {self.panel.critical:g}")
+            thresholds.append(f"crit {_threshold(self.panel.critical, self.panel.unit)}")
         extra = f"  ({', '.join(thresholds)})" if thresholds else ""
         self.query_one(".metric-value", Label).update(f"{_value(worst, self.panel.unit)}{extra}")
         for index in range(MAX_SERIES):

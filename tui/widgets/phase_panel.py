@@ -24,7 +24,8 @@ class TaskProgress(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label(self.task_name, classes="task-name")
-        yield ProgressBar(total=None, show_eta=False, classes="task-bar")
+        # a known total until the task starts: an unknown one animates (and repaints) continuously
+        yield ProgressBar(total=1, show_eta=False, classes="task-bar")
         yield Label("waiting", classes="task-state")
 
     def apply(self, event: ProgressEvent) -> None:
@@ -64,12 +65,20 @@ class PhaseProgressPanel(VerticalScroll):
 class PhaseResultsTable(DataTable[Text | str]):
     """The last run's result per phase: status, duration, rows per layer, quality, snapshots."""
 
-    COLUMNS = ("Phase", "Status", "Duration", "Rows per layer", "Quality failures", "Snapshots", "Started")
+    COLUMNS = (
+        ("Phase", 5),
+        ("Status", 9),
+        ("Time", 7),
+        ("Rows per layer", 30),
+        ("Quality fails", 13),
+        ("Snaps", 5),
+        ("Started", 19),
+    )
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
-        for label in self.COLUMNS:
-            self.add_column(label, key=label.lower())
+        for label, width in self.COLUMNS:
+            self.add_column(label, width=width, key=label.lower())
         for phase in range(1, 5):
             self.add_row(str(phase), "never run", "-", "-", "-", "-", "-", key=str(phase))
 
@@ -84,5 +93,5 @@ class PhaseResultsTable(DataTable[Text | str]):
             str(len(result.snapshots)),
             fmt.when(result.started_at),
         ]
-        for column, value in zip(self.COLUMNS[1:], values, strict=True):
-            self.update_cell(key, column.lower(), value, update_width=True)
+        for (column, _), value in zip(self.COLUMNS[1:], values, strict=True):
+            self.update_cell(key, column.lower(), value)

@@ -17,7 +17,8 @@ from lakehouse_core.models import QueryResult
 from tui.widgets import fmt
 
 FIRST_PAGE = 100
-CHUNK = 1_000
+CHUNK = 500
+CHUNK_PAUSE_S = 0.02
 MEASURED_ROWS = 200
 MAX_COLUMN_WIDTH = 40
 
@@ -69,7 +70,7 @@ class ResultsTable(DataTable[str]):
         self._add(rows[:FIRST_PAGE])
         self._pending = list(rows[FIRST_PAGE:])
         if self._pending:
-            self.set_timer(0.01, lambda gen=self._generation: self._add_chunk(gen))
+            self.set_timer(CHUNK_PAUSE_S, lambda gen=self._generation: self._add_chunk(gen))
 
     def show_message(self, columns: Iterable[str], rows: Iterable[Sequence[Any]]) -> None:
         """Show a small fixed table (e.g. an error)."""
@@ -90,7 +91,7 @@ class ResultsTable(DataTable[str]):
         chunk, self._pending = self._pending[:CHUNK], self._pending[CHUNK:]
         self._add(chunk)
         if self._pending:
-            self.set_timer(0.01, lambda: self._add_chunk(generation))
+            self.set_timer(CHUNK_PAUSE_S, lambda: self._add_chunk(generation))
 
     @property
     def fully_loaded(self) -> bool:
