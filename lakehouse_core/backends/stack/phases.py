@@ -13,7 +13,6 @@ the embedded runner uses).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
@@ -26,10 +25,9 @@ from lakehouse_core.backends.stack.iceberg_rest import (
     rest_warehouse,
 )
 from lakehouse_core.backends.stack.nessie import NessieClient
-from lakehouse_core.errors import LakehouseError, PhaseFailed, ServiceUnavailableError
+from lakehouse_core.errors import LakehouseError, ServiceUnavailableError
 from lakehouse_core.models import PhasePlan, PhaseResult, TaskResult, TaskSpec
 from lakehouse_core.observability import PipelineMetrics
-from lakehouse_core.paths import DataPaths
 from lakehouse_core.phasekit import (
     PHASE4_TASKS,
     PHASE_TITLES,
@@ -41,8 +39,9 @@ from lakehouse_core.phasekit import (
     run_phase1,
     run_steps,
 )
-from lakehouse_core.ports import NULL_PROGRESS, CancelToken, CatalogBrowser, ProgressSink, SqlEngine
-from lakehouse_core.runs import RunStore, new_run_id
+from lakehouse_core.phaserunner import PersistentPhaseRunner
+from lakehouse_core.ports import CancelToken, CatalogBrowser, ProgressSink, SqlEngine
+from lakehouse_core.runs import new_run_id
 from lakehouse_core.settings import LakehouseSettings
 
 logger = logging.getLogger(__name__)
@@ -75,7 +74,7 @@ def prometheus_targets(settings: LakehouseSettings) -> dict[str, Any]:
     return {"up": up, "down": len(targets) - up, "targets": targets}
 
 
-class StackPhaseRunner:
+class StackPhaseRunner(PersistentPhaseRunner):
     """Runs phases 1-4 against Nessie/MinIO (+ Dremio or DuckDB for SQL); one phase at a time."""
 
     def __init__(
@@ -87,14 +86,10 @@ class StackPhaseRunner:
         catalog: CatalogBrowser | None = None,
         metrics: PipelineMetrics | None = None,
     ) -> None:
-        self.settings = settings
-        self.paths = DataPaths(settings.data_path)
+        super().__init__(settings, metrics)
         self._client = client
         self._sql = sql_engine
         self._catalog = catalog or NessieCatalogBrowser(settings, client)
-        self._metrics = metrics or PipelineMetrics()
-        self._store = RunStore(self.paths.runs)
-        self._lock = threading.Lock()
 
     @property
     def branch(self) -> str:
@@ -111,8 +106,10 @@ class StackPhaseRunner:
                 2,
                 PHASE_TITLES[2],
                 (
-                    TaskSpec("ensure_branch", f"use Nessie branch {self.branch!r} (create it from "
-                             "the default branch when missing)"),
+                    TaskSpec(
+                        "ensure_branch",
+                        f"use Nessie branch {self.branch!r} (create it from the default branch when missing)",
+                    ),
                     TaskSpec("promote_to_iceberg", "load each layer's Parquet into its Iceberg table"),
                 ),
                 (
@@ -145,26 +142,6 @@ class StackPhaseRunner:
             return f"{fallback} (from settings; Nessie: {exc})"
 
     # ------------------------------------------------------------ run
-    def run(
-        self, phase: int, progress: ProgressSink = NULL_PROGRESS, cancel: CancelToken | None = None
-    ) -> PhaseResult:
-        """Run one phase; PhaseFailed carries (and persists) the partial result."""
-        self.plan(phase)  # validates the number
-        if not self._lock.acquire(blocking=False):
-            raise LakehouseError("another phase is already running", title="Busy")
-        try:
-            result = self._run(phase, progress, cancel)
-        except PhaseFailed as exc:
-            if isinstance(exc.partial, PhaseResult):
-                self._store.save(exc.partial)
-                self._metrics.record_phase(exc.partial)
-            raise
-        finally:
-            self._lock.release()
-        self._store.save(result)
-        self._metrics.record_phase(result)
-        return result
-
     def _run(self, phase: int, progress: ProgressSink, cancel: CancelToken | None) -> PhaseResult:
         run_id = new_run_id()
         if phase == 1:
@@ -208,7 +185,3 @@ class StackPhaseRunner:
         return TaskResult(
             PROMETHEUS_STEP.name, time.perf_counter() - t0, outputs={"prometheus": health}, detail=detail
         )
-
-    def last_results(self) -> dict[int, PhaseResult]:
-        """The most recent result per phase, read from ``data/runs``."""
-        return self._store.load_all()
