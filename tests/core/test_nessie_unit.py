@@ -239,3 +239,36 @@ def test_rest_errors_map_transport_and_catalog_errors() -> None:
     assert s3.value.service == "minio" and s3.value.cause.startswith("connection refused")
     with pytest.raises(ValueError), rest_errors():
         raise ValueError("not a transport error")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_stack_runner_plans_and_dead_prometheus(tmp_path) -> None:
+    from lakehouse_core.backends.stack.phases import StackPhaseRunner, prometheus_targets
+    from lakehouse_core.backends.stack.sql_fallback import DuckDbRestSqlEngine
+    from lakehouse_core.errors import LakehouseError
+
+    settings = LakehouseSettings(
+        _env_file=None, data_dir=tmp_path / "data", http_timeout_s=2.0,
+        nessie={"url": f"http://127.0.0.1:{_free_port()}", "ref": "etl"},
+        prometheus={"url": f"http://127.0.0.1:{_free_port()}"},
+    )
+    client = NessieClient(settings)
+    runner = StackPhaseRunner(settings, client, DuckDbRestSqlEngine(settings, client))  # no I/O
+    plan = runner.plan(2)
+    assert "nessie branch: etl" in plan.details
+    assert f"catalog: Iceberg REST {settings.nessie.url}/iceberg/etl" in plan.details
+    assert "warehouse: s3://warehouse (from settings; Nessie: nessie is unavailable: connection refused)" \
+        f" on {settings.minio.endpoint}" in plan.details
+    assert runner.plan(3).details == ("engine: duckdb (Nessie REST fallback)",)
+    assert [t.name for t in runner.plan(4).tasks][-1] == "prometheus_targets"
+    with pytest.raises(LakehouseError, match="no phase 5"):
+        runner.plan(5)
+    assert prometheus_targets(settings) == {"unavailable": "connection refused"}
+    assert runner.last_results() == {}

@@ -41,6 +41,7 @@ def test_phase2_on_new_branch_then_merge_into_main(stack: StackEndpoints, tmp_pa
     plan = runner.plan(2)
     assert f"nessie branch: {branch}" in plan.details
     assert f"catalog: Iceberg REST {stack.nessie_url}/iceberg/{branch}" in plan.details
+    assert f"warehouse: s3://{stack.minio_buckets[0]} on {stack.minio_endpoint}" in plan.details
     assert [t.name for t in plan.tasks] == ["ensure_branch", "promote_to_iceberg"]
 
     # phase 1 through the pipeline functions, in the temp data dir
@@ -92,9 +93,24 @@ def test_phase2_on_new_branch_then_merge_into_main(stack: StackEndpoints, tmp_pa
                  "gold.regional_sales"):
         assert counts[gold] == p1.rows_per_layer[gold] > 0
 
+    # phase 3: the business queries through the DuckDB fallback, on the ETL branch
+    p3 = runner.run(3)
+    assert p3.ok and p3.outputs["time_travel"]["count_now"] == 5000
+    assert all(t.detail.endswith("via duckdb (Nessie REST fallback)") for t in p3.tasks[:-1])
+    by_category = p3.outputs["revenue_by_category"]
+    assert by_category["row_count"] == 5 and by_category["engine"] == "duckdb (Nessie REST fallback)"
+
+    # phase 4: metrics + Prometheus scrape-target health
+    p4 = runner.run(4)
+    targets = p4.outputs["prometheus"]
+    jobs = {t["job"]: t["health"] for t in targets["targets"]}
+    assert p4.ok and jobs["nessie"] == "up" and jobs["minio"] == "up" and jobs["prometheus"] == "up"
+    assert targets["up"] + targets["down"] == len(targets["targets"])
+    assert set(TABLES) <= set(p4.outputs["freshness_s"])
+
     # results persisted as JSON, one file per phase
     stored = RunStore(settings.data_path / "runs").load_all()
-    assert sorted(stored) == [1, 2] and stored[2].snapshots == p2.snapshots
+    assert sorted(stored) == [1, 2, 3, 4] and stored[2].snapshots == p2.snapshots
     assert runner.last_results()[2].run_id == p2.run_id
     client.close()
 

@@ -30,6 +30,7 @@ from pyiceberg.table import Table
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.snapshots import Snapshot, SnapshotLogEntry
 from pyiceberg.typedef import Identifier
+from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 
 from lakehouse_core.errors import (
@@ -45,7 +46,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _S3_DOWN_MARKERS = ("couldn't connect", "connection refused", "curlcode: 7", "connect timeout",
-                    "could not connect", "failed to establish", "network_connection")
+                    "could not connect", "failed to establish", "network_connection",
+                    "could not establish connection")
 
 
 def _max_field_id(node: Any) -> int:
@@ -86,15 +88,24 @@ class _TimeoutAdapter(HTTPAdapter):
         super().__init__()
         self._timeout_s = timeout_s
 
-    def send(self, request: Any, **kwargs: Any) -> Any:  # noqa: D102
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self._timeout_s
+    def send(  # noqa: D102
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> Response:
         if request.method == "POST" and isinstance(request.body, bytes):
             patched = add_last_column_id(request.body)
             if patched is not None:
                 request.body = patched
                 request.headers["Content-Length"] = str(len(patched))
-        return super().send(request, **kwargs)
+        return super().send(
+            request, stream=stream, timeout=self._timeout_s if timeout is None else timeout,
+            verify=verify, cert=cert, proxies=proxies,
+        )
 
 
 class NessieRestCatalog(RestCatalog):
@@ -180,8 +191,12 @@ class NessieRestCatalog(RestCatalog):
         metadata = table.metadata.model_copy(
             update={
                 "snapshots": chain,
-                "snapshot_log": [SnapshotLogEntry(snapshot_id=s.snapshot_id, timestamp_ms=s.timestamp_ms)
-                                 for s in chain],
+                "snapshot_log": [
+                    SnapshotLogEntry.model_validate(
+                        {"snapshot-id": s.snapshot_id, "timestamp-ms": s.timestamp_ms}
+                    )
+                    for s in chain
+                ],
                 "schemas": [schemas[i] for i in sorted(schemas)],
                 "partition_specs": [specs[i] for i in sorted(specs)],
             }
@@ -206,6 +221,26 @@ def rest_catalog_uri(settings: LakehouseSettings, ref: str | None = None) -> str
     """Iceberg REST base URI for ``ref`` (default branch when None)."""
     base = settings.nessie.url.rstrip("/") + "/iceberg"
     return f"{base}/{quote(ref, safe='')}" if ref else base
+
+
+def rest_warehouse(settings: LakehouseSettings, ref: str | None = None) -> str:
+    """The warehouse location Nessie's Iceberg REST serves for ``ref`` (e.g. ``s3://warehouse``).
+
+    Raises:
+        ServiceUnavailableError: Nessie could not be reached.
+    """
+    from lakehouse_core.backends.stack._http import HttpClient
+
+    client = HttpClient("nessie", rest_catalog_uri(settings, ref), timeout_s=settings.http_timeout_s)
+    try:
+        body = client.get_json("/v1/config")
+    finally:
+        client.close()
+    for section in ("overrides", "defaults"):
+        value = (body.get(section) or {}).get("warehouse")
+        if value:
+            return str(value)
+    return ""
 
 
 def rest_catalog_properties(settings: LakehouseSettings, ref: str | None = None) -> dict[str, str]:
@@ -243,7 +278,8 @@ def open_rest_catalog(
     return catalog
 
 
-def _s3_down(exc: BaseException) -> bool:
+def s3_down(exc: BaseException | str) -> bool:
+    """True when an object-store error text says the endpoint could not be reached."""
     text = str(exc).lower()
     return any(m in text for m in _S3_DOWN_MARKERS)
 
@@ -274,6 +310,6 @@ def rest_errors(service: str = "nessie") -> Iterator[None]:
     except FileNotFoundError as exc:
         raise NotFoundError(f"object store: {exc}") from exc
     except OSError as exc:
-        if _s3_down(exc):
+        if s3_down(exc):
             raise ServiceUnavailableError("minio", f"connection refused ({exc})") from exc
         raise

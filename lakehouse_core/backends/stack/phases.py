@@ -13,19 +13,21 @@ the embedded runner uses).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
 from lakehouse_core.backends.embedded.phases import ICEBERG_LAYOUT, promote_step
 from lakehouse_core.backends.stack._http import HttpClient
 from lakehouse_core.backends.stack.catalog import NessieCatalogBrowser
-from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog, rest_catalog_uri
+from lakehouse_core.backends.stack.iceberg_rest import (
+    open_rest_catalog,
+    rest_catalog_uri,
+    rest_warehouse,
+)
 from lakehouse_core.backends.stack.nessie import NessieClient
-from lakehouse_core.errors import LakehouseError, PhaseFailed, ServiceUnavailableError
+from lakehouse_core.errors import LakehouseError, ServiceUnavailableError
 from lakehouse_core.models import PhasePlan, PhaseResult, TaskResult, TaskSpec
 from lakehouse_core.observability import PipelineMetrics
-from lakehouse_core.paths import DataPaths
 from lakehouse_core.phasekit import (
     PHASE4_TASKS,
     PHASE_TITLES,
@@ -37,8 +39,9 @@ from lakehouse_core.phasekit import (
     run_phase1,
     run_steps,
 )
-from lakehouse_core.ports import NULL_PROGRESS, CancelToken, CatalogBrowser, ProgressSink, SqlEngine
-from lakehouse_core.runs import RunStore, new_run_id
+from lakehouse_core.phaserunner import PersistentPhaseRunner
+from lakehouse_core.ports import CancelToken, CatalogBrowser, ProgressSink, SqlEngine
+from lakehouse_core.runs import new_run_id
 from lakehouse_core.settings import LakehouseSettings
 
 logger = logging.getLogger(__name__)
@@ -71,7 +74,7 @@ def prometheus_targets(settings: LakehouseSettings) -> dict[str, Any]:
     return {"up": up, "down": len(targets) - up, "targets": targets}
 
 
-class StackPhaseRunner:
+class StackPhaseRunner(PersistentPhaseRunner):
     """Runs phases 1-4 against Nessie/MinIO (+ Dremio or DuckDB for SQL); one phase at a time."""
 
     def __init__(
@@ -83,14 +86,10 @@ class StackPhaseRunner:
         catalog: CatalogBrowser | None = None,
         metrics: PipelineMetrics | None = None,
     ) -> None:
-        self.settings = settings
-        self.paths = DataPaths(settings.data_path)
+        super().__init__(settings, metrics)
         self._client = client
         self._sql = sql_engine
         self._catalog = catalog or NessieCatalogBrowser(settings, client)
-        self._metrics = metrics or PipelineMetrics()
-        self._store = RunStore(self.paths.runs)
-        self._lock = threading.Lock()
 
     @property
     def branch(self) -> str:
@@ -107,15 +106,16 @@ class StackPhaseRunner:
                 2,
                 PHASE_TITLES[2],
                 (
-                    TaskSpec("ensure_branch", f"use Nessie branch {self.branch!r} (create it from "
-                             "the default branch when missing)"),
+                    TaskSpec(
+                        "ensure_branch",
+                        f"use Nessie branch {self.branch!r} (create it from the default branch when missing)",
+                    ),
                     TaskSpec("promote_to_iceberg", "load each layer's Parquet into its Iceberg table"),
                 ),
                 (
                     f"nessie branch: {self.branch}",
                     f"catalog: Iceberg REST {rest_catalog_uri(self.settings, self.branch)}",
-                    f"object store: {self.settings.minio.endpoint} (Nessie's warehouse bucket, "
-                    f"settings: {self.settings.minio.warehouse_bucket})",
+                    f"warehouse: {self._warehouse()} on {self.settings.minio.endpoint}",
                     f"source: {self.paths.root}",
                     *(f"{name}: {spec}" for name, spec in ICEBERG_LAYOUT),
                 ),
@@ -134,27 +134,14 @@ class StackPhaseRunner:
             )
         raise LakehouseError(f"no phase {phase}: phases are 1, 2, 3 and 4", title="Unknown phase")
 
-    # ------------------------------------------------------------ run
-    def run(
-        self, phase: int, progress: ProgressSink = NULL_PROGRESS, cancel: CancelToken | None = None
-    ) -> PhaseResult:
-        """Run one phase; PhaseFailed carries (and persists) the partial result."""
-        self.plan(phase)  # validates the number
-        if not self._lock.acquire(blocking=False):
-            raise LakehouseError("another phase is already running", title="Busy")
+    def _warehouse(self) -> str:
         try:
-            result = self._run(phase, progress, cancel)
-        except PhaseFailed as exc:
-            if isinstance(exc.partial, PhaseResult):
-                self._store.save(exc.partial)
-                self._metrics.record_phase(exc.partial)
-            raise
-        finally:
-            self._lock.release()
-        self._store.save(result)
-        self._metrics.record_phase(result)
-        return result
+            return rest_warehouse(self.settings, self.branch) or "(not reported by Nessie)"
+        except LakehouseError as exc:
+            fallback = f"s3://{self.settings.minio.warehouse_bucket}"
+            return f"{fallback} (from settings; Nessie: {exc})"
 
+    # ------------------------------------------------------------ run
     def _run(self, phase: int, progress: ProgressSink, cancel: CancelToken | None) -> PhaseResult:
         run_id = new_run_id()
         if phase == 1:
@@ -198,7 +185,3 @@ class StackPhaseRunner:
         return TaskResult(
             PROMETHEUS_STEP.name, time.perf_counter() - t0, outputs={"prometheus": health}, detail=detail
         )
-
-    def last_results(self) -> dict[int, PhaseResult]:
-        """The most recent result per phase, read from ``data/runs``."""
-        return self._store.load_all()

@@ -21,9 +21,10 @@ from lakehouse_core.backends.stack.iceberg_rest import (
     NessieRestCatalog,
     open_rest_catalog,
     rest_errors,
+    s3_down,
 )
 from lakehouse_core.backends.stack.nessie import NessieClient
-from lakehouse_core.errors import QueryError
+from lakehouse_core.errors import QueryError, ServiceUnavailableError
 from lakehouse_core.models import AsOf, QueryResult
 from lakehouse_core.settings import LakehouseSettings
 
@@ -117,12 +118,14 @@ class DuckDbRestSqlEngine:
 
         Raises:
             QueryError: DuckDB's own message, with this engine's name.
-            ServiceUnavailableError: Nessie (or MinIO) could not be reached.
+            ServiceUnavailableError: Nessie or MinIO could not be reached (service + cause).
         """
         try:
             with rest_errors():
                 result = self._get_engine().execute(sql, limit=limit, as_of=as_of)
         except QueryError as exc:
+            if s3_down(exc.message):
+                raise ServiceUnavailableError("minio", f"connection refused ({exc.message})") from exc
             raise QueryError(exc.message, ENGINE_NAME) from exc
         return dataclasses.replace(result, engine=ENGINE_NAME)
 
