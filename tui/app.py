@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from lakehouse_core.errors import CancelledError, LakehouseError
@@ -86,7 +87,7 @@ class LakehouseApp(App[None]):
         if not isinstance(error, LakehouseError):
             logger.error("worker %s failed", message.worker.name, exc_info=error)
         title = getattr(error, "title", None) or "Error"
-        severity = "warning" if isinstance(error, CancelledError) else "error"
+        severity: SeverityLevel = "warning" if isinstance(error, CancelledError) else "error"
         self.notify(str(error) or type(error).__name__, title=title, severity=severity, timeout=10)
 
     # ------------------------------------------------------------------ help, themes, palette

@@ -160,13 +160,13 @@ class CatalogScreen(LakehouseScreen):
             tree.focus()
 
     @on(Tree.NodeExpanded)
-    def expand(self, event: Tree.NodeExpanded[CatalogNode | None]) -> None:
+    def node_expanded(self, event: Tree.NodeExpanded[CatalogNode | None]) -> None:
         data = event.node.data
         if data is not None and data.kind in ("ref", "namespace") and not event.node.children:
             self.load_children(event.node, self._tree_generation, data)
 
     @on(Tree.NodeSelected)
-    def select(self, event: Tree.NodeSelected[CatalogNode | None]) -> None:
+    def node_selected(self, event: Tree.NodeSelected[CatalogNode | None]) -> None:
         data = event.node.data
         if data is not None and data.kind == "table" and data.table is not None:
             self.table, self.ref = data.table, data.ref
