@@ -96,6 +96,7 @@ def test_phases_end_to_end(tmp_path: Path) -> None:
 
     p2 = backend.phases.run(2)
     assert {s.table for s in p2.snapshots} == set(SPECS)
+    assert p2.rows_per_layer["bronze.orders"] == 5000 and set(p2.rows_per_layer) == set(SPECS)
     for name, spec in SPECS.items():
         detail = backend.catalog.table_detail(TableRef.parse(name))
         assert [(p.source, p.transform) for p in detail.partition_spec] == spec, name

@@ -51,9 +51,15 @@ def promote_step(open_catalog: Callable[[], Any], paths: DataPaths, branch: str 
         snapshots: list[SnapshotRef] = promote_all(
             open_catalog(), paths, run_id=run_id, progress=progress, cancel=cancel, branch=branch
         )
+        import pyarrow.parquet as pq
+
+        from lakehouse_core.iceberg.tables import TABLES
+
+        rows = {d.identifier: pq.read_metadata(d.source_path(paths)).num_rows for d in TABLES}
         return TaskResult(
             "promote_to_iceberg",
             time.perf_counter() - t0,
+            rows=rows,
             outputs={"snapshots": snapshots},
             detail=f"{len(snapshots)} tables committed",
         )
