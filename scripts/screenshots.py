@@ -56,6 +56,7 @@ async def shoot(out: Path) -> list[Path]:
         await settle()
         await pilot.press("ctrl+r")
         await save("sql")
+        await asyncio.sleep(3)  # a few metric samples, so rates and sparklines have points
         await pilot.press("f4")
         await save("metrics")
         await pilot.press("question_mark")
