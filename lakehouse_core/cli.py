@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 the operation failed (phase, query), 2 bad arguments or conf
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import signal
@@ -51,6 +52,8 @@ class RichProgress:
         with self._lock:
             key = f"{event.phase}.{event.task}"
             if event.kind == "start":
+                if key in self.tasks:  # tasks and the step runner may both announce a start
+                    return
                 self.tasks[key] = self.progress.add_task(f"[{event.phase}] {event.task}", total=event.total)
             elif event.kind == "advance" and key in self.tasks:
                 self.progress.update(self.tasks[key], completed=event.done, total=event.total)
@@ -148,9 +151,7 @@ class Cli:
     def _run_phases(self, phases: Sequence[int]) -> int:
         results = []
         for phase in phases:
-            result = self.with_progress(
-                lambda sink, cancel, p=phase: self.backend.phases.run(p, sink, cancel)
-            )
+            result = self.with_progress(functools.partial(self._run_one, phase))
             results.append(result)
             if not self.args.json:
                 self._print_phase(result)
@@ -159,6 +160,9 @@ class Cli:
                 [result_to_dict(r) for r in results] if len(results) > 1 else result_to_dict(results[0])
             )
         return EXIT_OK
+
+    def _run_one(self, phase: int, sink: Any, cancel: CancelToken) -> Any:
+        return self.backend.phases.run(phase, sink, cancel)
 
     def _print_phase(self, result: Any) -> None:
         self.out.print(f"[bold]phase {result.phase}[/] ok in {result.seconds:.2f}s (run {result.run_id})")
@@ -222,10 +226,10 @@ class Cli:
         if self.args.json:
             self.emit_json(rows)
             return EXIT_OK
-        table = Table("table", "rows", "partitioning", "current snapshot")
+        grid = Table("table", "rows", "partitioning", "current snapshot")
         for r in rows:
-            table.add_row(r["table"], f"{r['rows']:,}", r["partitioning"], str(r["snapshot"]))
-        self.out.print(table)
+            grid.add_row(str(r["table"]), f"{r['rows']:,}", str(r["partitioning"]), str(r["snapshot"]))
+        self.out.print(grid)
         return EXIT_OK
 
     def cmd_snapshots(self) -> int:
@@ -272,16 +276,19 @@ class Cli:
         return EXIT_UNAVAILABLE if down and self.args.strict else EXIT_OK
 
     def cmd_exporter(self) -> int:
+        """Serve the persisted run results of the data dir (either mode) for Prometheus."""
         import time
 
         from lakehouse_core.observability import PipelineMetrics, start_exporter
+        from lakehouse_core.paths import DataPaths
+        from lakehouse_core.runs import RunStore
 
         metrics = PipelineMetrics()
         start_exporter(metrics, self.args.port, self.args.addr)
         self.err.print(f"serving pipeline metrics on http://{self.args.addr}:{self.args.port}/metrics")
-        runs = self.backend.phases
+        store = RunStore(DataPaths(self.settings.data_path).runs)
         for _ in range(self.args.iterations or sys.maxsize):
-            for result in runs.last_results().values():
+            for result in store.load_all().values():
                 metrics.record_phase(result)
             metrics.sample()
             time.sleep(self.args.interval)

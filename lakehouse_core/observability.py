@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Gauge, ProcessCollector, start_http_server
 
@@ -226,7 +226,7 @@ def memory_alert(
             break
         above_since = ts
     held = points[-1][0] - above_since
-    state = "firing" if held >= hold.total_seconds() else "pending"
+    state: Literal["pending", "firing"] = "firing" if held >= hold.total_seconds() else "pending"
     return AlertState(
         "HighMemoryUsage",
         state,

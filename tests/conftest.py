@@ -63,3 +63,8 @@ def stack_lakehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backen
     backend.phases.run(1)
     backend.phases.run(2)
     yield backend
+    from lakehouse_core.backends.stack.nessie import NessieClient
+
+    client = NessieClient(settings)
+    client.delete_ref(branch)  # keep the shared Nessie store free of test branches
+    client.close()

@@ -54,7 +54,10 @@ __all__ = [
 ]
 
 ALWAYS_TRUE = AlwaysTrue()
-_NO_AUTOLOAD = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+_NO_AUTOLOAD: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": "false",
+    "autoload_known_extensions": "false",
+}
 _TYPES: dict[str, IcebergType] = {
     "string": StringType(), "int": IntegerType(), "integer": IntegerType(), "long": LongType(),
     "bigint": LongType(), "double": DoubleType(), "float": FloatType(), "boolean": BooleanType(),

@@ -84,7 +84,7 @@ start_bg() {
   local name=$1 logfile=$2 marker=$3
   shift 3
   : >"$logfile"
-  setsid nohup "$@" >>"$logfile" 2>&1 </dev/null &
+  setsid nohup "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
   printf '%s\n%s\n' "$!" "$marker" >"$(pid_file "$name")"
 }
 

@@ -60,11 +60,24 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
             "pipeline": ("phases 1-4", ("data dir",), last_run_probe),
         },
     )
+
+    def warmup(registry: PipelineMetrics) -> None:
+        """Fill the registry from the persisted results and the catalog (a fresh process starts empty)."""
+        for result in phases.last_results().values():
+            registry.record_phase(result)
+        for ns in catalog.list_namespaces():
+            for table in catalog.list_tables(ns):
+                snaps = catalog.snapshots(table)
+                if snaps:
+                    registry.record_commit(table.identifier, snaps[-1].committed_at.timestamp())
+
     return Backend(
         mode="embedded",
         status=status,
         catalog=catalog,
         sql=sql,
-        metrics=EmbeddedMetricsSource(metrics, interval_s=max(settings.tui.metrics_refresh_seconds, 1.0)),
+        metrics=EmbeddedMetricsSource(
+            metrics, interval_s=max(settings.tui.metrics_refresh_seconds, 1.0), warmup=warmup
+        ),
         phases=phases,
     )

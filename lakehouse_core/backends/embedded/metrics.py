@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from lakehouse_core.models import AlertState, MetricPanel, Series
@@ -39,14 +40,29 @@ EMBEDDED_PANELS = (
 class EmbeddedMetricsSource:
     """Reads the in-process registry; a daemon thread samples it every ``interval_s`` seconds."""
 
-    def __init__(self, metrics: PipelineMetrics, *, interval_s: float = 2.0, background: bool = True) -> None:
+    def __init__(
+        self,
+        metrics: PipelineMetrics,
+        *,
+        interval_s: float = 2.0,
+        background: bool = True,
+        warmup: Callable[[PipelineMetrics], None] | None = None,
+    ) -> None:
+        """``warmup`` runs once before the first sample (e.g. load the persisted run results)."""
         self.metrics = metrics
+        self._warmup = warmup
         self.interval_s = interval_s
         self._background = background
         self._started = False
         self._lock = threading.Lock()
 
     def _ensure_sampling(self) -> None:
+        if self._warmup is not None:
+            warmup, self._warmup = self._warmup, None
+            try:
+                warmup(self.metrics)
+            except Exception as exc:  # noqa: BLE001 - metrics stay usable without the history
+                logger.warning("metrics warm-up failed: %s", exc)
         if not self.metrics.history():
             self.metrics.sample()
         if not self._background or self._started:

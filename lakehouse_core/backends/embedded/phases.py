@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from lakehouse_core.errors import LakehouseError, PhaseFailed
+from lakehouse_core.errors import LakehouseError
 from lakehouse_core.models import PhasePlan, PhaseResult, SnapshotRef, TaskResult, TaskSpec
 from lakehouse_core.observability import PipelineMetrics
 from lakehouse_core.paths import DataPaths
@@ -23,8 +22,9 @@ from lakehouse_core.phasekit import (
     run_phase1,
     run_steps,
 )
-from lakehouse_core.ports import NULL_PROGRESS, CancelToken, CatalogBrowser, ProgressSink, SqlEngine
-from lakehouse_core.runs import RunStore, new_run_id
+from lakehouse_core.phaserunner import PersistentPhaseRunner
+from lakehouse_core.ports import CancelToken, CatalogBrowser, ProgressSink, SqlEngine
+from lakehouse_core.runs import new_run_id
 from lakehouse_core.settings import LakehouseSettings
 
 logger = logging.getLogger(__name__)
@@ -51,9 +51,15 @@ def promote_step(open_catalog: Callable[[], Any], paths: DataPaths, branch: str 
         snapshots: list[SnapshotRef] = promote_all(
             open_catalog(), paths, run_id=run_id, progress=progress, cancel=cancel, branch=branch
         )
+        import pyarrow.parquet as pq
+
+        from lakehouse_core.iceberg.tables import TABLES
+
+        rows = {d.identifier: pq.read_metadata(d.source_path(paths)).num_rows for d in TABLES}
         return TaskResult(
             "promote_to_iceberg",
             time.perf_counter() - t0,
+            rows=rows,
             outputs={"snapshots": snapshots},
             detail=f"{len(snapshots)} tables committed",
         )
@@ -63,7 +69,7 @@ def promote_step(open_catalog: Callable[[], Any], paths: DataPaths, branch: str 
     )
 
 
-class EmbeddedPhaseRunner:
+class EmbeddedPhaseRunner(PersistentPhaseRunner):
     """Runs phases 1-4 in this process; one phase at a time; results persisted under data/runs."""
 
     def __init__(
@@ -75,14 +81,10 @@ class EmbeddedPhaseRunner:
         sql: SqlEngine,
         metrics: PipelineMetrics,
     ) -> None:
-        self.settings = settings
-        self.paths = DataPaths(settings.data_path)
+        super().__init__(settings, metrics)
         self._open_catalog = open_catalog
         self._catalog = catalog
         self._sql = sql
-        self._metrics = metrics
-        self._store = RunStore(self.paths.runs)
-        self._lock = threading.Lock()
 
     def plan(self, phase: int) -> PhasePlan:
         if phase == 1:
@@ -104,25 +106,6 @@ class EmbeddedPhaseRunner:
             return phase4_plan("registry: in-process prometheus_client (served by `lakehouse exporter`)")
         raise LakehouseError(f"no phase {phase}: phases are 1, 2, 3 and 4", title="Unknown phase")
 
-    def run(
-        self, phase: int, progress: ProgressSink = NULL_PROGRESS, cancel: CancelToken | None = None
-    ) -> PhaseResult:
-        self.plan(phase)  # validates the number
-        if not self._lock.acquire(blocking=False):
-            raise LakehouseError("another phase is already running", title="Busy")
-        try:
-            result = self._run(phase, progress, cancel)
-        except PhaseFailed as exc:
-            if isinstance(exc.partial, PhaseResult):
-                self._store.save(exc.partial)
-                self._metrics.record_phase(exc.partial)
-            raise
-        finally:
-            self._lock.release()
-        self._store.save(result)
-        self._metrics.record_phase(result)
-        return result
-
     def _run(self, phase: int, progress: ProgressSink, cancel: CancelToken | None) -> PhaseResult:
         run_id = new_run_id()
         if phase == 1:
@@ -134,6 +117,3 @@ class EmbeddedPhaseRunner:
         else:
             steps = phase4_steps(self._metrics, self._catalog, self.last_results)
         return run_steps(phase, steps, run_id=run_id, progress=progress, cancel=cancel)
-
-    def last_results(self) -> dict[int, PhaseResult]:
-        return self._store.load_all()

@@ -113,7 +113,7 @@ class EmbeddedSqlEngine:
 
     # ------------------------------------------------------------ views
     def _known_tables(self) -> list[tuple[str, str]]:
-        out = []
+        out: list[tuple[str, str]] = []
         for ns in self._catalog.list_namespaces():
             try:
                 out.extend((".".join(i[:-1]), i[-1]) for i in self._catalog.list_tables(ns))

@@ -1,0 +1,315 @@
+"""TUI benchmarks (a script, not a test): first paint, event-loop lag during a phase, first page of 1M rows.
+
+    python bench/tui.py [--orders 100000] [--repeat 5] [--skip-embedded]
+
+Prints, in one run:
+  1. time to first paint of lakehouse-tui vs a trivial Textual app, each in a fresh process
+     (target: ratio <= 1.5x for the UI; the full CLI path that also builds the embedded backend is shown too);
+  2. the longest frame gap (event-loop lag seen by a 10 ms timer) while phase 1 runs in a worker,
+     on the fake backend (1M orders of progress events) and on the embedded backend (target <= 50 ms);
+  3. time from the run key to the first painted page of a 1M-row result (target <= 0.3 s),
+     split into engine time and UI time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# this script is bench/tui.py: drop bench/ from the path so ``import tui`` finds the package
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SIZE = (130, 40)
+TARGET_PAINT_RATIO = 1.5
+TARGET_GAP_MS = 50.0
+TARGET_FIRST_PAGE_S = 0.3
+
+
+# ------------------------------------------------------------------ 1. first paint (child processes)
+def child(variant: str, data_dir: str) -> None:
+    """Run one app headless; print READY when the first frame is displayed, then exit."""
+    from textual.app import App, ComposeResult
+
+    if variant == "trivial":
+        from textual.widgets import Footer, Header, Label
+
+        class Trivial(App[None]):
+            def compose(self) -> ComposeResult:
+                yield Header()
+                yield Label("hello")
+                yield Footer()
+
+            def on_ready(self) -> None:
+                print(f"READY {time.perf_counter() - started:.6f}", flush=True)
+                self.exit()
+
+        started = time.perf_counter()
+        Trivial().run(headless=True, size=SIZE)
+        return
+
+    from lakehouse_core.settings import TuiSettings, load_settings
+    from tui.app import LakehouseApp
+
+    settings = load_settings(mode="embedded", data_dir=Path(data_dir), tui=TuiSettings(refresh_seconds=0))
+    if variant == "tui-fake":
+        from tests.tui.fakes import make_fake_backend
+
+        backend: Any = make_fake_backend()
+    else:  # the tui.cli path: load_backend builds the embedded backend
+        from lakehouse_core.backends import load_backend
+
+        backend = load_backend(settings)
+
+    class Timed(LakehouseApp):
+        def on_ready(self) -> None:
+            print(f"READY {time.perf_counter() - started:.6f}", flush=True)
+            self.exit()
+
+    app = Timed(backend, settings)
+    started = time.perf_counter()
+    app.run(headless=True, size=SIZE)
+
+
+def first_paint(variant: str, repeat: int, data_dir: str) -> tuple[float, float]:
+    """Medians (s) of: spawn -> first displayed frame, and App.run() -> first displayed frame."""
+    times = []
+    in_app = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--child", variant, "--data-dir", data_dir],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        elapsed = time.perf_counter() - start
+        proc.wait(timeout=60)
+        if "READY" not in line:
+            raise RuntimeError(f"{variant} did not start: {proc.stderr.read() if proc.stderr else ''}")
+        times.append(elapsed)
+        in_app.append(float(line.split()[1]))
+    return statistics.median(times), statistics.median(in_app)
+
+
+# ------------------------------------------------------------------ 2 + 3. in-process measurements
+class LagProbe:
+    """A 10 ms interval timer on the app's event loop; records how late each tick is."""
+
+    def __init__(self, app: Any, interval_s: float = 0.01) -> None:
+        self.interval_s = interval_s
+        self.worst_ms = 0.0
+        self._last = time.perf_counter()
+        self._timer = app.set_interval(interval_s, self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.worst_ms = max(self.worst_ms, (now - self._last - self.interval_s) * 1000)
+        self._last = now
+
+    def reset(self) -> None:
+        self.worst_ms = 0.0
+        self._last = time.perf_counter()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+
+async def _until(pilot: Any, predicate: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.perf_counter() + timeout_s
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("condition not reached")
+        await pilot.pause(0.005)
+
+
+async def phase_gap(backend: Any, settings: Any) -> tuple[float, float]:
+    """Run phase 1 through the UI (key 1, confirm y); return (worst event-loop lag in ms, phase seconds)."""
+    from tui.app import LakehouseApp
+    from tui.messages import PhaseFinished
+    from tui.screens.modals import ConfirmPhaseModal
+
+    finished: list[PhaseFinished] = []
+
+    def hook(message: Any) -> None:
+        if isinstance(message, PhaseFinished):
+            finished.append(message)
+
+    app = LakehouseApp(backend, settings)
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("1")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmPhaseModal), 60)
+        started = time.perf_counter()
+        probe = LagProbe(app)
+        await pilot.press("y")
+        await _until(pilot, lambda: bool(finished), 3600)
+        seconds = time.perf_counter() - started
+        probe.stop()
+        if finished[0].error:
+            raise RuntimeError(f"phase 1 failed: {finished[0].error}")
+        return probe.worst_ms, seconds
+
+
+class TimedEngine:
+    """Wraps a SqlEngine and records when ``execute`` returned (the end of the engine's work)."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self.name = engine.name
+        self.supports_cancel = engine.supports_cancel
+        self.returned_at: float | None = None
+
+    def execute(self, sql: str, **kwargs: Any) -> Any:
+        result = self._engine.execute(sql, **kwargs)
+        self.returned_at = time.perf_counter()
+        return result
+
+    def cancel(self) -> None:
+        self._engine.cancel()
+
+
+async def first_page(backend: Any, settings: Any, sql: str) -> tuple[float, float, float, float]:
+    """Run ``sql`` with ctrl+r; return (key -> first painted row s, engine s, UI s, worst lag ms after it)."""
+    import dataclasses
+
+    from textual.widgets import TextArea
+
+    from tui.app import LakehouseApp
+    from tui.widgets.results_table import ResultsTable
+
+    engine = TimedEngine(backend.sql)
+    app = LakehouseApp(dataclasses.replace(backend, sql=engine), settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.screen.query_one(TextArea).text = sql
+        grid = app.screen.query_one(ResultsTable)
+        painted: list[float] = []
+        render_line = grid.render_line
+
+        def spy(y: int) -> Any:  # the grid paints a line while it holds rows: the first page is on screen
+            if not painted and grid.row_count:
+                painted.append(time.perf_counter())
+            return render_line(y)
+
+        grid.render_line = spy  # type: ignore[method-assign]
+        start = time.perf_counter()
+        await pilot.press("ctrl+r")
+        await _until(pilot, lambda: bool(painted), 600)
+        probe = LagProbe(app)
+        await _until(pilot, lambda: grid.fully_loaded, 600)
+        await pilot.pause(0.05)
+        probe.stop()
+        returned = engine.returned_at or start
+        return painted[0] - start, returned - start, painted[0] - returned, probe.worst_ms
+
+
+def run_async(factory: Callable[[], Awaitable[Any]]) -> Any:
+    return asyncio.run(factory())  # type: ignore[arg-type]
+
+
+def verdict(ok: bool) -> str:
+    return "OK " if ok else "MISS"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, default=100_000, help="orders for the embedded phase 1 run")
+    parser.add_argument("--repeat", type=int, default=5, help="process starts per variant (median)")
+    parser.add_argument("--skip-embedded", action="store_true", help="fake backend only")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.data_dir)
+        return
+
+    from lakehouse_core.settings import TuiSettings, load_settings
+    from tests.tui.fakes import make_fake_backend
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-tui-"))
+    load = os.getloadavg()[0]
+    print(f"lakehouse-tui TUI bench (data under {tmp}; load average {load:.1f} on {os.cpu_count()} cores)")
+
+    # 1. first paint
+    trivial, trivial_app = first_paint("trivial", args.repeat, str(tmp / "paint"))
+    ui, ui_app = first_paint("tui-fake", args.repeat, str(tmp / "paint"))
+    print(f"\n1. time to first paint (median of {args.repeat} fresh processes)")
+    print(f"   trivial Textual app:          process {ms(trivial)}, App.run -> first frame {ms(trivial_app)}")
+    print(f"   lakehouse-tui (fake backend): process {ms(ui)}, App.run -> first frame {ms(ui_app)}")
+    for label, ratio in (("process", ui / trivial), ("App.run -> first frame", ui_app / trivial_app)):
+        ok = verdict(ratio <= TARGET_PAINT_RATIO)
+        print(f"   ratio ({label}): {ratio:.2f}x  target <= {TARGET_PAINT_RATIO}x  {ok}")
+    if not args.skip_embedded:
+        full, full_app = first_paint("tui-embedded", args.repeat, str(tmp / "paint"))
+        print(
+            f"   lakehouse-tui (tui.cli path, embedded backend built first): process {ms(full)} "
+            f"({full / trivial:.2f}x; includes importing pyiceberg/duckdb), "
+            f"App.run -> first frame {ms(full_app)} ({full_app / trivial_app:.2f}x)"
+        )
+
+    # 2. frame gap while a phase runs
+    tui = TuiSettings(refresh_seconds=0, metrics_refresh_seconds=0, display_cap=10_000, fetch_limit=1_000_000)
+    print("\n2. longest frame gap while phase 1 runs in a worker (event-loop lag seen by a 10 ms timer)")
+    fake = make_fake_backend(orders=1_000_000, chunk=1_000, delay_s=0.001)
+    settings = load_settings(mode="embedded", data_dir=tmp / "fake", tui=tui)
+    gap, seconds = run_async(lambda: phase_gap(fake, settings))
+    print(
+        f"   fake backend, 1,000,000 orders (3 tasks x 1,000 progress events, {seconds:.1f} s): "
+        f"{gap:6.1f} ms  target <= {TARGET_GAP_MS:.0f} ms  {verdict(gap <= TARGET_GAP_MS)}"
+    )
+    embedded = None
+    if not args.skip_embedded:
+        from lakehouse_core.backends import load_backend
+
+        emb_settings = load_settings(mode="embedded", data_dir=tmp / "embedded", orders=args.orders, tui=tui)
+        embedded = load_backend(emb_settings)
+        gap, seconds = run_async(lambda: phase_gap(embedded, emb_settings))
+        print(
+            f"   embedded backend, {args.orders:,} orders ({seconds:.1f} s): "
+            f"{gap:6.1f} ms  target <= {TARGET_GAP_MS:.0f} ms  {verdict(gap <= TARGET_GAP_MS)}"
+        )
+
+    # 3. first page of a 1M-row result
+    print("\n3. first page of a 1,000,000-row result (fetch limit 1,000,000, display cap 10,000)")
+    runs = [("fake engine", fake, settings, "SELECT * FROM range(1000000)")]
+    if embedded is not None:
+        sql = "SELECT range AS i, 'row ' || range AS label FROM range(1000000)"
+        runs.append(("embedded duckdb", embedded, emb_settings, sql))
+    for label, backend, run_settings, sql in runs:
+        total, engine, ui_s, lag = run_async(lambda b=backend, st=run_settings, q=sql: first_page(b, st, q))
+        print(
+            f"   {label}: key -> first page {total:.3f} s  target <= {TARGET_FIRST_PAGE_S} s  "
+            f"{verdict(total <= TARGET_FIRST_PAGE_S)}"
+        )
+        print(
+            f"      = engine fetch of 1M rows {engine:.3f} s + UI (result -> first page shown) {ui_s:.3f} s "
+            f"{verdict(ui_s <= TARGET_FIRST_PAGE_S)}; worst lag while the other 9,900 rows load {lag:.0f} ms"
+        )
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:5.0f} ms"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,423 @@
+"""Dremio as the stack's SQL engine, over its REST API (REFERENCE §5).
+
+Login ``POST /apiv2/login`` -> token sent as ``Authorization: _dremio<token>`` (re-login on 401),
+submit ``POST /api/v3/sql``, poll ``GET /api/v3/job/{id}``, page ``GET /api/v3/job/{id}/results``
+(at most 500 rows per call), cancel ``POST /api/v3/job/{id}/cancel``. Tables are addressed as
+``namespace.table`` inside the Nessie source (sent as the query ``context``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from lakehouse_core.backends.stack._http import HttpClient
+from lakehouse_core.errors import CancelledError, LakehouseError, NotFoundError, QueryError
+from lakehouse_core.models import AsOf, QueryResult
+from lakehouse_core.settings import LakehouseSettings
+
+logger = logging.getLogger(__name__)
+
+ENGINE = "dremio"
+PAGE_LIMIT = 500  # Dremio rejects results pages above 500 rows
+FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CANCELED"})
+NESSIE_SOURCE = "nessie"
+MINIO_SOURCE = "minio"
+
+
+class _DremioAuth(httpx.Auth):
+    """Adds ``Authorization: _dremio<token>``; on a 401 logs in again once and retries."""
+
+    requires_response_body = True
+
+    def __init__(self, engine: DremioSqlEngine) -> None:
+        self._engine = engine
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self._engine.token or self._engine.login()
+        request.headers["Authorization"] = f"_dremio{token}"
+        response = yield request
+        if response.status_code == 401:
+            logger.info("dremio answered 401: logging in again")
+            request.headers["Authorization"] = f"_dremio{self._engine.login(stale=token)}"
+            yield request
+
+
+@dataclass(frozen=True)
+class DremioCatalogEntry:
+    """One entry of Dremio's catalog (source, space, folder, dataset...)."""
+
+    id: str
+    path: tuple[str, ...]
+    type: str
+    container_type: str | None = None
+    dataset_type: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path[-1] if self.path else ""
+
+
+_IDENT = r'(?:"[^"]+"|[A-Za-z_][\w$]*+)'
+# atomic group: a function call such as TABLE(...) must not match as the shorter name "TABL"
+_TABLE_REF = re.compile(rf"\b(FROM|JOIN)\s+((?>{_IDENT}(?:\s*\.\s*{_IDENT})*))(?!\s*\()", re.IGNORECASE)
+
+
+def _dremio_timestamp(ts: datetime) -> str:
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    return ts.strftime("%Y-%m-%d %H:%M:%S.") + f"{ts.microsecond // 1000:03d}"
+
+
+def apply_as_of(sql: str, as_of: AsOf | None) -> str:
+    """Add ``AT SNAPSHOT '<id>'`` / ``AT TIMESTAMP '<ts>'`` after every table of FROM/JOIN.
+
+    A ref (branch/tag) is not written into the SQL: it goes into the submit body's ``references``.
+    """
+    if as_of is None:
+        return sql
+    if as_of.snapshot_id is not None:
+        clause = f"AT SNAPSHOT '{as_of.snapshot_id}'"
+    elif as_of.timestamp is not None:
+        clause = f"AT TIMESTAMP '{_dremio_timestamp(as_of.timestamp)}'"
+    else:
+        return sql
+    return _TABLE_REF.sub(lambda m: f"{m.group(1)} {m.group(2)} {clause}", sql)
+
+
+def _reference(ref: str) -> dict[str, str]:
+    kind = "COMMIT" if re.fullmatch(r"[0-9a-fA-F]{16,64}", ref) else "BRANCH"
+    return {"type": kind, "value": ref}
+
+
+class DremioSqlEngine:
+    """ports.SqlEngine over Dremio's REST API (engine name ``dremio``)."""
+
+    name = ENGINE
+    supports_cancel = True
+
+    def __init__(
+        self,
+        settings: LakehouseSettings,
+        *,
+        source: str = NESSIE_SOURCE,
+        poll_initial_s: float = 0.05,
+        poll_max_s: float = 1.0,
+        page_size: int = PAGE_LIMIT,
+    ) -> None:
+        self.settings = settings
+        self.source = source
+        self.poll_initial_s = poll_initial_s
+        self.poll_max_s = poll_max_s
+        self.page_size = max(1, min(PAGE_LIMIT, page_size))
+        self._http = HttpClient(ENGINE, settings.dremio.url, timeout_s=settings.http_timeout_s)
+        self._auth = _DremioAuth(self)
+        self._login_lock = threading.Lock()
+        self._job_lock = threading.Lock()
+        self.token: str | None = None
+        self._job_id: str | None = None
+        self._cancel_requested = False
+
+    # ------------------------------------------------------------ auth
+    def login(self, stale: str | None = None) -> str:
+        """POST /apiv2/login; returns the token. ``stale``: only log in if the token is still that one."""
+        with self._login_lock:
+            if stale is not None and self.token not in (None, stale):
+                return self.token  # another thread already refreshed it
+            creds = self.settings.dremio
+            body = {"userName": creds.user, "password": creds.password.get_secret_value()}
+            data = self._http.post_json("/apiv2/login", body)
+            token = (data or {}).get("token")
+            if not token:
+                raise LakehouseError("dremio: login answered without a token", title="Dremio login failed")
+            self.token = str(token)
+            return self.token
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self._http.request(method, path, auth=self._auth, **kwargs)
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._request(method, path, **kwargs)
+        return response.json() if response.content else None
+
+    # ------------------------------------------------------------ SQL
+    def submit(self, sql: str, *, as_of: AsOf | None = None) -> str:
+        """POST /api/v3/sql; returns the job id."""
+        body: dict[str, Any] = {"sql": apply_as_of(sql, as_of), "context": [self.source]}
+        if as_of is not None and as_of.ref and as_of.snapshot_id is None and as_of.timestamp is None:
+            body["references"] = {self.source: _reference(as_of.ref)}
+        try:
+            data = self._json("POST", "/api/v3/sql", json=body)
+        except LakehouseError as exc:
+            if "HTTP 400" in exc.message:
+                raise QueryError(exc.message.removeprefix("dremio: HTTP 400: "), engine=ENGINE) from exc
+            raise
+        job_id = (data or {}).get("id")
+        if not job_id:
+            raise LakehouseError("dremio: submit answered without a job id", title="Dremio error")
+        return str(job_id)
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        """GET /api/v3/job/{id}."""
+        return dict(self._json("GET", f"/api/v3/job/{quote(job_id)}") or {})
+
+    def wait(self, job_id: str, *, timeout_s: float | None = None) -> dict[str, Any]:
+        """Poll the job with exponential backoff until a final state (bounded by the query timeout).
+
+        Raises:
+            QueryError: the job FAILED (Dremio's errorMessage) or did not finish in time (job cancelled).
+            CancelledError: the job was CANCELED.
+        """
+        limit = self.settings.query_timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + limit
+        interval = self.poll_initial_s
+        while True:
+            info = self.job(job_id)
+            state = info.get("jobState", "")
+            if state == "COMPLETED":
+                return info
+            if state == "FAILED":
+                raise QueryError(info.get("errorMessage") or "query failed", engine=ENGINE)
+            if state == "CANCELED":
+                reason = info.get("cancellationReason") or "cancelled"
+                raise CancelledError(f"dremio job {job_id} cancelled: {reason}")
+            if time.monotonic() >= deadline:
+                self._cancel_job(job_id)
+                raise QueryError(f"query did not finish within {limit:g}s (job {job_id} cancelled)", ENGINE)
+            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+            interval = min(self.poll_max_s, interval * 2)
+
+    def results_page(self, job_id: str, offset: int, limit: int) -> dict[str, Any]:
+        """GET /api/v3/job/{id}/results (``limit`` is capped at 500)."""
+        limit = max(1, min(PAGE_LIMIT, limit))
+        params = {"offset": offset, "limit": limit}
+        return dict(self._json("GET", f"/api/v3/job/{quote(job_id)}/results", params=params) or {})
+
+    def execute(self, sql: str, *, limit: int | None = None, as_of: AsOf | None = None) -> QueryResult:
+        """Run one statement and fetch up to ``limit`` rows (default: settings.tui.fetch_limit)."""
+        started = time.perf_counter()
+        want = self.settings.tui.fetch_limit if limit is None else max(0, limit)
+        with self._job_lock:
+            self._cancel_requested = False
+        job_id = self.submit(sql, as_of=as_of)
+        with self._job_lock:
+            self._job_id = job_id
+            cancel_now = self._cancel_requested
+        try:
+            if cancel_now:
+                self._cancel_job(job_id)
+            info = self.wait(job_id)
+            total = int(info.get("rowCount") or 0)
+            columns, types, rows = self._fetch(job_id, min(want, total))
+        finally:
+            with self._job_lock:
+                self._job_id = None
+        return QueryResult(
+            columns=columns,
+            types=types,
+            rows=tuple(rows),
+            engine=ENGINE,
+            elapsed_s=time.perf_counter() - started,
+            truncated=total > len(rows),
+            total_rows=total,
+            sql=sql,
+            as_of=as_of,
+        )
+
+    def _fetch(
+        self, job_id: str, want: int
+    ) -> tuple[tuple[str, ...], tuple[str, ...], list[tuple[Any, ...]]]:
+        columns: tuple[str, ...] = ()
+        types: tuple[str, ...] = ()
+        rows: list[tuple[Any, ...]] = []
+        offset = 0
+        max_pages = want // self.page_size + 2  # bounded loop
+        for _ in range(max_pages):
+            page = self.results_page(job_id, offset, min(self.page_size, max(1, want - offset)))
+            if not columns:
+                schema = page.get("schema") or []
+                columns = tuple(str(col.get("name")) for col in schema)
+                types = tuple(str((col.get("type") or {}).get("name", "")) for col in schema)
+            page_rows = page.get("rows") or []
+            for raw in page_rows[: max(0, want - offset)]:
+                rows.append(tuple(raw.get(c) for c in columns))
+            offset += len(page_rows)
+            if offset >= want or not page_rows or self._cancel_requested:
+                break
+        return columns, types, rows[:want]
+
+    def _cancel_job(self, job_id: str) -> None:
+        try:
+            self._request("POST", f"/api/v3/job/{quote(job_id)}/cancel")
+        except LakehouseError as exc:  # the job may have finished meanwhile
+            logger.info("dremio cancel of %s: %s", job_id, exc)
+
+    def cancel(self) -> None:
+        """Cancel the running job (no-op when nothing runs)."""
+        with self._job_lock:
+            self._cancel_requested = True
+            job_id = self._job_id
+        if job_id:
+            self._cancel_job(job_id)
+
+    # ------------------------------------------------------------ catalog
+    def list_catalog(self, path: Sequence[str] = ()) -> list[DremioCatalogEntry]:
+        """Top-level containers (no path) or the children of the entity at ``path``."""
+        if not path:
+            data = self._json("GET", "/api/v3/catalog") or {}
+            items = data.get("data") or []
+        else:
+            items = self.catalog_entity(path).get("children") or []
+        return [_entry(item) for item in items]
+
+    def catalog_entity(self, path: Sequence[str]) -> dict[str, Any]:
+        """GET /api/v3/catalog/by-path/{path}. Raises NotFoundError when absent."""
+        segments = "/".join(quote(p, safe="") for p in path)
+        return dict(self._json("GET", f"/api/v3/catalog/by-path/{segments}") or {})
+
+    def create_source(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /api/v3/catalog with a source entity."""
+        return dict(self._json("POST", "/api/v3/catalog", json=body) or {})
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _entry(item: dict[str, Any]) -> DremioCatalogEntry:
+    return DremioCatalogEntry(
+        id=str(item.get("id", "")),
+        path=tuple(item.get("path") or ()),
+        type=str(item.get("type", "")),
+        container_type=item.get("containerType"),
+        dataset_type=item.get("datasetType"),
+    )
+
+
+# ---------------------------------------------------------------- bootstrap
+def _s3_properties(settings: LakehouseSettings) -> list[dict[str, str]]:
+    endpoint = settings.minio.endpoint.split("://", 1)[-1].rstrip("/")
+    secure = settings.minio.endpoint.startswith("https://")
+    return [
+        {"name": "fs.s3a.path.style.access", "value": "true"},
+        {"name": "fs.s3a.endpoint", "value": endpoint},
+        {"name": "fs.s3a.connection.ssl.enabled", "value": str(secure).lower()},
+        {"name": "dremio.s3.compat", "value": "true"},
+    ]
+
+
+def source_bodies(settings: LakehouseSettings) -> dict[str, dict[str, Any]]:
+    """The seed's two sources as POST /api/v3/catalog bodies: ``minio`` (S3) and ``nessie``."""
+    minio = settings.minio
+    secret = minio.secret_key.get_secret_value()
+    secure = minio.endpoint.startswith("https://")
+    return {
+        MINIO_SOURCE: {
+            "entityType": "source",
+            "type": "S3",
+            "name": MINIO_SOURCE,
+            "config": {
+                "credentialType": "ACCESS_KEY",
+                "accessKey": minio.access_key,
+                "accessSecret": secret,
+                "secure": secure,
+                "compatibilityMode": True,
+                "rootPath": "/",
+                "enableAsync": True,
+                "defaultCtasFormat": "ICEBERG",
+                "propertyList": _s3_properties(settings),
+            },
+        },
+        NESSIE_SOURCE: {
+            "entityType": "source",
+            "type": "NESSIE",
+            "name": NESSIE_SOURCE,
+            "config": {
+                "nessieEndpoint": settings.nessie.url.rstrip("/") + "/api/v2",
+                "nessieAuthType": "NONE",
+                "storageType": "AWS",
+                "awsRootPath": minio.warehouse_bucket,
+                "credentialType": "ACCESS_KEY",
+                "awsAccessKey": minio.access_key,
+                "awsAccessSecret": secret,
+                "secure": secure,
+                "propertyList": _s3_properties(settings),
+            },
+        },
+    }
+
+
+def bootstrap_first_user(settings: LakehouseSettings, http: HttpClient) -> bool:
+    """PUT /apiv2/bootstrap/firstuser; True when created, False when a user already exists."""
+    d = settings.dremio
+    body = {
+        "userName": d.user,
+        "firstName": "Lakehouse",
+        "lastName": "Admin",
+        "email": f"{d.user}@lakehouse.local",
+        "createdAt": int(time.time() * 1000),
+        "password": d.password.get_secret_value(),
+    }
+    try:
+        http.request("PUT", "/apiv2/bootstrap/firstuser", json=body, headers={"Authorization": "_dremionull"})
+    except LakehouseError as exc:
+        if any(f"HTTP {code}" in exc.message for code in (400, 403, 409)):
+            logger.info("dremio first user not created: %s", exc)
+            return False
+        raise
+    logger.info("dremio first user %s created", d.user)
+    return True
+
+
+def ensure_dremio_sources(settings: LakehouseSettings) -> dict[str, str]:
+    """Create the ``minio`` and ``nessie`` sources unless they exist; first-user bootstrap when needed.
+
+    Returns ``{"user": "created"|"exists", "minio": "created"|"exists", "nessie": ...}``. Idempotent.
+    """
+    engine = DremioSqlEngine(settings)
+    outcome: dict[str, str] = {}
+    try:
+        try:
+            engine.login()
+            outcome["user"] = "exists"
+        except LakehouseError as exc:
+            if "HTTP 401" not in exc.message and "HTTP 403" not in exc.message:
+                raise
+            created = bootstrap_first_user(settings, engine._http)
+            engine.login()
+            outcome["user"] = "created" if created else "exists"
+        existing = {e.path[0] for e in engine.list_catalog() if e.path and e.container_type == "SOURCE"}
+        for name, body in source_bodies(settings).items():
+            if name in existing:
+                outcome[name] = "exists"
+                continue
+            engine.create_source(body)
+            logger.info("dremio source %s created", name)
+            outcome[name] = "created"
+    finally:
+        engine.close()
+    return outcome
+
+
+def dremio_reachable(settings: LakehouseSettings, timeout_s: float | None = None) -> bool:
+    """True when Dremio answers on its REST port (GET /apiv2/server_status, or GET / if absent)."""
+    http = HttpClient(ENGINE, settings.dremio.url, timeout_s=timeout_s or min(2.0, settings.http_timeout_s))
+    try:
+        try:
+            http.request("GET", "/apiv2/server_status")
+        except NotFoundError:
+            http.request("GET", "/")
+        return True
+    except LakehouseError as exc:
+        logger.info("dremio not reachable: %s", exc)
+        return False
+    finally:
+        http.close()

@@ -1,0 +1,354 @@
+"""Service table of the stack: concurrent health probes joined with Docker container state."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+
+from lakehouse_core.backends.stack._http import HttpClient
+from lakehouse_core.backends.stack.docker_status import ContainerInfo, DockerStatus
+from lakehouse_core.backends.stack.registry import ServiceSpec, apply_blocking, service_specs
+from lakehouse_core.errors import LakehouseError, NotFoundError, ServiceUnavailableError
+from lakehouse_core.models import ServiceState, ServiceStatus
+from lakehouse_core.settings import LakehouseSettings
+
+logger = logging.getLogger(__name__)
+
+ProbeOutcome = tuple[ServiceState, str, str | None]  # state, detail, last_error
+
+
+def _describe_pg_error(exc: BaseException) -> str:
+    text = str(exc).strip()
+    low = text.lower()
+    if "refused" in low:
+        return "connection refused"
+    if "timeout expired" in low or "timed out" in low:
+        return "timed out"
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def probe_postgres(settings: LakehouseSettings) -> ProbeOutcome:
+    """Connect to PostgreSQL with ``connect_timeout`` and run ``SELECT version()``."""
+    import psycopg2
+
+    pg = settings.postgres
+    _mark_start()
+    try:
+        conn = psycopg2.connect(
+            host=pg.host,
+            port=pg.port,
+            user=pg.user,
+            password=pg.password.get_secret_value(),
+            dbname=pg.database,
+            connect_timeout=max(1, math.ceil(settings.http_timeout_s)),
+        )
+    except psycopg2.Error as exc:
+        cause = _describe_pg_error(exc)
+        return ServiceState.DOWN, cause, cause
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT version()")
+            row = cur.fetchone()
+        version = str(row[0]).split(" on ")[0] if row else ""
+        return ServiceState.UP, version, None
+    except psycopg2.Error as exc:
+        cause = _describe_pg_error(exc)
+        return ServiceState.DEGRADED, f"connected but query failed: {cause}", cause
+    finally:
+        conn.close()
+
+
+def _check_body(spec: ServiceSpec, response: httpx.Response) -> ProbeOutcome:
+    if spec.check == "airflow_health":
+        body: Any = response.json()
+        bad = [
+            f"{part}={(body.get(part) or {}).get('status')}"
+            for part in ("metadatabase", "scheduler")
+            if (body.get(part) or {}).get("status") != "healthy"
+        ]
+        if bad:
+            return ServiceState.DEGRADED, "unhealthy: " + ", ".join(bad), ", ".join(bad)
+        return ServiceState.UP, "metadatabase, scheduler healthy", None
+    if spec.check == "spark_master":
+        body = response.json()
+        status = body.get("status")
+        workers = int(body.get("aliveworkers") or 0)
+        if status != "ALIVE":
+            return ServiceState.DEGRADED, f"master status {status}", f"master status {status}"
+        if workers < 1:
+            return ServiceState.DEGRADED, "no alive worker", "no alive worker"
+        return ServiceState.UP, f"{workers} alive worker(s)", None
+    return ServiceState.UP, f"HTTP {response.status_code}", None
+
+
+def _split_url(url: str) -> tuple[str, str]:
+    """``scheme://host:port`` and ``/path?query`` (the path is sent as is, no trailing slash added)."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    return f"{parts.scheme}://{parts.netloc}", path + (f"?{parts.query}" if parts.query else "")
+
+
+def _short(text: str, limit: int = 120) -> str:
+    """First line of an error, cut to ``limit`` characters (the full text stays in last_error)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def probe_http(spec: ServiceSpec, timeout_s: float, client: HttpClient | None = None) -> ProbeOutcome:
+    """GET the spec's health URL through HttpClient; a failure becomes a DOWN outcome with its cause."""
+    base, path = _split_url(spec.url)
+    own = client is None
+    client = client or HttpClient(spec.name, base, timeout_s=timeout_s)
+    _mark_start()
+    try:
+        try:
+            response = client.request("GET", path)
+        except NotFoundError:
+            if not spec.fallback_url:
+                raise
+            response = client.request("GET", _split_url(spec.fallback_url)[1])
+        try:
+            return _check_body(spec, response)
+        except (ValueError, AttributeError, TypeError) as exc:
+            return ServiceState.DEGRADED, f"unexpected health answer: {exc}", str(exc)
+    except ServiceUnavailableError as exc:
+        return ServiceState.DOWN, exc.cause, exc.cause
+    except LakehouseError as exc:
+        text = exc.message.removeprefix(f"{spec.name}: ")
+        return ServiceState.DOWN, _short(text), text
+    finally:
+        if own:
+            client.close()
+
+
+_probe_clock = threading.local()
+
+
+def _mark_start() -> None:
+    """Latency is measured from here (after client set-up) to the end of the probe."""
+    _probe_clock.started = time.perf_counter()
+
+
+class StackServiceStatusProvider:
+    """ports.ServiceStatusProvider for the stack: HTTP/TCP probes run concurrently, Docker joined in."""
+
+    def __init__(
+        self,
+        settings: LakehouseSettings,
+        docker: DockerStatus | None = None,
+        *,
+        specs: list[ServiceSpec] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.docker = docker
+        self.specs = specs if specs is not None else service_specs(settings)
+        self._timeout = settings.http_timeout_s
+        self._clients: dict[str, HttpClient] = {}
+        self._clients_lock = threading.Lock()
+        self.supports_control: bool = False
+        """True while a Docker engine answers (start/stop/restart possible); refreshed by statuses()."""
+        self._refresh_control()
+
+    def _client(self, spec: ServiceSpec) -> HttpClient:
+        """One reusable HttpClient per service (keep-alive; set-up cost not counted as latency)."""
+        with self._clients_lock:
+            client = self._clients.get(spec.name)
+            if client is None:
+                client = HttpClient(spec.name, _split_url(spec.url)[0], timeout_s=self._timeout)
+                self._clients[spec.name] = client
+            return client
+
+    def close(self) -> None:
+        """Close the probe clients and the Docker client."""
+        with self._clients_lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
+        if self.docker is not None:
+            self.docker.close()
+
+    def _refresh_control(self) -> None:
+        self.supports_control = self.docker is not None and self.docker.available
+
+    # ------------------------------------------------------------ probes
+    def _probe(self, spec: ServiceSpec) -> ServiceStatus:
+        _mark_start()
+        try:
+            if spec.probe == "postgres":
+                state, detail, error = probe_postgres(self.settings)
+            else:
+                state, detail, error = probe_http(spec, self._timeout, self._client(spec))
+        except Exception as exc:  # noqa: BLE001 - a probe never raises out of statuses()
+            logger.exception("probe %s crashed", spec.name)
+            state, detail, error = ServiceState.DOWN, f"probe error: {exc}", str(exc)
+        latency = (time.perf_counter() - _probe_clock.started) * 1000.0
+        return ServiceStatus(
+            name=spec.name,
+            state=state,
+            endpoint=spec.endpoint,
+            latency_ms=round(latency, 2),
+            detail=detail,
+            last_error=error,
+            depends_on=spec.depends_on,
+            kind="process" if spec.probe == "postgres" else "http",
+            checked_at=datetime.now(UTC),
+        )
+
+    def _timed_out(self, spec: ServiceSpec, budget: float) -> ServiceStatus:
+        cause = f"timed out (no answer within {budget:.1f}s)"
+        return ServiceStatus(
+            name=spec.name,
+            state=ServiceState.DOWN,
+            endpoint=spec.endpoint,
+            detail=cause,
+            last_error=cause,
+            depends_on=spec.depends_on,
+            kind="process" if spec.probe == "postgres" else "http",
+            checked_at=datetime.now(UTC),
+        )
+
+    def probe_all(self) -> list[ServiceStatus]:
+        """Raw probe rows (no blocking, no Docker), all probes in parallel within one time budget."""
+        if not self.specs:
+            return []
+        # connect + read phases each get the timeout; add slack for thread start-up.
+        budget = 2 * self._timeout + 1.0
+        pool = ThreadPoolExecutor(max_workers=len(self.specs), thread_name_prefix="probe")
+        futures: dict[ServiceSpec, Future[ServiceStatus]] = {
+            spec: pool.submit(self._probe, spec) for spec in self.specs
+        }
+        wait(list(futures.values()), timeout=budget)
+        pool.shutdown(wait=False, cancel_futures=True)
+        rows: list[ServiceStatus] = []
+        for spec, future in futures.items():
+            rows.append(future.result() if future.done() else self._timed_out(spec, budget))
+        return rows
+
+    # ------------------------------------------------------------ docker join
+    def _containers(self) -> tuple[list[ContainerInfo] | None, str]:
+        if self.docker is None:
+            return None, ""
+        if not self.docker.available:
+            self.docker.connect()
+        try:
+            if not self.docker.available:
+                return None, f"docker: unavailable ({self.docker.reason}); HTTP probe only"
+            try:
+                return self.docker.containers(), ""
+            except LakehouseError as exc:
+                return None, f"docker: unavailable ({exc}); HTTP probe only"
+        finally:
+            self._refresh_control()
+
+    def statuses(self) -> list[ServiceStatus]:
+        """Every service's row; DOWN rows carry their cause, dependants of a down service are BLOCKED."""
+        # Docker is asked in parallel with the probes, so a slow engine never adds to the wait.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docker-status")
+        docker_future = pool.submit(self._containers)
+        rows = self.probe_all()
+        try:
+            containers, docker_note = docker_future.result(timeout=self._timeout + 1.0)
+        except FutureTimeout:
+            containers = None
+            docker_note = f"docker: no answer within {self._timeout + 1.0:.1f}s; HTTP probe only"
+        finally:
+            pool.shutdown(wait=False)
+        if containers is not None:
+            rows = self._join(rows, containers)
+        rows = apply_blocking(rows)
+        if docker_note:
+            rows = [replace(r, detail=f"{r.detail}; {docker_note}" if r.detail else docker_note)
+                    for r in rows]
+        return rows
+
+    def _container_for(self, spec: ServiceSpec, containers: list[ContainerInfo]) -> ContainerInfo | None:
+        for candidate in spec.containers:
+            for info in containers:
+                if candidate in (info.service, info.name):
+                    return info
+        return None
+
+    def _join(self, rows: list[ServiceStatus], containers: list[ContainerInfo]) -> list[ServiceStatus]:
+        by_name = {spec.name: spec for spec in self.specs}
+        used: set[str] = set()
+        out: list[ServiceStatus] = []
+        for row in rows:
+            spec = by_name.get(row.name)
+            info = self._container_for(spec, containers) if spec else None
+            if info is None:
+                out.append(row)
+                continue
+            used.add(info.id)
+            state = row.state
+            if state is ServiceState.UP and info.health == "unhealthy":
+                state = ServiceState.DEGRADED
+            detail = f"{row.detail}; container {info.status}" if row.detail else f"container {info.status}"
+            out.append(replace(row, state=state, container=info.name, kind="container", detail=detail))
+        for info in containers:
+            if info.id not in used:
+                out.append(_container_row(info))
+        return out
+
+    # ------------------------------------------------------------ control + logs
+    def _container_name(self, service: str) -> str:
+        if self.docker is None:
+            raise LakehouseError("Docker control is disabled (settings.docker.enabled = false)")
+        if not self.docker.available:
+            self.docker.connect()
+            self._refresh_control()
+            if not self.docker.available:
+                raise ServiceUnavailableError("docker", self.docker.reason)
+        spec = next((s for s in self.specs if s.name == service), None)
+        containers = self.docker.containers()
+        if spec is not None:
+            info = self._container_for(spec, containers)
+            if info is not None:
+                return info.name
+        for info in containers:
+            if service in (info.service, info.name):
+                return info.name
+        project = self.docker.project
+        raise NotFoundError(f"no container for service {service!r} in Compose project {project!r}")
+
+    def control(self, service: str, action: Literal["start", "stop", "restart"]) -> None:
+        """Start/stop/restart the service's container (Docker only)."""
+        name = self._container_name(service)
+        assert self.docker is not None
+        self.docker.control(name, action)
+
+    def logs(self, service: str, lines: int = 100) -> list[str]:
+        """Last log lines of the service's container; empty when Docker or the container is absent."""
+        try:
+            name = self._container_name(service)
+            assert self.docker is not None
+            return self.docker.logs(name, lines)
+        except LakehouseError as exc:
+            logger.info("no logs for %s: %s", service, exc)
+            return []
+
+
+def _container_row(info: ContainerInfo) -> ServiceStatus:
+    """A row for a project container that no registry service claims."""
+    if info.running:
+        state = ServiceState.DEGRADED if info.health in ("unhealthy", "starting") else ServiceState.UP
+    else:
+        state = ServiceState.DOWN
+    return ServiceStatus(
+        name=info.service,
+        state=state,
+        detail=f"container {info.status}",
+        last_error=None if state is ServiceState.UP else f"container {info.status}",
+        kind="container",
+        container=info.name,
+        checked_at=datetime.now(UTC),
+    )

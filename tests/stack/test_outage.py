@@ -1,0 +1,144 @@
+"""Outages mid-session: a dead Nessie or MinIO raises ServiceUnavailableError with its cause, and after
+a restart everything recovers with no branch or commit lost (Nessie's PostgreSQL version store)."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from lakehouse_core.backends.stack.catalog import NessieCatalogBrowser
+from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog
+from lakehouse_core.backends.stack.nessie import NessieClient
+from lakehouse_core.backends.stack.sql_fallback import DuckDbRestSqlEngine
+from lakehouse_core.backends.stack.status import StackServiceStatusProvider
+from lakehouse_core.errors import ServiceUnavailableError
+from lakehouse_core.models import ServiceState, TableRef
+from tests.stack.conftest import (
+    REPO_ROOT,
+    StackEndpoints,
+    down_services,
+    make_stack_settings,
+    stop_service,
+)
+
+SCHEMA = pa.schema([pa.field("id", pa.int64())])
+
+
+@contextlib.contextmanager
+def outage(name: str, *, kill: bool = False) -> Iterator[None]:
+    """``name`` down inside the block (SIGKILL when ``kill``), started again afterwards.
+
+    Restarted with ``scripts/services/<name>.sh up`` directly rather than ``services.sh up``
+    (conftest.start_service): a server launched under services.sh's lock inherits the lock's file
+    descriptor and keeps the lock held while it runs, blocking every later ``services.sh up/down``.
+    """
+    stop_service(name, kill=kill)
+    try:
+        yield
+    finally:
+        proc = subprocess.run(
+            ["bash", str(REPO_ROOT / "scripts" / "services" / f"{name}.sh"), "up"],
+            capture_output=True, text=True, timeout=300, cwd=REPO_ROOT,
+        )
+        assert proc.returncode == 0 and not down_services(name), proc.stderr[-3000:]
+
+
+@pytest.fixture()
+def session(stack: StackEndpoints, tmp_path: Any) -> Iterator[dict[str, Any]]:
+    suffix = uuid.uuid4().hex[:10]
+    branch, ns = f"test-outage-{suffix}", f"outage_{suffix}"
+    settings = make_stack_settings(stack, tmp_path / "data", http_timeout_s=3.0, nessie={
+        "url": stack.nessie_url, "management_url": stack.nessie_management_url, "ref": branch})
+    client = NessieClient(settings)
+    client.create_branch(branch, "main")
+    catalog = open_rest_catalog(settings, branch)
+    catalog.create_namespace(ns)
+    catalog.create_table(f"{ns}.t", schema=SCHEMA).append(pa.table({"id": [1, 2, 3]}, schema=SCHEMA))
+    browser = NessieCatalogBrowser(settings, client)
+    table = TableRef((ns,), "t")
+    assert browser.preview(table).row_count == 3  # the browser's catalog is now open and cached
+    yield {"settings": settings, "client": client, "branch": branch, "browser": browser, "table": table}
+    client.delete_ref(branch)
+    client.close()
+
+
+def _rows(settings: Any) -> dict[str, Any]:
+    provider = StackServiceStatusProvider(settings)
+    try:
+        return {row.name: row for row in provider.statuses()}
+    finally:
+        provider.close()
+
+
+def _assert_nessie_down(call: Any) -> None:
+    with pytest.raises(ServiceUnavailableError) as info:
+        call()
+    assert info.value.service == "nessie"
+    assert info.value.cause == "connection refused", info.value.cause
+
+
+def test_nessie_killed_mid_session_then_recovers(session: dict[str, Any]) -> None:
+    client: NessieClient = session["client"]
+    browser: NessieCatalogBrowser = session["browser"]
+    branch, table = session["branch"], session["table"]
+    head = client.get_ref(branch).hash
+    log = [c.hash for c in client.commit_log(branch, limit=10)]
+    sql = DuckDbRestSqlEngine(session["settings"])
+
+    with outage("nessie", kill=True):
+        _assert_nessie_down(client.config)
+        _assert_nessie_down(client.list_refs)
+        _assert_nessie_down(lambda: client.get_ref(branch))
+        _assert_nessie_down(lambda: browser.table_detail(table))  # cached catalog
+        _assert_nessie_down(lambda: NessieCatalogBrowser(session["settings"], client).list_namespaces())
+        _assert_nessie_down(lambda: open_rest_catalog(session["settings"], branch))
+        _assert_nessie_down(lambda: sql.execute(f"SELECT COUNT(*) FROM {table.identifier}"))
+        rows = _rows(session["settings"])  # the status screen's view of the outage
+        assert rows["nessie"].state is ServiceState.DOWN and rows["nessie"].last_error == "connection refused"
+        for dependant in ("spark", "dremio"):
+            assert rows[dependant].state is ServiceState.BLOCKED and rows[dependant].blocked_by == "nessie"
+        assert rows["minio"].state is ServiceState.UP and rows["postgres"].state is ServiceState.UP
+
+    # restarted: nothing lost, every client recovers without being rebuilt
+    assert client.get_ref(branch).hash == head
+    assert [c.hash for c in client.commit_log(branch, limit=10)] == log
+    assert branch in {r.name for r in client.list_refs()}
+    assert browser.preview(table).row_count == 3
+    assert [s.total_rows for s in browser.snapshots(table)] == [3]
+    assert sql.execute(f"SELECT COUNT(*) FROM {table.identifier}").rows == ((3,),)
+    assert _rows(session["settings"])["nessie"].state is ServiceState.UP
+    sql.close()
+
+
+def test_minio_stopped_mid_session_then_recovers(session: dict[str, Any]) -> None:
+    browser: NessieCatalogBrowser = session["browser"]
+    client: NessieClient = session["client"]
+    table, branch = session["table"], session["branch"]
+    head = client.get_ref(branch).hash
+    sql = DuckDbRestSqlEngine(session["settings"])
+    query = f"SELECT COUNT(*) FROM {table.identifier}"
+
+    with outage("minio"):
+        with pytest.raises(ServiceUnavailableError) as info:
+            browser.preview(table)
+        assert info.value.service == "minio", str(info.value)
+        assert info.value.cause.startswith("connection refused"), info.value.cause
+        with pytest.raises(ServiceUnavailableError) as via_sql:
+            sql.execute(query)
+        assert via_sql.value.service == "minio", str(via_sql.value)
+        assert via_sql.value.cause.startswith("connection refused"), via_sql.value.cause
+        assert client.get_ref(branch).hash == head  # Nessie itself still answers
+        rows = _rows(session["settings"])
+        assert rows["minio"].state is ServiceState.DOWN and "refused" in (rows["minio"].last_error or "")
+        assert rows["nessie"].state is ServiceState.BLOCKED and rows["nessie"].blocked_by == "minio"
+
+    assert browser.preview(table).row_count == 3
+    assert sql.execute(query).rows == ((3,),)
+    assert client.get_ref(branch).hash == head
+    sql.close()

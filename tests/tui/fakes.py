@@ -1,0 +1,288 @@
+"""A realistic in-memory Backend for the TUI tests: every Protocol of ports.py, fixed timestamps.
+
+Any method can be made to hang (block on a threading.Event) or raise through ``Gate``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+from lakehouse_core.errors import (
+    LakehouseError,
+    PhaseFailed,
+)
+from lakehouse_core.models import (
+    AlertState,
+    MetricPanel,
+    PhasePlan,
+    PhaseResult,
+    ProgressEvent,
+    Series,
+    ServiceState,
+    ServiceStatus,
+    SnapshotRef,
+    TaskResult,
+    TaskSpec,
+)
+from lakehouse_core.ports import NULL_PROGRESS, Backend, CancelToken, ProgressSink
+from tests.tui.fake_base import HANG_TIMEOUT_S, T0, Gate
+from tests.tui.fake_catalog import (
+    ORDER_FIELDS,
+    ORDER_SNAPSHOTS,
+    TABLES,
+    FakeCatalog,
+    FakeSqlEngine,
+    order_row,
+)
+
+__all__ = [
+    "HANG_TIMEOUT_S",
+    "ORDER_FIELDS",
+    "ORDER_SNAPSHOTS",
+    "T0",
+    "TABLES",
+    "FakeBackend",
+    "FakeCatalog",
+    "FakeMetrics",
+    "FakePhaseRunner",
+    "FakeSqlEngine",
+    "FakeStatusProvider",
+    "Gate",
+    "make_fake_backend",
+    "order_row",
+]
+
+
+# ------------------------------------------------------------------ status
+class FakeStatusProvider:
+    supports_control = False
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+
+    def statuses(self) -> list[ServiceStatus]:
+        self.gate.check("statuses")
+        return [
+            ServiceStatus(
+                "catalog",
+                ServiceState.UP,
+                "sqlite:///data/catalog.db",
+                1.2,
+                "8 tables",
+                kind="in-process",
+                checked_at=T0,
+            ),
+            ServiceStatus(
+                "duckdb", ServiceState.UP, "in-process", 2.0, "duckdb 1.5.5", kind="in-process", checked_at=T0
+            ),
+            ServiceStatus(
+                "postgres",
+                ServiceState.DOWN,
+                "127.0.0.1:5432",
+                None,
+                "no answer",
+                last_error="connection refused",
+                checked_at=T0,
+            ),
+            ServiceStatus(
+                "nessie",
+                ServiceState.BLOCKED,
+                "http://127.0.0.1:19120",
+                None,
+                "not probed",
+                depends_on=("postgres",),
+                blocked_by="postgres",
+                checked_at=T0,
+            ),
+            ServiceStatus(
+                "metrics",
+                ServiceState.DEGRADED,
+                "in-process",
+                5.0,
+                "1 alert firing",
+                kind="in-process",
+                checked_at=T0,
+            ),
+        ]
+
+    def control(self, service: str, action: Literal["start", "stop", "restart"]) -> None:
+        raise LakehouseError("service control is not supported in embedded mode")
+
+    def logs(self, service: str, lines: int = 100) -> list[str]:
+        return []
+
+
+# ------------------------------------------------------------------ phases
+PLANS: dict[int, tuple[str, tuple[TaskSpec, ...]]] = {
+    1: (
+        "Ingest raw data to Bronze",
+        (
+            TaskSpec("generate", "Generate raw CSVs for customers, products and orders"),
+            TaskSpec("bronze", "Type raw rows into Bronze Parquet, quarantine malformed rows"),
+            TaskSpec("quality", "Run the quality gates on Bronze"),
+        ),
+    ),
+    2: (
+        "Silver and Gold on Iceberg",
+        (
+            TaskSpec("silver", "Join orders with customers and products"),
+            TaskSpec("gold", "Aggregate daily sales, customer, product and regional metrics"),
+            TaskSpec("iceberg", "Write every layer as Iceberg tables"),
+        ),
+    ),
+    3: ("Analytics and time travel", (TaskSpec("queries", "Run the analytics queries"),)),
+    4: ("Monitoring", (TaskSpec("alerts", "Evaluate the alert rules"),)),
+}
+
+
+class FakePhaseRunner:
+    def __init__(self, gate: Gate, orders: int = 5_000, chunk: int = 500, delay_s: float = 0.0) -> None:
+        self.gate = gate
+        self.orders = orders
+        self.chunk = chunk
+        self.delay_s = delay_s
+        self.fail_task: str | None = None
+        self._results: dict[int, PhaseResult] = {}
+        self._wait = threading.Event()
+
+    def plan(self, phase: int) -> PhasePlan:
+        self.gate.check("plan")
+        title, tasks = PLANS[phase]
+        return PhasePlan(
+            phase, title, tasks, (f"orders: {self.orders:,} (seed 42)", "catalog: sqlite:///data/catalog.db")
+        )
+
+    def run(
+        self, phase: int, progress: ProgressSink = NULL_PROGRESS, cancel: CancelToken | None = None
+    ) -> PhaseResult:
+        self.gate.check("run")
+        title, tasks = PLANS[phase]
+        done: list[TaskResult] = []
+        for task in tasks:
+            if task.name == self.fail_task:
+                partial = self._result(phase, tuple(done), ok=False, error=f"{task.name}: disk full")
+                self._results[phase] = partial
+                raise PhaseFailed(phase, f"{task.name}: disk full", partial)
+            progress.emit(ProgressEvent(phase, task.name, "start", 0, self.orders, task.description))
+            for start in range(0, self.orders, self.chunk):
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                if self.delay_s:
+                    self._wait.wait(self.delay_s)
+                progress.emit(
+                    ProgressEvent(
+                        phase, task.name, "advance", min(start + self.chunk, self.orders), self.orders
+                    )
+                )
+            progress.emit(ProgressEvent(phase, task.name, "log", message=f"{self.orders:,} rows"))
+            progress.emit(ProgressEvent(phase, task.name, "finish", self.orders, self.orders, "ok"))
+            done.append(TaskResult(task.name, 0.5, {f"{task.name}": self.orders}))
+        result = self._result(phase, tuple(done), ok=True)
+        self._results[phase] = result
+        return result
+
+    def _result(
+        self, phase: int, tasks: tuple[TaskResult, ...], ok: bool, error: str | None = None
+    ) -> PhaseResult:
+        rows = {
+            1: {"raw": self.orders, "bronze": self.orders - 3},
+            2: {"silver": self.orders - 3, "gold": 92},
+        }
+        snaps = (
+            SnapshotRef("silver.orders_enriched", 2001, "append"),
+            SnapshotRef("gold.daily_sales", 2002, "append"),
+        )
+        return PhaseResult(
+            phase,
+            ok,
+            f"run-{phase}",
+            T0,
+            1.5 * len(tasks) if tasks else 0.2,
+            tasks,
+            rows.get(phase, {}),
+            3 if phase == 1 else 0,
+            snaps if phase == 2 else (),
+            error=error,
+        )
+
+    def last_results(self) -> dict[int, PhaseResult]:
+        self.gate.check("last_results")
+        return dict(self._results)
+
+
+# ------------------------------------------------------------------ metrics
+PANELS = (
+    MetricPanel("cpu", "CPU usage", "process_cpu_percent", "%", warn=70, critical=90),
+    MetricPanel("memory", "Memory usage", "memory_usage_percent", "%", warn=80, critical=90),
+    MetricPanel("rows", "Rows ingested", "rate(lakehouse_rows_ingested_total[1m])", "rows/s"),
+    MetricPanel(
+        "latency", "Query latency p95", "lakehouse_query_latency_p95_ms", "ms", warn=500, critical=2000
+    ),
+)
+CURVES: Mapping[str, Any] = {
+    "process_cpu_percent": lambda i: 20.0 + (i % 10) * 3,
+    "memory_usage_percent": lambda i: 62.0 + i * 0.5,
+    "rate(lakehouse_rows_ingested_total[1m])": lambda i: float((i * 37) % 400),
+    "lakehouse_query_latency_p95_ms": lambda i: 200.0 + i * 7,
+}
+
+
+class FakeMetrics:
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.range_calls: list[tuple[str, timedelta, timedelta]] = []
+
+    def panels(self) -> list[MetricPanel]:
+        self.gate.check("panels")
+        return list(PANELS)
+
+    def instant(self, query: str) -> list[Series]:
+        series = self.range(query, window=timedelta(minutes=1), step=timedelta(minutes=1))
+        return [Series(s.name, s.labels, s.points[-1:]) for s in series]
+
+    def range(self, query: str, *, window: timedelta, step: timedelta) -> list[Series]:
+        self.gate.check("range")
+        self.range_calls.append((query, window, step))
+        curve = CURVES.get(query)
+        if curve is None:
+            return []
+        count = max(1, min(60, int(window / step)))
+        start = T0.timestamp() - window.total_seconds()
+        points = tuple((start + i * step.total_seconds(), float(curve(i))) for i in range(count))
+        return [Series(query, {"instance": "embedded"}, points)]
+
+    def alerts(self) -> list[AlertState]:
+        self.gate.check("alerts")
+        return [
+            AlertState("HighMemoryUsage", "firing", 91.5, 90.0, "memory usage above 90% for 1m", "critical"),
+            AlertState("SlowQueries", "pending", 613.0, 500.0, "p95 query latency above 500 ms", "warning"),
+            AlertState("PhaseFailed", "ok", 0.0, 1.0, "no failed phase", "critical"),
+        ]
+
+
+# ------------------------------------------------------------------ bundle
+@dataclass(frozen=True)
+class FakeBackend(Backend):
+    """A Backend whose parts are the fakes above, sharing one Gate."""
+
+    gate: Gate = field(default_factory=Gate)
+
+
+def make_fake_backend(
+    gate: Gate | None = None, orders: int = 5_000, chunk: int = 500, delay_s: float = 0.0
+) -> FakeBackend:
+    """Build a FakeBackend (embedded mode)."""
+    gate = gate or Gate()
+    return FakeBackend(
+        "embedded",
+        FakeStatusProvider(gate),
+        FakeCatalog(gate),
+        FakeSqlEngine(gate),
+        FakeMetrics(gate),
+        FakePhaseRunner(gate, orders, chunk, delay_s),
+        gate,
+    )

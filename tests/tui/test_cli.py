@@ -1,0 +1,82 @@
+"""tui.cli: flags override settings, load_backend is called once, errors end cleanly; periodic refresh."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tui.app
+from lakehouse_core.errors import ConfigError
+from lakehouse_core.settings import LakehouseSettings
+from tests.tui.conftest import SIZE, make_settings, settle, wait_until
+from tests.tui.fakes import FakeBackend, make_fake_backend
+from tui import cli
+
+
+def test_flags_override_settings_and_the_app_gets_the_backend(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    built: list[LakehouseSettings] = []
+    ran: list[tuple[Any, LakehouseSettings]] = []
+    backend = make_fake_backend()
+
+    def fake_load_backend(settings: LakehouseSettings) -> FakeBackend:
+        built.append(settings)
+        return backend
+
+    def fake_run(self: tui.app.LakehouseApp, *args: object, **kwargs: object) -> None:
+        ran.append((self.backend, self.settings))
+
+    monkeypatch.setattr(cli, "setup_logging", lambda log_file: None)  # keep the test process's logging
+    monkeypatch.setattr("lakehouse_core.backends.load_backend", fake_load_backend)
+    monkeypatch.setattr(tui.app.LakehouseApp, "run", fake_run)
+    assert cli.main(["--mode", "stack", "--data-dir", str(tmp_path / "d")]) == 0
+    assert len(built) == 1 and built[0].mode == "stack" and built[0].data_dir == tmp_path / "d"
+    assert ran == [(backend, built[0])]
+
+
+def test_backend_errors_end_with_a_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(settings: LakehouseSettings) -> None:
+        raise ConfigError("catalog_uri is not a valid URL")
+
+    monkeypatch.setattr(cli, "setup_logging", lambda log_file: None)
+    monkeypatch.setattr("lakehouse_core.backends.load_backend", broken)
+    assert cli.main(["--mode", "embedded"]) == 2
+    assert capsys.readouterr().err == ("lakehouse-tui: Configuration error: catalog_uri is not a valid URL\n")
+
+
+def test_logging_goes_to_textual_and_a_file(tmp_path: Path) -> None:
+    import logging
+
+    from textual.logging import TextualHandler
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        cli.setup_logging(tmp_path / "tui.log")
+        assert [type(h) for h in root.handlers] == [TextualHandler, logging.FileHandler]
+        logging.getLogger("lakehouse_core.test").warning("hello")
+        root.handlers[1].flush()
+        assert "WARNING lakehouse_core.test: hello" in (tmp_path / "tui.log").read_text()
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+
+
+def test_bad_mode_flag_is_rejected() -> None:
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--mode", "cloud"])
+
+
+async def test_status_refresh_timer_probes_periodically(tmp_path: Path) -> None:
+    backend = make_fake_backend()
+    app = tui.app.LakehouseApp(backend, make_settings(tmp_path, refresh_seconds=0.05))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert await wait_until(pilot, lambda: backend.gate.calls.count("statuses") >= 3)

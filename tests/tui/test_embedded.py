@@ -1,0 +1,186 @@
+"""Pilot tests on the REAL embedded backend (load_backend, temp data dir, 5,000 orders, phases 1-2)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import ProgressBar, TextArea
+
+from lakehouse_core.backends import load_backend
+from lakehouse_core.models import TableRef
+from lakehouse_core.ports import Backend
+from lakehouse_core.settings import LakehouseSettings, TuiSettings
+from tests.conftest import embedded_settings
+from tests.tui.conftest import SIZE, cells, settle, text_of, wait_until
+from tui.app import LakehouseApp
+from tui.screens.catalog import CatalogScreen
+from tui.screens.metrics import MetricsScreen
+from tui.screens.modals import ConfirmPhaseModal, InputModal
+from tui.screens.sql import SqlScreen
+from tui.widgets import fmt
+from tui.widgets.metric_chart import MetricChart
+
+pytestmark = pytest.mark.slow
+ORDERS = TableRef(("bronze",), "orders")
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Backend, LakehouseSettings]]:
+    """Phases 1 and 2 on 5,000 orders, then phase 2 again so bronze.orders has two snapshots."""
+    tui = TuiSettings(refresh_seconds=0, metrics_refresh_seconds=0, display_cap=50, fetch_limit=1_000)
+    settings = embedded_settings(tmp_path_factory.mktemp("tui-embedded") / "data", tui=tui)
+    backend = load_backend(settings)
+    backend.phases.run(1)
+    backend.phases.run(2)
+    backend.phases.run(2)
+    yield backend, settings
+
+
+async def test_overview_and_phase_3_on_embedded(real: tuple[Backend, LakehouseSettings]) -> None:
+    backend, settings = real
+    app = LakehouseApp(backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        services = cells(app.screen.query_one("#services"))
+        assert [row[:2] for row in services] == [
+            ["data dir", "up"],
+            ["warehouse", "up"],
+            ["iceberg catalog", "up"],
+            ["duckdb", "up"],
+            ["metrics", "up"],
+            ["pipeline", "up"],
+        ]
+        assert services[2][2] == "3 namespaces, 8 tables"
+        results = cells(app.screen.query_one("#phase-results"))
+        assert [row[1] for row in results] == ["ok", "ok", "never run", "never run"]
+        await pilot.press("3")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmPhaseModal)
+        assert [text_of(t).split(" — ")[0] for t in app.screen.query(".plan-task")] == [
+            "1. daily_revenue_trend",
+            "2. top_customers",
+            "3. revenue_by_category",
+            "4. time_travel",
+        ]
+        await pilot.press("y")
+        status = app.screen.query_one("#phase-status")
+        assert await wait_until(pilot, lambda: text_of(status).startswith("phase 3 finished"), 60)
+        await settle(pilot)
+        bars = [bar for bar in app.screen.query(ProgressBar)]
+        assert len(bars) == 4 and all(bar.percentage == 1.0 for bar in bars)
+        assert cells(app.screen.query_one("#phase-results"))[2][1] == "ok"
+        assert backend.phases.last_results()[3].ok
+
+
+async def test_catalog_on_embedded(real: tuple[Backend, LakehouseSettings]) -> None:
+    backend, settings = real
+    snapshots = backend.catalog.snapshots(ORDERS)
+    assert len(snapshots) == 2
+    app = LakehouseApp(backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await settle(pilot)
+        await pilot.press("down", "enter")  # main > bronze
+        await settle(pilot)
+        await pilot.press("down", "down", "enter")  # bronze.orders
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CatalogScreen) and screen.table == ORDERS
+        rows = cells(screen.query_one("#snapshots"))
+        assert [row[1:4] for row in rows] == [
+            [str(s.snapshot_id), fmt.when(s.committed_at), s.operation] for s in snapshots
+        ]
+        assert [row[4] for row in rows] == ["5,000", "5,000"] and rows[1][8] == "5,000"
+        assert (
+            text_of(screen.query_one("#partition-spec"))
+            == "partition spec: day(order_date) as order_date_day"
+        )
+        assert len(cells(screen.query_one("#files"))) == len(backend.catalog.files(ORDERS))
+        screen.query_one("#snapshots").focus()
+        await pilot.press("up", "p")  # preview as of the first snapshot
+        await settle(pilot)
+        expected = backend.catalog.preview(ORDERS, snapshot_id=snapshots[0].snapshot_id, limit=100)
+        assert text_of(screen.query_one("#preview-title")) == (
+            f"bronze.orders as of snapshot {snapshots[0].snapshot_id}: first 100 rows"
+        )
+        assert cells(screen.query_one("#preview"))[0] == [fmt.cell(v) for v in expected.rows[0]]
+        screen.query_one("#snapshots").focus()
+        await pilot.press("m", "down", "m", "d")
+        await settle(pilot)
+        assert text_of(screen.query_one("#diff-summary")) == (
+            f"bronze.orders: {snapshots[0].snapshot_id} -> {snapshots[1].snapshot_id}: +0 added, -0 removed"
+        )
+        screen.query_one("#snapshots").focus()
+        await pilot.press("up", "t")
+        await settle(pilot)
+        assert isinstance(app.screen, InputModal)
+        await pilot.press(*"before-rerun", "enter")
+        await settle(pilot)
+        refs = {(r.name, r.kind, r.table) for r in backend.catalog.list_refs(ORDERS)}
+        assert ("before-rerun", "tag", "bronze.orders") in refs
+        assert any(n.title == "Ref created" for n in app._notifications)
+
+
+async def test_sql_on_embedded(real: tuple[Backend, LakehouseSettings], tmp_path: Path) -> None:
+    backend, settings = real
+    first = backend.catalog.snapshots(ORDERS)[0].snapshot_id
+    app = LakehouseApp(backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SqlScreen)
+        editor = screen.query_one(TextArea)
+        editor.text = "SELECT * FROM silver.orders_enriched"
+        await pilot.press("ctrl+r")
+        summary = screen.query_one("#result-summary")
+        assert await wait_until(pilot, lambda: "rows" in text_of(summary), 60)
+        assert text_of(summary).startswith(
+            "showing 50 of 1,000+ rows (fetch limit 1,000 reached; display cap 50)"
+        )
+        assert screen.query_one("#results").row_count == 50
+        editor.text = "SELECT count(*) AS n FROM bronze.orders"
+        await pilot.press("ctrl+l", *str(first), "enter")
+        assert await wait_until(pilot, lambda: f"snapshot {first}" in text_of(summary), 60)
+        assert cells(screen.query_one("#results")) == [["5000"]]
+        editor.text = "SELEC 1"
+        await pilot.press("ctrl+l", "end", "ctrl+u", "f10", "f5")  # clear the as-of field, back to the editor
+        error = screen.query_one("#query-error")
+        assert await wait_until(pilot, lambda: bool(error.display), 60)
+        assert text_of(error).startswith('Query failed: Parser Error: syntax error at or near "SELEC"')
+        editor.text = "SELECT * FROM gold.regional_sales ORDER BY state"
+        await pilot.press("ctrl+r")
+        assert await wait_until(pilot, lambda: not error.display, 60)
+        expected = backend.sql.execute("SELECT * FROM gold.regional_sales ORDER BY state")
+        await pilot.press("f8")
+        await settle(pilot)
+        target = tmp_path / "regional.csv"
+        app.screen.query_one("Input").value = str(target)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(pilot)
+        with target.open() as handle:
+            rows = list(csv.reader(handle))
+        assert rows[0] == list(expected.columns) and len(rows) == expected.row_count + 1
+
+
+async def test_metrics_on_embedded(real: tuple[Backend, LakehouseSettings]) -> None:
+    backend, settings = real
+    app = LakehouseApp(backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, MetricsScreen)
+        assert [c.panel.panel_id for c in screen.query(MetricChart)] == [
+            p.panel_id for p in backend.metrics.panels()
+        ]
+        alerts = cells(screen.query_one("#alerts"))
+        assert [row[0] for row in alerts] == [a.name for a in backend.metrics.alerts()]
+        assert alerts[0][0] == "HighMemoryUsage"
+        await pilot.press("1", "p", "r")
+        await settle(pilot)
+        assert screen.window_s == 300 and screen.paused
+        assert not [n for n in app._notifications if n.severity == "error"]

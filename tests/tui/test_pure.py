@@ -1,0 +1,130 @@
+"""Pure helpers: statement under cursor, as-of parsing, result summary, export, progress coalescing."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from lakehouse_core.models import AsOf, MetricPanel, ProgressEvent, QueryResult
+from tui.export import export_result
+from tui.messages import PhaseProgress
+from tui.progress import TuiProgressSink
+from tui.sqltext import parse_as_of, statement_at
+from tui.widgets.metric_chart import level
+from tui.widgets.results_table import result_summary
+
+SQL = "SELECT 1;\nSELECT 'a;b' AS x;\n-- comment\nSELECT 3"
+
+
+def test_statement_at_cursor_picks_the_statement_under_it() -> None:
+    assert statement_at(SQL, (0, 3)) == "SELECT 1"
+    assert statement_at(SQL, (1, 5)) == "SELECT 'a;b' AS x"
+    assert statement_at(SQL, (3, 0)) == "-- comment\nSELECT 3"
+    assert statement_at("SELECT 1;\n", (1, 0)) == "SELECT 1"
+    assert statement_at("  \n", (0, 0)) == ""
+
+
+def test_parse_as_of() -> None:
+    assert parse_as_of("") is None
+    assert parse_as_of(" 3002 ") == AsOf(snapshot_id=3002)
+    assert parse_as_of("2026-01-01T12:00:00") == AsOf(timestamp=datetime(2026, 1, 1, 12))
+    assert parse_as_of("audit") == AsOf(ref="audit")
+
+
+def _result(n: int, truncated: bool = False, total: int | None = None) -> QueryResult:
+    rows = tuple((i, f"r{i}") for i in range(n))
+    return QueryResult(
+        ("i", "s"), ("INT", "TEXT"), rows, "duckdb", 0.25, truncated=truncated, total_rows=total
+    )
+
+
+def test_result_summary_never_hides_truncation() -> None:
+    assert result_summary(_result(3), 50, 100) == "3 rows · 250 ms · duckdb"
+    assert result_summary(_result(1), 50, 100) == "1 row · 250 ms · duckdb"
+    assert result_summary(_result(80), 50, 100) == "showing 50 of 80 rows (display cap 50) · 250 ms · duckdb"
+    assert (
+        result_summary(_result(100, truncated=True, total=1_000_000), 50, 100)
+        == "showing 50 of 1,000,000 rows (fetch limit 100 reached; display cap 50) · 250 ms · duckdb"
+    )
+    assert (
+        result_summary(_result(100, truncated=True), 500, 100)
+        == "showing 100 of 100+ rows (fetch limit 100 reached) · 250 ms · duckdb"
+    )
+
+
+def test_export_csv_and_parquet(tmp_path: Path) -> None:
+    result = QueryResult(
+        ("id", "amount", "name"),
+        ("INT", "DECIMAL", "TEXT"),
+        ((1, Decimal("1.50"), "a"), (2, None, "b")),
+        "fake",
+        0.1,
+    )
+    assert export_result(result, tmp_path / "out" / "r.csv", "csv") == 2
+    with (tmp_path / "out" / "r.csv").open() as handle:
+        assert list(csv.reader(handle)) == [["id", "amount", "name"], ["1", "1.50", "a"], ["2", "", "b"]]
+    assert export_result(result, tmp_path / "r.parquet", "parquet") == 2
+    table = pq.read_table(tmp_path / "r.parquet")
+    assert table.column_names == ["id", "amount", "name"]
+    assert table.to_pylist() == [
+        {"id": 1, "amount": Decimal("1.50"), "name": "a"},
+        {"id": 2, "amount": None, "name": "b"},
+    ]
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[PhaseProgress] = []
+
+    def post_message(self, message: PhaseProgress) -> bool:
+        self.messages.append(message)
+        return True
+
+
+def test_progress_sink_throttles_advances_and_keeps_the_last() -> None:
+    target = _Collector()
+    sink = TuiProgressSink(target, min_interval_s=60)
+    sink.emit(ProgressEvent(1, "bronze", "start", 0, 1000))
+    for done in range(100, 1000, 100):
+        sink.emit(ProgressEvent(1, "bronze", "advance", done, 1000))
+    sink.emit(ProgressEvent(1, "bronze", "finish", 1000, 1000))
+    kinds = [(m.event.kind, m.event.done) for m in target.messages]
+    assert kinds == [("start", 0), ("advance", 100), ("advance", 900), ("finish", 1000)]
+
+
+def test_progress_messages_coalesce_only_advances_of_one_task() -> None:
+    a1 = PhaseProgress(ProgressEvent(1, "a", "advance", 1, 10))
+    a2 = PhaseProgress(ProgressEvent(1, "a", "advance", 2, 10))
+    b1 = PhaseProgress(ProgressEvent(1, "b", "advance", 1, 10))
+    fin = PhaseProgress(ProgressEvent(1, "a", "finish", 10, 10))
+    assert (
+        a1.can_replace(a2) and not a1.can_replace(b1) and not fin.can_replace(a1) and not a1.can_replace(fin)
+    )
+
+
+def test_threshold_level() -> None:
+    panel = MetricPanel("m", "Memory", "q", "%", warn=80, critical=90)
+    assert [level(panel, v) for v in (None, 79.9, 80, 91.5)] == ["ok", "ok", "warn", "critical"]
+
+
+def test_sql_editor_falls_back_to_plain_text_without_a_grammar(monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.widgets import TextArea
+    from textual.widgets.text_area import LanguageDoesNotExist
+
+    from tui.screens.sql import make_editor
+
+    real = TextArea.code_editor
+
+    def no_sql(text: str = "", *, language: str | None = None, **kwargs: object) -> TextArea:
+        if language == "sql":
+            raise LanguageDoesNotExist("no tree-sitter-sql")
+        return real(text, language=language, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TextArea, "code_editor", staticmethod(no_sql))
+    editor = make_editor("SELECT 1")
+    assert editor.language is None and editor.text == "SELECT 1" and editor.id == "editor"

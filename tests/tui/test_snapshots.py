@@ -1,0 +1,88 @@
+"""SVG snapshots of every screen on the fake backend (timers off, fixed data)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import TextArea
+
+from tests.tui.conftest import SIZE, make_settings, settle
+from tests.tui.fakes import make_fake_backend
+from tui.app import LakehouseApp
+
+Before = Callable[[Pilot[None]], Awaitable[None]]
+
+
+def app_for(tmp_path: Path) -> LakehouseApp:
+    return LakehouseApp(make_fake_backend(orders=2_000, chunk=500), make_settings(tmp_path))
+
+
+def steps(*keys: str) -> Before:
+    """Press ``keys`` one by one, letting workers finish after each; then freeze blinking and toasts."""
+
+    async def run(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        for editor in pilot.app.screen.query(TextArea):
+            editor.cursor_blink = False
+        pilot.app.clear_notifications()
+        await pilot.pause(0.2)  # let idle-time layout (DataTable column widths) settle
+
+    return run
+
+
+def test_overview_after_phase_1(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=steps("1", "y"))
+
+
+def test_phase_confirmation(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=steps("2"))
+
+
+def test_catalog_orders_snapshots(snap_compare: Any, tmp_path: Path) -> None:
+    keys = ("f2", "down", "enter", "down", "down", "enter")
+    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=steps(*keys))
+
+
+def test_catalog_preview(snap_compare: Any, tmp_path: Path) -> None:
+    keys = ("f2", "down", "enter", "down", "down", "enter", "p")
+    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=steps(*keys))
+
+
+def test_sql_result_with_caps(snap_compare: Any, tmp_path: Path) -> None:
+    async def run(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        editor = pilot.app.screen.query_one(TextArea)
+        editor.cursor_blink = False
+        editor.text = "SELECT * FROM range(1000)"
+        await steps("ctrl+r")(pilot)
+
+    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=run)
+
+
+def test_sql_error_in_place(snap_compare: Any, tmp_path: Path) -> None:
+    async def run(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        editor = pilot.app.screen.query_one(TextArea)
+        editor.cursor_blink = False
+        editor.text = "SELECT * FROM nope"
+        await steps("ctrl+r")(pilot)
+
+    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=run)
+
+
+def test_metrics(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=steps("f4"))
+
+
+def test_help(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=steps("question_mark"))

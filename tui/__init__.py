@@ -1,0 +1,1 @@
+"""lakehouse-tui: the Textual control room. Only ``tui.cli`` builds a Backend."""

@@ -1,0 +1,154 @@
+"""Messages that carry worker results back to the UI thread (past tense, plain dataclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+from textual.worker import Worker
+
+from lakehouse_core.models import (
+    AlertState,
+    DataFileInfo,
+    MetricPanel,
+    PartitionStat,
+    PhasePlan,
+    PhaseResult,
+    ProgressEvent,
+    QueryResult,
+    RefInfo,
+    SchemaVersion,
+    Series,
+    ServiceStatus,
+    SnapshotDiff,
+    SnapshotInfo,
+    TableDetail,
+    TableRef,
+)
+
+
+@dataclass
+class WorkerFailed(Message, bubble=False):
+    """A worker raised; the App turns this into one error notification."""
+
+    worker: Worker[Any]
+    error: BaseException
+
+
+@dataclass
+class StatusesLoaded(Message, bubble=False):
+    """The service table was probed."""
+
+    statuses: list[ServiceStatus]
+
+
+@dataclass
+class LastResultsLoaded(Message, bubble=False):
+    """The persisted last result per phase was read."""
+
+    results: dict[int, PhaseResult]
+
+
+@dataclass
+class PhasePlanLoaded(Message, bubble=False):
+    """A phase plan is ready for the confirmation dialog."""
+
+    plan: PhasePlan
+
+
+@dataclass
+class PhaseProgress(Message, bubble=False):
+    """One progress event of a running phase; consecutive advances of one task coalesce."""
+
+    event: ProgressEvent
+
+    def can_replace(self, message: Message) -> bool:
+        return (
+            isinstance(message, PhaseProgress)
+            and self.event.kind == "advance"
+            and message.event.kind == "advance"
+            and message.event.task == self.event.task
+        )
+
+
+@dataclass
+class PhaseFinished(Message, bubble=False):
+    """A phase run ended: ``result`` is the full or partial result, ``error`` the failure text."""
+
+    phase: int
+    result: PhaseResult | None
+    error: str | None = None
+    cancelled: bool = False
+
+
+@dataclass
+class CatalogChildrenLoaded(Message, bubble=False):
+    """Children of one catalog tree node were listed."""
+
+    node: Any  # the textual TreeNode to fill (only touched on the UI thread)
+    generation: int  # the tree's generation when the load started (stale loads are dropped)
+    children: list[tuple[str, Any, bool]]  # (label, node data, expandable)
+
+
+@dataclass
+class TableLoaded(Message, bubble=False):
+    """Everything the catalog screen shows about one table."""
+
+    table: TableRef
+    ref: str | None
+    detail: TableDetail
+    snapshots: list[SnapshotInfo]
+    schemas: list[SchemaVersion]
+    partitions: list[PartitionStat]
+    files: list[DataFileInfo]
+
+
+@dataclass
+class PreviewLoaded(Message, bubble=False):
+    """Rows of a table as of a snapshot."""
+
+    table: TableRef
+    snapshot_id: int | None
+    result: QueryResult
+
+
+@dataclass
+class DiffLoaded(Message, bubble=False):
+    """Two snapshots were compared."""
+
+    diff: SnapshotDiff
+
+
+@dataclass
+class RefCreated(Message, bubble=False):
+    """A branch or tag was created."""
+
+    ref: RefInfo
+
+
+@dataclass
+class QueryFinished(Message, bubble=False):
+    """A SQL statement returned rows."""
+
+    result: QueryResult
+
+
+@dataclass
+class QueryFailed(Message, bubble=False):
+    """A SQL statement failed; ``message`` is the engine's own text."""
+
+    sql: str
+    message: str
+    elapsed_s: float
+    cancelled: bool = False
+
+
+@dataclass
+class MetricsLoaded(Message, bubble=False):
+    """One refresh of every metric panel and alert."""
+
+    panels: list[MetricPanel]
+    series: dict[str, list[Series]]
+    alerts: list[AlertState]
+    window_s: int = field(default=300)

@@ -1,0 +1,1 @@
+"""The four screens, the help screen and the modal dialogs."""

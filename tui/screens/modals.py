@@ -1,0 +1,80 @@
+"""Modal dialogs: confirm a phase (showing its plan), ask for a name or a path."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from lakehouse_core.models import PhasePlan
+
+
+class ConfirmPhaseModal(ModalScreen[bool]):
+    """Shows exactly what a phase will do; dismisses True when the user confirms."""
+
+    BINDINGS = [
+        Binding("y,enter", "confirm", "Run", id="modal.confirm"),
+        Binding("n,escape", "cancel", "Cancel", id="modal.cancel"),
+    ]
+
+    def __init__(self, plan: PhasePlan) -> None:
+        super().__init__(classes="modal")
+        self.plan = plan
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-dialog", classes="dialog"):
+            yield Label(f"Run phase {self.plan.phase}: {self.plan.title}?", id="confirm-title")
+            with VerticalScroll(id="confirm-body"):
+                for index, task in enumerate(self.plan.tasks, start=1):
+                    yield Static(f"{index}. [b]{task.name}[/b] — {task.description}", classes="plan-task")
+                for detail in self.plan.details:
+                    yield Static(f"• {detail}", classes="plan-detail")
+            with Horizontal(classes="buttons"):
+                yield Button("Run (y)", variant="primary", id="confirm-run")
+                yield Button("Cancel (n)", id="confirm-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-run", Button).focus()
+
+    @on(Button.Pressed, "#confirm-run")
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#confirm-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class InputModal(ModalScreen[str | None]):
+    """Asks for one line of text (a ref name, an export path); None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel")]
+
+    def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
+        super().__init__(classes="modal")
+        self.prompt = title
+        self.value = value
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="input-dialog", classes="dialog"):
+            yield Label(self.prompt, id="input-title")
+            yield Input(self.value, placeholder=self.placeholder, id="input-value")
+            yield Label("enter: OK · escape: cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        if value:
+            self.dismiss(value)
+        else:
+            self.notify("a value is required", severity="warning")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,190 @@
+"""Overview: service table, phase runner with per-task progress, live log and last results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Label, RichLog
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from lakehouse_core.errors import CancelledError, PhaseFailed
+from lakehouse_core.models import PhasePlan
+from lakehouse_core.ports import CancelToken
+from tui.messages import (
+    LastResultsLoaded,
+    PhaseFinished,
+    PhasePlanLoaded,
+    PhaseProgress,
+    StatusesLoaded,
+)
+from tui.progress import TuiProgressSink
+from tui.screens.base import LakehouseScreen
+from tui.screens.modals import ConfirmPhaseModal
+from tui.widgets import fmt
+from tui.widgets.phase_panel import PhaseProgressPanel, PhaseResultsTable
+from tui.widgets.service_table import ServiceTable
+
+
+class OverviewScreen(LakehouseScreen):
+    """Services, phases 1-4, progress, log and last results."""
+
+    TITLE_TEXT = "Overview"
+    BINDINGS = [
+        Binding("r", "refresh", "Refresh", id="overview.refresh"),
+        *[Binding(str(n), f"run_phase({n})", f"Phase {n}", id=f"phase.run{n}") for n in range(1, 5)],
+        Binding("x", "cancel_phase", "Cancel phase", id="phase.cancel"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="overview")
+        self._status_worker: Worker[Any] | None = None
+        self._cancel: CancelToken | None = None
+        self.running_phase: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="services-box"):
+            yield Label("Services", classes="section-title")
+            yield ServiceTable(id="services")
+        with Horizontal(id="phase-box"):
+            with Vertical(id="phase-left"):
+                yield Label("Phases: 1-4 run (after confirmation) · x cancel", classes="section-title")
+                yield PhaseResultsTable(id="phase-results")
+                yield Label("idle", id="phase-status")
+                yield PhaseProgressPanel(id="phase-progress")
+            with Vertical(id="phase-right"):
+                yield Label("Log", classes="section-title")
+                yield RichLog(id="phase-log", max_lines=2000, wrap=True, markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # first paint, then load: worker threads importing engines would otherwise delay the first frame
+        self.call_after_refresh(self.action_refresh)
+        self.call_after_refresh(self.load_last_results)
+        if seconds := self.settings.tui.refresh_seconds:
+            self.set_interval(seconds, self.action_refresh)
+
+    # ------------------------------------------------------------------ services
+    def action_refresh(self) -> None:
+        """Probe the services again, unless a probe is still running (a hung probe never piles up)."""
+        if self._status_worker is not None and self._status_worker.state in (
+            WorkerState.PENDING,
+            WorkerState.RUNNING,
+        ):
+            return
+        self._status_worker = self.load_statuses()
+
+    @work(thread=True, exclusive=True, group="status", exit_on_error=False)
+    def load_statuses(self) -> None:
+        statuses = self.backend.status.statuses()
+        if not get_current_worker().is_cancelled:
+            self.post_message(StatusesLoaded(statuses))
+
+    @on(StatusesLoaded)
+    def show_statuses(self, message: StatusesLoaded) -> None:
+        self.query_one(ServiceTable).statuses = message.statuses
+
+    # ------------------------------------------------------------------ phases
+    @work(thread=True, group="phase-results", exit_on_error=False)
+    def load_last_results(self) -> None:
+        self.post_message(LastResultsLoaded(self.backend.phases.last_results()))
+
+    @on(LastResultsLoaded)
+    def show_last_results(self, message: LastResultsLoaded) -> None:
+        table = self.query_one(PhaseResultsTable)
+        for phase in sorted(message.results):
+            table.show(message.results[phase])
+
+    def action_run_phase(self, phase: int) -> None:
+        if self.running_phase is not None:
+            self.notify(f"phase {self.running_phase} is still running", severity="warning")
+            return
+        self.load_plan(phase)
+
+    @work(thread=True, group="phase-plan", exit_on_error=False)
+    def load_plan(self, phase: int) -> None:
+        self.post_message(PhasePlanLoaded(self.backend.phases.plan(phase)))
+
+    @on(PhasePlanLoaded)
+    def confirm_phase(self, message: PhasePlanLoaded) -> None:
+        plan = message.plan
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.start_phase(plan)
+
+        self.app.push_screen(ConfirmPhaseModal(plan), confirmed)
+
+    def start_phase(self, plan: PhasePlan) -> None:
+        if self.running_phase is not None:
+            self.notify(f"phase {self.running_phase} is still running", severity="warning")
+            return
+        self.running_phase = plan.phase
+        self._cancel = CancelToken()
+        self.query_one(PhaseProgressPanel).reset([task.name for task in plan.tasks])
+        self.query_one("#phase-status", Label).update(f"phase {plan.phase} running: {plan.title}")
+        self.query_one(RichLog).write(f"phase {plan.phase} started: {plan.title}")
+        self.run_phase(plan.phase, self._cancel)
+
+    @work(thread=True, exclusive=True, group="phase", exit_on_error=False)
+    def run_phase(self, phase: int, cancel: CancelToken) -> None:
+        try:
+            result = self.backend.phases.run(phase, TuiProgressSink(self), cancel)
+        except PhaseFailed as exc:
+            self.post_message(PhaseFinished(phase, exc.partial, error=str(exc)))
+            raise
+        except CancelledError as exc:
+            self.post_message(PhaseFinished(phase, None, error=str(exc), cancelled=True))
+            raise
+        except BaseException as exc:
+            self.post_message(PhaseFinished(phase, None, error=str(exc)))
+            raise
+        self.post_message(PhaseFinished(phase, result))
+
+    @on(PhaseProgress)
+    def show_progress(self, message: PhaseProgress) -> None:
+        event = message.event
+        if event.kind == "log":
+            self.query_one(RichLog).write(f"[{event.task}] {event.message}")
+            return
+        if event.kind in ("start", "finish"):
+            text = f"[{event.task}] {event.kind}" + (f": {event.message}" if event.message else "")
+            self.query_one(RichLog).write(text)
+        self.query_one(PhaseProgressPanel).apply(event)
+
+    @on(PhaseFinished)
+    def phase_finished(self, message: PhaseFinished) -> None:
+        self.running_phase = None
+        self._cancel = None
+        status = self.query_one("#phase-status", Label)
+        log = self.query_one(RichLog)
+        if message.result is not None:
+            self.query_one(PhaseResultsTable).show(message.result)
+        if message.cancelled:
+            status.update(f"phase {message.phase} cancelled")
+            log.write(f"phase {message.phase} cancelled")
+        elif message.error is not None:
+            status.update(f"phase {message.phase} failed: {message.error}")
+            log.write(f"phase {message.phase} failed: {message.error}")
+        elif message.result is not None:
+            result = message.result
+            summary = (
+                f"phase {result.phase} finished in {fmt.seconds(result.seconds)}: "
+                f"{fmt.layers(result.rows_per_layer)}; quality failures {result.quality_failures}; "
+                f"snapshots {len(result.snapshots)}"
+            )
+            status.update(summary)
+            log.write(summary)
+            self.notify(summary, title=f"Phase {result.phase} done")
+        self.action_refresh()
+
+    def action_cancel_phase(self) -> None:
+        if self._cancel is None:
+            self.notify("no phase is running", severity="warning")
+            return
+        self._cancel.cancel()
+        self.query_one("#phase-status", Label).update(f"phase {self.running_phase} cancelling…")

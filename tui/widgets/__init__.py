@@ -1,0 +1,1 @@
+"""Widgets: dumb renderers of lakehouse_core.models dataclasses."""
