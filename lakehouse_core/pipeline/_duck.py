@@ -109,6 +109,7 @@ class TaskContext:
             tmp.mkdir(parents=True, exist_ok=True)
             self.con = duckdb.connect(config={
                 "memory_limit": MEMORY_LIMIT, "threads": THREADS, "temp_directory": str(tmp),
+                # no output needs insertion order (ORDER BY still holds); numbered scans turn it on
                 "preserve_insertion_order": False,
             })
             self.con.execute("SET enable_progress_bar = false")  # never draw on the terminal
