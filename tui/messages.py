@@ -154,6 +154,13 @@ class QueryFinished(Message, bubble=False):
 
 
 @dataclass
+class QueryPreviewed(Message, bubble=False):
+    """The first page of a read-only statement; the full fetch is still running."""
+
+    result: QueryResult
+
+
+@dataclass
 class QueryFailed(Message, bubble=False):
     """A SQL statement failed; ``message`` is the engine's own text."""
 
