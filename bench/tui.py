@@ -8,8 +8,8 @@ Prints, in one run:
      data dir; the backend is built in a worker after the first frame), plus the fake-backend App;
   2. the longest frame gap (event-loop lag seen by a 10 ms timer) while phase 1 runs in a worker,
      on the fake backend (1M orders of progress events) and on the embedded backend (target <= 50 ms);
-  3. time from the run key to the first painted page of a 1M-row result (target <= 0.3 s),
-     split into engine time and UI time.
+  3. time from the run key to the first painted page of a 1M-row result (target <= 0.3 s): the SQL
+     screen runs a quick first query (one page) then the full fetch; both times are shown.
 """
 
 from __future__ import annotations
@@ -151,11 +151,13 @@ class LagProbe:
     def __init__(self, app: Any, interval_s: float = 0.01) -> None:
         self.interval_s = interval_s
         self.worst_ms = 0.0
+        self.ticks = 0
         self._last = time.perf_counter()
         self._timer = app.set_interval(interval_s, self._tick)
 
     def _tick(self) -> None:
         now = time.perf_counter()
+        self.ticks += 1
         self.worst_ms = max(self.worst_ms, (now - self._last - self.interval_s) * 1000)
         self._last = now
 
@@ -167,12 +169,16 @@ class LagProbe:
         self._timer.stop()
 
 
-async def _until(pilot: Any, predicate: Callable[[], bool], timeout_s: float) -> None:
+async def _until(pilot: Any, predicate: Callable[[], bool], timeout_s: float, *, idle: bool = True) -> None:
+    """Poll ``predicate`` every 5 ms; ``idle`` also waits for the screen's queues (Pilot.pause)."""
     deadline = time.perf_counter() + timeout_s
     while not predicate():
         if time.perf_counter() > deadline:
             raise TimeoutError("condition not reached")
-        await pilot.pause(0.005)
+        if idle:
+            await pilot.pause(0.005)
+        else:
+            await asyncio.sleep(0.005)
 
 
 async def phase_gap(backend: Any, settings: Any) -> tuple[float, float]:
@@ -205,30 +211,33 @@ async def phase_gap(backend: Any, settings: Any) -> tuple[float, float]:
 
 
 class TimedEngine:
-    """Wraps a SqlEngine and records when ``execute`` returned (the end of the engine's work)."""
+    """Wraps a SqlEngine and records when each ``execute`` returned (the end of the engine's work)."""
 
     def __init__(self, engine: Any) -> None:
         self._engine = engine
         self.name = engine.name
         self.supports_cancel = engine.supports_cancel
-        self.returned_at: float | None = None
+        self.returned: list[tuple[int | None, float]] = []  # (limit, perf_counter when it returned)
 
     def execute(self, sql: str, **kwargs: Any) -> Any:
         result = self._engine.execute(sql, **kwargs)
-        self.returned_at = time.perf_counter()
+        self.returned.append((kwargs.get("limit"), time.perf_counter()))
         return result
 
     def cancel(self) -> None:
         self._engine.cancel()
 
 
-async def first_page(backend: Any, settings: Any, sql: str) -> tuple[float, float, float, float]:
-    """Run ``sql`` with ctrl+r; return (key -> first painted row s, engine s, UI s, worst lag ms after it)."""
+async def first_page(backend: Any, settings: Any, sql: str) -> dict[str, float]:
+    """Run ``sql`` with ctrl+r. Seconds from the key to: the first painted row (``page``), the first engine
+    return (``engine``), the full result shown (``full``); ``lag`` the worst event-loop lag (ms) from
+    the key until every shown row is loaded."""
     import dataclasses
 
     from textual.widgets import TextArea
 
     from tui.app import LakehouseApp
+    from tui.screens.sql import SqlScreen
     from tui.widgets.results_table import ResultsTable
 
     engine = TimedEngine(backend.sql)
@@ -237,8 +246,10 @@ async def first_page(backend: Any, settings: Any, sql: str) -> tuple[float, floa
         await pilot.press("f3")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        app.screen.query_one(TextArea).text = sql
-        grid = app.screen.query_one(ResultsTable)
+        screen = app.screen
+        assert isinstance(screen, SqlScreen)
+        screen.query_one(TextArea).text = sql
+        grid = screen.query_one(ResultsTable)
         painted: list[float] = []
         render_line = grid.render_line
 
@@ -248,15 +259,25 @@ async def first_page(backend: Any, settings: Any, sql: str) -> tuple[float, floa
             return render_line(y)
 
         grid.render_line = spy  # type: ignore[method-assign]
+        probe = LagProbe(app)  # before the key: Pilot.press returns only once the process is idle
         start = time.perf_counter()
         await pilot.press("ctrl+r")
-        await _until(pilot, lambda: bool(painted), 600)
-        probe = LagProbe(app)
-        await _until(pilot, lambda: grid.fully_loaded, 600)
-        await pilot.pause(0.05)
+        await _until(pilot, lambda: bool(painted), 600, idle=False)
+        await _until(pilot, lambda: not screen.running, 600, idle=False)
+        full = time.perf_counter()
+        await _until(pilot, lambda: grid.fully_loaded, 600, idle=False)
+        await asyncio.sleep(0.05)
         probe.stop()
-        returned = engine.returned_at or start
-        return painted[0] - start, returned - start, painted[0] - returned, probe.worst_ms
+        if screen.result is None:
+            raise RuntimeError(f"the query failed: {sql}")
+        return {
+            "page": painted[0] - start,
+            "engine": engine.returned[0][1] - start,
+            "first_limit": float(engine.returned[0][0] or 0),
+            "full": full - start,
+            "rows": float(screen.result.row_count),
+            "lag": probe.worst_ms,
+        }
 
 
 def run_async(factory: Callable[[], Awaitable[Any]]) -> Any:
@@ -327,14 +348,15 @@ def main() -> None:
         sql = "SELECT range AS i, 'row ' || range AS label FROM range(1000000)"
         runs.append(("embedded duckdb", embedded, emb_settings, sql))
     for label, backend, run_settings, sql in runs:
-        total, engine, ui_s, lag = run_async(lambda b=backend, st=run_settings, q=sql: first_page(b, st, q))
+        t = run_async(lambda b=backend, st=run_settings, q=sql: first_page(b, st, q))
         print(
-            f"   {label}: key -> first page {total:.3f} s  target <= {TARGET_FIRST_PAGE_S} s  "
-            f"{verdict(total <= TARGET_FIRST_PAGE_S)}"
+            f"   {label}: key -> first page {t['page']:.3f} s  target <= {TARGET_FIRST_PAGE_S} s  "
+            f"{verdict(t['page'] <= TARGET_FIRST_PAGE_S)}"
         )
         print(
-            f"      = engine fetch of 1M rows {engine:.3f} s + UI (result -> first page shown) {ui_s:.3f} s "
-            f"{verdict(ui_s <= TARGET_FIRST_PAGE_S)}; worst lag while the other 9,900 rows load {lag:.0f} ms"
+            f"      = first query (limit {t['first_limit']:,.0f}) {t['engine']:.3f} s "
+            f"+ UI {t['page'] - t['engine']:.3f} s; full result ({t['rows']:,.0f} rows) shown after "
+            f"{t['full']:.3f} s; worst event-loop lag during the run {t['lag']:.0f} ms"
         )
 
 
