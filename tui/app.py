@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -79,7 +79,10 @@ class LakehouseApp(App[None]):
 
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere still find it
     TITLE = "lakehouse-tui"
-    MODES = {mode: _make_screen(mode) for mode in SCREENS} | {STARTING_MODE: _make_starting_screen}
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        **{mode: _make_screen(mode) for mode in SCREENS},
+        STARTING_MODE: _make_starting_screen,
+    }
     DEFAULT_MODE = SCREENS_DEFAULT
     BINDINGS = [
         Binding("f1", "switch_mode('overview')", "Overview", id="app.overview"),

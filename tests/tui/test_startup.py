@@ -105,3 +105,27 @@ def test_the_app_needs_a_backend_or_a_factory(tmp_path: Path) -> None:
         LakehouseApp()
     with pytest.raises(TypeError):
         LakehouseApp(make_fake_backend(), make_settings(tmp_path), factory=lambda: (None, None))  # type: ignore[arg-type,return-value]
+
+
+def test_the_entry_path_defers_settings_and_engines_to_the_worker() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys, tui.cli, tui.app, tui.screens.starting\n"
+        "app = tui.cli.make_app(tui.cli.parse_args(['--mode', 'embedded']))\n"
+        "heavy = ('pydantic', 'pydantic_settings', 'lakehouse_core.settings', 'lakehouse_core.backends',\n"
+        "         'pyiceberg', 'duckdb', 'pyarrow', 'httpx', 'docker')\n"
+        "print(','.join(sorted(m for m in heavy if m in sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    assert out.stdout.strip() == ""
