@@ -276,16 +276,19 @@ class Cli:
         return EXIT_UNAVAILABLE if down and self.args.strict else EXIT_OK
 
     def cmd_exporter(self) -> int:
+        """Serve the persisted run results of the data dir (either mode) for Prometheus."""
         import time
 
         from lakehouse_core.observability import PipelineMetrics, start_exporter
+        from lakehouse_core.paths import DataPaths
+        from lakehouse_core.runs import RunStore
 
         metrics = PipelineMetrics()
         start_exporter(metrics, self.args.port, self.args.addr)
         self.err.print(f"serving pipeline metrics on http://{self.args.addr}:{self.args.port}/metrics")
-        runs = self.backend.phases
+        store = RunStore(DataPaths(self.settings.data_path).runs)
         for _ in range(self.args.iterations or sys.maxsize):
-            for result in runs.last_results().values():
+            for result in store.load_all().values():
                 metrics.record_phase(result)
             metrics.sample()
             time.sleep(self.args.interval)

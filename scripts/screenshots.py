@@ -1,6 +1,6 @@
 """Export SVG screenshots of every TUI screen on a real embedded lakehouse (for the README).
 
-    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+.venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ async def shoot(out: Path) -> list[Path]:
 
     data = Path(tempfile.mkdtemp(prefix="lakehouse-shots-")) / "data"
     settings = LakehouseSettings(
-        data_dir=data, orders=5000, defect_rate=0.01,
+        data_dir=data,
+        orders=5000,
+        defect_rate=0.01,
         tui=TuiSettings(refresh_seconds=0, metrics_refresh_seconds=0),
     )
     backend = build_embedded(settings)
@@ -54,6 +56,7 @@ async def shoot(out: Path) -> list[Path]:
         await settle()
         await pilot.press("ctrl+r")
         await save("sql")
+        await asyncio.sleep(3)  # a few metric samples, so rates and sparklines have points
         await pilot.press("f4")
         await save("metrics")
         await pilot.press("question_mark")

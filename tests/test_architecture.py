@@ -24,3 +24,11 @@ def test_core_never_imports_textual_at_runtime() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_ruff_is_clean() -> None:
+    targets = ["lakehouse_core", "tui", "tests", "bench", "scripts"]
+    proc = subprocess.run(
+        [str(BIN / "ruff"), "check", *targets], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]

@@ -17,5 +17,7 @@ def test_fresh_backend_serves_persisted_pipeline_metrics(embedded_lakehouse: Bac
     assert {s.labels["task"] for s in durations} >= {"ingest_to_bronze", "promote_to_iceberg"}
     fresh_tables = {s.labels["table"] for s in fresh.metrics.instant("lakehouse_table_freshness_seconds")}
     assert "bronze.orders" in fresh_tables and len(fresh_tables) == 8
-    series = fresh.metrics.range("lakehouse_layer_rows", window=timedelta(minutes=5), step=timedelta(seconds=0))
+    series = fresh.metrics.range(
+        "lakehouse_layer_rows", window=timedelta(minutes=5), step=timedelta(seconds=0)
+    )
     assert series and all(s.points for s in series)

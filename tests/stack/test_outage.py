@@ -16,8 +16,9 @@ from lakehouse_core.backends.stack.catalog import NessieCatalogBrowser
 from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog
 from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.backends.stack.sql_fallback import DuckDbRestSqlEngine
+from lakehouse_core.backends.stack.status import StackServiceStatusProvider
 from lakehouse_core.errors import ServiceUnavailableError
-from lakehouse_core.models import TableRef
+from lakehouse_core.models import ServiceState, TableRef
 from tests.stack.conftest import (
     REPO_ROOT,
     StackEndpoints,
@@ -67,6 +68,14 @@ def session(stack: StackEndpoints, tmp_path: Any) -> Iterator[dict[str, Any]]:
     client.close()
 
 
+def _rows(settings: Any) -> dict[str, Any]:
+    provider = StackServiceStatusProvider(settings)
+    try:
+        return {row.name: row for row in provider.statuses()}
+    finally:
+        provider.close()
+
+
 def _assert_nessie_down(call: Any) -> None:
     with pytest.raises(ServiceUnavailableError) as info:
         call()
@@ -90,6 +99,11 @@ def test_nessie_killed_mid_session_then_recovers(session: dict[str, Any]) -> Non
         _assert_nessie_down(lambda: NessieCatalogBrowser(session["settings"], client).list_namespaces())
         _assert_nessie_down(lambda: open_rest_catalog(session["settings"], branch))
         _assert_nessie_down(lambda: sql.execute(f"SELECT COUNT(*) FROM {table.identifier}"))
+        rows = _rows(session["settings"])  # the status screen's view of the outage
+        assert rows["nessie"].state is ServiceState.DOWN and rows["nessie"].last_error == "connection refused"
+        for dependant in ("spark", "dremio"):
+            assert rows[dependant].state is ServiceState.BLOCKED and rows[dependant].blocked_by == "nessie"
+        assert rows["minio"].state is ServiceState.UP and rows["postgres"].state is ServiceState.UP
 
     # restarted: nothing lost, every client recovers without being rebuilt
     assert client.get_ref(branch).hash == head
@@ -98,6 +112,7 @@ def test_nessie_killed_mid_session_then_recovers(session: dict[str, Any]) -> Non
     assert browser.preview(table).row_count == 3
     assert [s.total_rows for s in browser.snapshots(table)] == [3]
     assert sql.execute(f"SELECT COUNT(*) FROM {table.identifier}").rows == ((3,),)
+    assert _rows(session["settings"])["nessie"].state is ServiceState.UP
     sql.close()
 
 
@@ -119,6 +134,9 @@ def test_minio_stopped_mid_session_then_recovers(session: dict[str, Any]) -> Non
         assert via_sql.value.service == "minio", str(via_sql.value)
         assert via_sql.value.cause.startswith("connection refused"), via_sql.value.cause
         assert client.get_ref(branch).hash == head  # Nessie itself still answers
+        rows = _rows(session["settings"])
+        assert rows["minio"].state is ServiceState.DOWN and "refused" in (rows["minio"].last_error or "")
+        assert rows["nessie"].state is ServiceState.BLOCKED and rows["nessie"].blocked_by == "minio"
 
     assert browser.preview(table).row_count == 3
     assert sql.execute(query).rows == ((3,),)
