@@ -134,9 +134,7 @@ class MetricsScreen(LakehouseScreen):
             if chart is None:
                 chart = self._charts[panel.panel_id] = MetricChart(panel)
                 grid.mount(chart)
-                self.call_after_refresh(chart.show, message.series.get(panel.panel_id, []))
-            else:
-                chart.show(message.series.get(panel.panel_id, []))
+            chart.show(message.series.get(panel.panel_id, []))  # drawn on mount when just created
         alerts = self.query_one("#alerts", DataTable)
         alerts.clear()
         for alert in message.alerts:
