@@ -47,7 +47,7 @@ async def test_paints_the_starting_screen_then_the_overview(tmp_path: Path) -> N
             screen = app.screen
             assert isinstance(screen, StartingScreen) and not app.ready
             assert text_of(screen.query_one("#starting-status")) == STARTING_TEXT
-            assert screen.query_one(LoadingIndicator).display
+            assert screen.query_one(LoadingIndicator).display and not screen.query("#starting-error")
             await pilot.press("f3")  # screen switches wait for the backend
             await pilot.pause()
             assert isinstance(app.screen, StartingScreen) and app.current_mode == "starting"
@@ -77,7 +77,7 @@ async def test_a_failing_factory_is_shown_on_screen(tmp_path: Path) -> None:
             "Configuration error: catalog_uri is not a valid URL"
         )
         assert screen.query_one("#starting-error").display
-        assert not screen.query_one(LoadingIndicator).display
+        assert not screen.query(LoadingIndicator)
         assert text_of(screen.query_one("#starting-status")) == "lakehouse-tui could not start (ctrl+q quits)"
         assert [(n.title, n.severity) for n in app._notifications] == [("Configuration error", "error")]
         await pilot.press("ctrl+q")

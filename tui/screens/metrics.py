@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -32,6 +33,7 @@ def window_label(seconds: int) -> str:
 class MetricsScreen(LakehouseScreen):
     """Live charts of ``backend.metrics.panels()`` and the alert list."""
 
+    CSS_PATH = str(Path(__file__).with_name("metrics.tcss"))  # parsed on first show, after the first frame
     TITLE_TEXT = "Metrics"
     BINDINGS = [
         *[

@@ -54,6 +54,7 @@ def make_editor(text: str) -> TextArea:
 class SqlScreen(LakehouseScreen):
     """Run SQL against the lakehouse, optionally as of a ref, snapshot or time."""
 
+    CSS_PATH = str(Path(__file__).with_name("sql.tcss"))  # parsed on first show, after the first frame
     TITLE_TEXT = "SQL"
     BINDINGS = [
         Binding("ctrl+enter,ctrl+r,f5", "run", "Run", id="sql.run", priority=True),
