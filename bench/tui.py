@@ -91,8 +91,8 @@ def cli_child(data_dir: str) -> None:
 
     class Timed(base):  # type: ignore[valid-type,misc]
         def on_ready(self) -> None:
+            # Textual also calls LakehouseApp.on_ready (handlers run up the MRO): it starts the factory
             print(f"READY {time.perf_counter() - started:.6f}", flush=True)
-            super().on_ready()
             self.set_interval(0.005, self._poll)
 
         def _poll(self) -> None:

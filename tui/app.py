@@ -112,6 +112,7 @@ class LakehouseApp(App[None]):
         self.factory = factory
         self.startup_error: BaseException | None = None
         self.ready = factory is None
+        self._building = False
         if backend is not None and settings is not None:
             self.backend = backend
             self.settings = settings
@@ -121,7 +122,8 @@ class LakehouseApp(App[None]):
         # Objects alive after the first frame (modules, widgets) live for the whole session: move them out
         # of the cyclic GC's reach so full collections, which hold the GIL, stay short while workers run.
         gc.freeze()
-        if self.factory is not None and not self.ready:
+        if self.factory is not None and not self.ready and not self._building:
+            self._building = True  # once, even when a subclass's on_ready also calls this one
             self.build_backend(self.factory)
 
     def on_mount(self) -> None:
