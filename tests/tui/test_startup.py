@@ -129,3 +129,17 @@ def test_the_entry_path_defers_settings_and_engines_to_the_worker() -> None:
         check=True,
     )
     assert out.stdout.strip() == ""
+
+
+async def test_the_factory_runs_once_even_if_a_subclass_calls_on_ready(tmp_path: Path) -> None:
+    class Sub(LakehouseApp):
+        def on_ready(self) -> None:  # Textual runs LakehouseApp.on_ready as well
+            super().on_ready()
+
+    factory = GatedFactory(make_settings(tmp_path))
+    factory.release.set()
+    app = Sub(factory=factory)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: isinstance(app.screen, OverviewScreen))
+        await settle(pilot)
+        assert factory.calls == 1
