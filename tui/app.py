@@ -1,4 +1,8 @@
-"""The thin Textual App: modes (one per screen), global keys, keymap, themes, error toasts."""
+"""The thin Textual App: modes (one per screen), global keys, keymap, themes, error toasts.
+
+``LakehouseApp(backend, settings)`` shows the Overview at once; ``LakehouseApp(factory=...)`` paints a
+light Starting screen first and builds the backend in a thread worker after the first frame.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,16 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from lakehouse_core.errors import CancelledError, LakehouseError
-from tui.messages import WorkerFailed
+from tui.messages import BackendFailed, BackendReady, WorkerFailed
 
 if TYPE_CHECKING:
     from lakehouse_core.ports import Backend
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+SCREENS_DEFAULT = "overview"
 SCREENS: dict[str, str] = {
     "overview": "tui.screens.overview:OverviewScreen",
     "catalog": "tui.screens.catalog:CatalogScreen",
@@ -41,8 +46,32 @@ def screen_class(mode: str) -> type[Screen[None]]:
     return cls
 
 
+BackendFactory = Callable[[], "tuple[Backend, LakehouseSettings]"]
+"""Builds (backend, settings); run in a worker thread after the first frame."""
+
+STARTING_MODE = "starting"
+GATED_ACTIONS = frozenset({"switch_mode", "run_in_mode"})
+
+
 def _make_screen(mode: str) -> Callable[[], Screen[None]]:
     return lambda: screen_class(mode)()
+
+
+def _make_starting_screen() -> Screen[None]:
+    from tui.screens.starting import StartingScreen
+
+    return StartingScreen()
+
+
+def describe_startup_error(error: BaseException) -> tuple[str, str]:
+    """``(title, message)`` of a backend factory failure, for the Starting screen."""
+    if isinstance(error, LakehouseError):
+        return error.title, str(error)
+    if isinstance(error, ImportError):
+        return "Missing dependency", f"{error} (install the extra this mode needs)"
+    if isinstance(error, ValueError):  # pydantic ValidationError: invalid settings
+        return "Invalid settings", str(error)
+    return type(error).__name__, str(error) or type(error).__name__
 
 
 class LakehouseApp(App[None]):
@@ -50,8 +79,11 @@ class LakehouseApp(App[None]):
 
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere still find it
     TITLE = "lakehouse-tui"
-    MODES = {mode: _make_screen(mode) for mode in SCREENS}
-    DEFAULT_MODE = "overview"
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        **{mode: _make_screen(mode) for mode in SCREENS},
+        STARTING_MODE: _make_starting_screen,
+    }
+    DEFAULT_MODE = SCREENS_DEFAULT
     BINDINGS = [
         Binding("f1", "switch_mode('overview')", "Overview", id="app.overview"),
         Binding("f2", "switch_mode('catalog')", "Catalog", id="app.catalog"),
@@ -61,23 +93,92 @@ class LakehouseApp(App[None]):
         Binding("ctrl+t", "cycle_theme", "Theme", id="app.theme"),
     ]
 
-    def __init__(self, backend: Backend, settings: LakehouseSettings) -> None:
+    backend: Backend
+    settings: LakehouseSettings
+
+    def __init__(
+        self,
+        backend: Backend | None = None,
+        settings: LakehouseSettings | None = None,
+        *,
+        factory: BackendFactory | None = None,
+    ) -> None:
+        """Either ``backend`` and ``settings`` (Overview at once) or ``factory`` (Starting screen first)."""
+        if (factory is None) == (backend is None or settings is None):
+            raise TypeError("LakehouseApp needs either backend and settings, or factory")
+        if factory is not None:
+            self.DEFAULT_MODE = STARTING_MODE  # type: ignore[misc]  # read by App.__init__: the first screen is the splash
         super().__init__()
-        self.backend = backend
-        self.settings = settings
-        self.set_keymap(settings.tui.keymap)
+        self.factory = factory
+        self.startup_error: BaseException | None = None
+        self.ready = factory is None
+        self._building = False
+        if backend is not None and settings is not None:
+            self.backend = backend
+            self.settings = settings
+            self.set_keymap(settings.tui.keymap)
 
     def on_ready(self) -> None:
         # Objects alive after the first frame (modules, widgets) live for the whole session: move them out
         # of the cyclic GC's reach so full collections, which hold the GIL, stay short while workers run.
         gc.freeze()
+        if self.factory is not None and not self.ready and not self._building:
+            self._building = True  # once, even when a subclass's on_ready also calls this one
+            self.build_backend(self.factory)
 
     def on_mount(self) -> None:
+        if self.ready:
+            self._apply_theme()
+
+    def _apply_theme(self) -> None:
         theme = self.settings.tui.theme
         if theme in self.available_themes:
             self.theme = theme
         else:
             self.notify(f"unknown theme {theme!r}; using {self.theme}", severity="warning")
+
+    # ------------------------------------------------------------------ startup (factory mode)
+    @work(thread=True, group="startup", exit_on_error=False)
+    def build_backend(self, factory: BackendFactory) -> None:
+        """Run the factory off the event loop (settings, imports, catalog open)."""
+        try:
+            backend, settings = factory()
+        except BaseException as exc:  # shown on the Starting screen, never a crash
+            logger.error("the backend could not be built", exc_info=exc)
+            self.post_message(BackendFailed(exc))
+            return
+        self.post_message(BackendReady(backend, settings))
+
+    @on(BackendReady)
+    async def backend_ready(self, message: BackendReady) -> None:
+        self.backend = message.backend
+        self.settings = message.settings
+        self.set_keymap(message.settings.tui.keymap)
+        self.ready = True
+        self._apply_theme()
+        await self.switch_mode(SCREENS_DEFAULT)
+        await self.remove_mode(STARTING_MODE)
+        gc.freeze()
+
+    @on(BackendFailed)
+    def backend_failed(self, message: BackendFailed) -> None:
+        from tui.screens.starting import StartingScreen
+
+        self.startup_error = message.error
+        title, text = describe_startup_error(message.error)
+        if isinstance(self.screen, StartingScreen):
+            self.screen.show_error(title, text)
+        self.notify(text, title=title, severity="error", timeout=30)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Screen switches wait for the backend (disabled in the footer while starting)."""
+        if action in GATED_ACTIONS and not self.ready:
+            return False
+        return super().check_action(action, parameters)
+
+    async def action_quit(self) -> None:
+        """Quit; exit code 2 when the backend could not be built."""
+        self.exit(return_code=2 if self.startup_error is not None else 0)
 
     # ------------------------------------------------------------------ errors
     @on(WorkerFailed)
@@ -146,6 +247,9 @@ class LakehouseApp(App[None]):
 
     async def run_in_mode(self, mode: str, action: str) -> None:
         """Switch to ``mode`` (when needed) and run one of its screen's actions."""
+        if not self.ready:
+            self.notify("still starting…", severity="warning")
+            return
         if self.current_mode != mode:
             await self.switch_mode(mode)
         await self.screen.run_action(action)

@@ -1,12 +1,20 @@
-"""Composition root of ``lakehouse-tui``: settings -> backend -> App. The only caller of load_backend."""
+"""Composition root of ``lakehouse-tui``: App first, then (in a worker) settings -> backend.
+
+The only caller of load_backend. The App paints before settings or engines are imported.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lakehouse_core.ports import Backend
+    from lakehouse_core.settings import LakehouseSettings
+    from tui.app import BackendFactory, LakehouseApp
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -31,33 +39,41 @@ def setup_logging(log_file: Path | None) -> None:
     logging.basicConfig(level=logging.INFO, handlers=handlers, force=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``lakehouse-tui`` console script."""
-    args = parse_args(argv)
-    from lakehouse_core.errors import LakehouseError
-    from lakehouse_core.settings import load_settings
+def backend_factory(args: argparse.Namespace) -> BackendFactory:
+    """The App's factory: load settings (flags override them), build the backend (the only load_backend).
 
-    overrides: dict[str, object] = {}
-    if args.mode:
-        overrides["mode"] = args.mode
-    if args.data_dir:
-        overrides["data_dir"] = args.data_dir
-    setup_logging(args.log_file)
-    try:
-        settings = load_settings(**overrides)
+    It runs in a worker thread after the first frame, so pydantic-settings and the engines are imported there.
+    """
+
+    def build() -> tuple[Backend, LakehouseSettings]:
         from lakehouse_core.backends import load_backend
+        from lakehouse_core.settings import load_settings
 
-        backend = load_backend(settings)
-    except LakehouseError as exc:
-        sys.stderr.write(f"lakehouse-tui: {exc.title}: {exc}\n")
-        return 2
-    except ValueError as exc:  # invalid settings (pydantic ValidationError)
-        sys.stderr.write(f"lakehouse-tui: invalid settings: {exc}\n")
-        return 2
+        overrides: dict[str, object] = {}
+        if args.mode:
+            overrides["mode"] = args.mode
+        if args.data_dir:
+            overrides["data_dir"] = args.data_dir
+        settings = load_settings(**overrides)
+        return load_backend(settings), settings
+
+    return build
+
+
+def make_app(args: argparse.Namespace) -> LakehouseApp:
+    """The App of ``args``: it paints its Starting screen at once and builds the backend after that."""
     from tui.app import LakehouseApp
 
-    LakehouseApp(backend, settings).run()
-    return 0
+    return LakehouseApp(factory=backend_factory(args))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lakehouse-tui`` script; exit code 2 when the backend could not be built."""
+    args = parse_args(argv)
+    setup_logging(args.log_file)
+    app = make_app(args)
+    app.run()
+    return app.return_code or 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 from textual.worker import Worker
@@ -27,12 +27,31 @@ from lakehouse_core.models import (
     TableRef,
 )
 
+if TYPE_CHECKING:
+    from lakehouse_core.ports import Backend
+    from lakehouse_core.settings import LakehouseSettings
+
 
 @dataclass
 class WorkerFailed(Message, bubble=False):
     """A worker raised; the App turns this into one error notification."""
 
     worker: Worker[Any]
+    error: BaseException
+
+
+@dataclass
+class BackendReady(Message, bubble=False):
+    """The backend factory returned: the App can show its screens."""
+
+    backend: Backend
+    settings: LakehouseSettings
+
+
+@dataclass
+class BackendFailed(Message, bubble=False):
+    """The backend factory raised (bad settings, missing extra, catalog error...)."""
+
     error: BaseException
 
 
@@ -130,6 +149,13 @@ class RefCreated(Message, bubble=False):
 @dataclass
 class QueryFinished(Message, bubble=False):
     """A SQL statement returned rows."""
+
+    result: QueryResult
+
+
+@dataclass
+class QueryPreviewed(Message, bubble=False):
+    """The first page of a read-only statement; the full fetch is still running."""
 
     result: QueryResult
 

@@ -1,7 +1,8 @@
-"""Pure helpers of the SQL screen: statement under the cursor, as-of parsing."""
+"""Pure helpers of the SQL screen: statement under the cursor, as-of parsing, read-only detection."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from lakehouse_core.models import AsOf
@@ -68,3 +69,46 @@ def parse_as_of(text: str) -> AsOf | None:
         return AsOf(timestamp=datetime.fromisoformat(value))
     except ValueError:
         return AsOf(ref=value)
+
+
+READ_ONLY_FIRST_WORDS = frozenset(
+    {"select", "with", "values", "show", "describe", "explain", "from", "summarize"}
+)
+"""Statements that only read (DuckDB's FROM-first and SUMMARIZE included)."""
+WRITING_WORDS = frozenset(
+    {"insert", "update", "delete", "merge", "create", "drop", "alter", "copy", "attach", "detach", "truncate"}
+    | {"nextval", "setval"}
+)
+"""Words that make a statement write (a CTE with DML, EXPLAIN ANALYZE of DML...) or change state."""
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def sql_words(sql: str) -> list[str]:
+    """The lower-case bare words of ``sql``, outside comments, string literals and quoted identifiers."""
+    words: list[str] = []
+    i, n = 0, len(sql)
+    while i < n:
+        if sql.startswith("--", i):
+            newline = sql.find("\n", i)
+            i = n if newline < 0 else newline + 1
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        elif sql[i] in ("'", '"'):
+            end = sql.find(sql[i], i + 1)
+            i = n if end < 0 else end + 1
+        elif match := _WORD.match(sql, i):
+            words.append(match.group().lower())
+            i = match.end()
+        else:
+            i += 1
+    return words
+
+
+def is_read_only(sql: str) -> bool:
+    """True when running ``sql`` twice is harmless: it starts with a reading keyword and has no writing word.
+
+    Conservative: a column named like a writing keyword makes it False (the statement then runs once).
+    """
+    words = sql_words(sql)
+    return bool(words) and words[0] in READ_ONLY_FIRST_WORDS and not WRITING_WORDS.intersection(words)

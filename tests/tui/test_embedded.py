@@ -137,7 +137,7 @@ async def test_sql_on_embedded(real: tuple[Backend, LakehouseSettings], tmp_path
         editor.text = "SELECT * FROM silver.orders_enriched"
         await pilot.press("ctrl+r")
         summary = screen.query_one("#result-summary")
-        assert await wait_until(pilot, lambda: "rows" in text_of(summary), 60)
+        assert await wait_until(pilot, lambda: not screen.running and "rows" in text_of(summary), 60)
         assert text_of(summary).startswith(
             "showing 50 of 1,000+ rows (fetch limit 1,000 reached; display cap 50)"
         )
@@ -184,3 +184,55 @@ async def test_metrics_on_embedded(real: tuple[Backend, LakehouseSettings]) -> N
         await settle(pilot)
         assert screen.window_s == 300 and screen.paused
         assert not [n for n in app._notifications if n.severity == "error"]
+
+
+async def test_two_step_query_on_duckdb(real: tuple[Backend, LakehouseSettings]) -> None:
+    import dataclasses
+    from typing import Any
+
+    backend, settings = real
+    limits: list[int | None] = []
+    engine = backend.sql
+
+    class Recording:
+        name = engine.name
+        supports_cancel = engine.supports_cancel
+
+        def execute(self, sql: str, **kwargs: Any) -> Any:
+            limits.append(kwargs.get("limit"))
+            return engine.execute(sql, **kwargs)
+
+        def cancel(self) -> None:
+            engine.cancel()
+
+    app = LakehouseApp(dataclasses.replace(backend, sql=Recording()), settings)  # type: ignore[type-var]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SqlScreen)
+        screen.query_one(TextArea).text = "SELECT range AS i FROM range(5000) ORDER BY i"
+        await pilot.press("ctrl+r")
+        summary = screen.query_one("#result-summary")
+        assert await wait_until(pilot, lambda: not screen.running, 60)
+        await settle(pilot)
+        assert limits == [200, 1_000]
+        assert text_of(summary).startswith(
+            "showing 50 of 1,000+ rows (fetch limit 1,000 reached; display cap 50)"
+        )
+        assert screen.result is not None and screen.result.rows[-1] == (999,)
+        assert [len(screen.history), screen.history[0].rows] == [1, 1_000]
+
+
+async def test_cli_entry_path_opens_an_existing_data_dir(real: tuple[Backend, LakehouseSettings]) -> None:
+    from tui import cli
+    from tui.screens.overview import OverviewScreen
+
+    _, settings = real
+    app = cli.make_app(cli.parse_args(["--mode", "embedded", "--data-dir", str(settings.data_dir)]))
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: isinstance(app.screen, OverviewScreen), 60)
+        await settle(pilot)
+        assert app.settings.data_dir == settings.data_dir and app.backend.mode == "embedded"
+        services = cells(app.screen.query_one("#services"))
+        assert services[2][:3] == ["iceberg catalog", "up", "3 namespaces, 8 tables"]

@@ -128,3 +128,38 @@ def test_sql_editor_falls_back_to_plain_text_without_a_grammar(monkeypatch: pyte
     monkeypatch.setattr(TextArea, "code_editor", staticmethod(no_sql))
     editor = make_editor("SELECT 1")
     assert editor.language is None and editor.text == "SELECT 1" and editor.id == "editor"
+
+
+def test_read_only_statements_are_recognised() -> None:
+    from tui.sqltext import is_read_only, sql_words
+
+    for sql in (
+        "SELECT * FROM gold.daily_sales",
+        "  -- a comment\n  with t as (select 1) select * from t",
+        "(SELECT 1) UNION ALL (SELECT 2)",
+        "VALUES (1), (2)",
+        "SHOW TABLES",
+        "DESCRIBE silver.orders",
+        "EXPLAIN SELECT 1",
+        "FROM range(10)",
+        "SELECT 'insert into x' AS text, \"update\" FROM t /* drop */",
+    ):
+        assert is_read_only(sql), sql
+    for sql in (
+        "",
+        "-- only a comment",
+        "INSERT INTO t VALUES (1)",
+        "UPDATE t SET a = 1",
+        "DELETE FROM t",
+        "CREATE TABLE t AS SELECT 1",
+        "DROP TABLE t",
+        "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d",
+        "EXPLAIN ANALYZE INSERT INTO t SELECT 1",
+        "SELECT nextval('seq')",
+        "SELECT 1; DROP TABLE t",
+        "COPY t TO 'x.csv'",
+        "CALL pg_sleep(1)",
+        "PRAGMA version",
+    ):
+        assert not is_read_only(sql), sql
+    assert sql_words("select 'a''b' , x -- y\n/* z */ from \"T\"") == ["select", "x", "from"]

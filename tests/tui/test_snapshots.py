@@ -86,3 +86,38 @@ def test_metrics(snap_compare: Any, tmp_path: Path) -> None:
 
 def test_help(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=steps("question_mark"))
+
+
+def test_startup_error(snap_compare: Any, tmp_path: Path) -> None:
+    from lakehouse_core.errors import ConfigError
+
+    def factory() -> Any:
+        raise ConfigError("catalog_uri is not a valid URL")
+
+    assert snap_compare(LakehouseApp(factory=factory), terminal_size=SIZE, run_before=steps())
+
+
+def test_sql_first_page_while_loading(snap_compare: Any, tmp_path: Path) -> None:
+    import dataclasses
+
+    from tests.tui.test_sql_two_step import SecondCallGate
+
+    backend = make_fake_backend()
+    gate = SecondCallGate(backend.sql)  # type: ignore[arg-type]
+    app = LakehouseApp(dataclasses.replace(backend, sql=gate), make_settings(tmp_path, fetch_limit=1_000))
+
+    async def run(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        editor = pilot.app.screen.query_one(TextArea)
+        editor.cursor_blink = False
+        editor.text = "SELECT * FROM range(1000)"
+        await pilot.press("ctrl+r")
+        assert gate.second_entered.wait(5)
+        await pilot.pause(0.3)
+
+    try:
+        assert snap_compare(app, terminal_size=SIZE, run_before=run)
+    finally:
+        gate.release.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -35,6 +36,7 @@ class CatalogNode:
 class CatalogScreen(LakehouseScreen):
     """Browse the catalog and time-travel through snapshots."""
 
+    CSS_PATH = str(Path(__file__).with_name("catalog.tcss"))  # parsed on first show, after the first frame
     TITLE_TEXT = "Catalog"
     BINDINGS = [
         Binding("r", "refresh", "Refresh", id="catalog.refresh"),

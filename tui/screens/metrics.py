@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -32,6 +33,7 @@ def window_label(seconds: int) -> str:
 class MetricsScreen(LakehouseScreen):
     """Live charts of ``backend.metrics.panels()`` and the alert list."""
 
+    CSS_PATH = str(Path(__file__).with_name("metrics.tcss"))  # parsed on first show, after the first frame
     TITLE_TEXT = "Metrics"
     BINDINGS = [
         *[
@@ -134,9 +136,7 @@ class MetricsScreen(LakehouseScreen):
             if chart is None:
                 chart = self._charts[panel.panel_id] = MetricChart(panel)
                 grid.mount(chart)
-                self.call_after_refresh(chart.show, message.series.get(panel.panel_id, []))
-            else:
-                chart.show(message.series.get(panel.panel_id, []))
+            chart.show(message.series.get(panel.panel_id, []))  # drawn on mount when just created
         alerts = self.query_one("#alerts", DataTable)
         alerts.clear()
         for alert in message.alerts:

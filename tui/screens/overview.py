@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -32,6 +33,7 @@ from tui.widgets.service_table import ServiceTable
 class OverviewScreen(LakehouseScreen):
     """Services, phases 1-4, progress, log and last results."""
 
+    CSS_PATH = str(Path(__file__).with_name("overview.tcss"))  # parsed on first show, after the first frame
     TITLE_TEXT = "Overview"
     BINDINGS = [
         Binding("r", "refresh", "Refresh", id="overview.refresh"),

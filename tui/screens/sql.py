@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +18,17 @@ from textual.widgets.text_area import LanguageDoesNotExist
 from lakehouse_core.errors import CancelledError, QueryError
 from lakehouse_core.models import AsOf, QueryResult
 from tui.export import ExportFormat, export_result
-from tui.messages import QueryFailed, QueryFinished
+from tui.messages import QueryFailed, QueryFinished, QueryPreviewed
 from tui.screens.base import LakehouseScreen
 from tui.screens.modals import InputModal
-from tui.sqltext import parse_as_of, statement_at
+from tui.sqltext import is_read_only, parse_as_of, statement_at
 from tui.widgets import fmt
 from tui.widgets.results_table import ResultsTable, result_summary
 
 BIG_RESULT_ROWS = 100_000
+FIRST_PAGE_ROWS = 200
+"""Rows of the quick first query of a read-only statement, shown while the full fetch runs."""
+CANCELLED_TEXT = "query cancelled by user"
 DEFAULT_SQL = "SELECT * FROM gold.daily_sales ORDER BY date DESC;\n"
 
 
@@ -50,6 +54,7 @@ def make_editor(text: str) -> TextArea:
 class SqlScreen(LakehouseScreen):
     """Run SQL against the lakehouse, optionally as of a ref, snapshot or time."""
 
+    CSS_PATH = str(Path(__file__).with_name("sql.tcss"))  # parsed on first show, after the first frame
     TITLE_TEXT = "SQL"
     BINDINGS = [
         Binding("ctrl+enter,ctrl+r,f5", "run", "Run", id="sql.run", priority=True),
@@ -66,6 +71,8 @@ class SqlScreen(LakehouseScreen):
         self.result: QueryResult | None = None
         self.history: list[HistoryEntry] = []
         self.running = False
+        self.previewing = False  # a first page is shown, the full fetch still runs
+        self._cancel = threading.Event()
         self._started = 0.0
         self._exports = 0
 
@@ -108,16 +115,19 @@ class SqlScreen(LakehouseScreen):
             self.notify("a query is still running (ctrl+g cancels it)", severity="warning")
             return
         self.running = True
+        self.previewing = False
+        self._cancel = threading.Event()
         self._started = time.monotonic()
         as_of = parse_as_of(as_of_text)
         self.query_one("#sql-status", Label).update(f"running{' ' + as_of.describe() if as_of else ''}…")
-        self.execute(sql, as_of, as_of_text.strip())
+        self.execute(sql, as_of, self._cancel)
 
     @work(thread=True, exclusive=True, group="sql", exit_on_error=False)
-    def execute(self, sql: str, as_of: AsOf | None, as_of_text: str) -> None:
+    def execute(self, sql: str, as_of: AsOf | None, cancel: threading.Event) -> None:
+        """Run ``sql``; a read-only statement first fetches one page (shown at once), then every row."""
         started = time.monotonic()
         try:
-            result = self.backend.sql.execute(sql, limit=self.settings.tui.fetch_limit, as_of=as_of)
+            result = self._fetch(sql, as_of, cancel)
         except CancelledError as exc:
             self.post_message(QueryFailed(sql, str(exc), time.monotonic() - started, cancelled=True))
             raise
@@ -128,6 +138,39 @@ class SqlScreen(LakehouseScreen):
             self.post_message(QueryFailed(sql, f"{type(exc).__name__}: {exc}", time.monotonic() - started))
             raise
         self.post_message(QueryFinished(result))
+
+    def _fetch(self, sql: str, as_of: AsOf | None, cancel: threading.Event) -> QueryResult:
+        engine = self.backend.sql
+        fetch_limit = self.settings.tui.fetch_limit
+        if fetch_limit <= FIRST_PAGE_ROWS or not is_read_only(sql):  # DDL/DML never runs twice
+            return engine.execute(sql, limit=fetch_limit, as_of=as_of)
+        first = engine.execute(sql, limit=FIRST_PAGE_ROWS, as_of=as_of)
+        if not first.truncated and first.row_count < FIRST_PAGE_ROWS:
+            return first  # the first page is the whole result
+        self.post_message(QueryPreviewed(first))
+        if cancel.is_set():  # cancelled between the two queries: the engine had nothing to interrupt
+            raise CancelledError(CANCELLED_TEXT)
+        result = engine.execute(sql, limit=fetch_limit, as_of=as_of)
+        if cancel.is_set():
+            raise CancelledError(CANCELLED_TEXT)
+        return result
+
+    @on(QueryPreviewed)
+    def show_preview(self, message: QueryPreviewed) -> None:
+        """Show the first page at once; the full result replaces it (same columns, cursor kept)."""
+        if not self.running or self._cancel.is_set():
+            return
+        first = message.result
+        self.previewing = True
+        self.query_one("#query-error").display = False
+        grid = self.query_one(ResultsTable)
+        grid.display = True
+        grid.show_result(first, self.settings.tui.display_cap)
+        shown = min(first.row_count, self.settings.tui.display_cap)
+        self.query_one("#result-summary", Label).update(
+            f"showing the first {shown:,} rows · loading all rows… · {first.engine}"
+        )
+        self.query_one("#sql-status", Label).update("loading all rows…")
 
     @on(QueryFinished)
     def show_result(self, message: QueryFinished) -> None:
@@ -140,7 +183,8 @@ class SqlScreen(LakehouseScreen):
         grid.display = True
         if result.row_count >= BIG_RESULT_ROWS:
             gc.freeze()  # the rows are acyclic and long-lived: keep full GC passes from re-walking them
-        grid.show_result(result, tui.display_cap)
+        grid.show_result(result, tui.display_cap, keep_position=self.previewing)
+        self.previewing = False
         self.query_one("#result-summary", Label).update(
             result_summary(result, tui.display_cap, tui.fetch_limit)
         )
@@ -153,6 +197,7 @@ class SqlScreen(LakehouseScreen):
     @on(QueryFailed)
     def show_error(self, message: QueryFailed) -> None:
         self.running = False
+        self.previewing = False
         status = "cancelled" if message.cancelled else "failed"
         error = self.query_one("#query-error", Static)
         error.update(f"Query {status}: {message.message}")
@@ -190,6 +235,7 @@ class SqlScreen(LakehouseScreen):
             self.notify(f"the {self.backend.sql.name} engine cannot cancel queries", severity="warning")
             return
         self.query_one("#sql-status", Label).update("cancelling…")
+        self._cancel.set()  # also stops a two-step run between its first page and the full fetch
         self.cancel_query()
 
     @work(thread=True, group="sql-cancel", exit_on_error=False)

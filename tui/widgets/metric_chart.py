@@ -48,6 +48,8 @@ class MetricChart(Vertical):
         super().__init__(id=f"panel-{panel.panel_id}", classes="metric-chart")
         self.panel = panel
         self.border_title = panel.title
+        self._series: list[Series] | None = None  # the latest series, drawn once the children are mounted
+        self._mounted = False
 
     def compose(self) -> ComposeResult:
         yield Label("no data", classes="metric-value")
@@ -55,8 +57,18 @@ class MetricChart(Vertical):
             yield Label("", classes=f"series-label series-{index}")
             yield Sparkline([], classes=f"series-{index}")
 
+    def on_mount(self) -> None:
+        self._mounted = True  # the composed children are mounted before this handler runs
+        if self._series is not None:
+            self._draw(self._series)
+
     def show(self, series: list[Series]) -> None:
-        """Draw ``series`` and colour the panel by the worst last value."""
+        """Draw ``series`` and colour the panel by the worst last value (on mount when not mounted yet)."""
+        self._series = series
+        if self._mounted:
+            self._draw(series)
+
+    def _draw(self, series: list[Series]) -> None:
         values = [s.last for s in series if s.last is not None]
         worst = max(values) if values else None
         state = level(self.panel, worst)

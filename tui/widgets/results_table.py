@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets._data_table import RowKey
 
@@ -58,8 +59,13 @@ class ResultsTable(DataTable[str]):
         self._generation = 0
         self.loaded_rows = 0
 
-    def show_result(self, result: QueryResult, display_cap: int) -> None:
-        """Replace the grid with ``result`` (first page now, the rest on later loop turns)."""
+    def show_result(self, result: QueryResult, display_cap: int, *, keep_position: bool = False) -> None:
+        """Replace the grid with ``result`` (first page now, the rest on later loop turns).
+
+        ``keep_position``: the result replaces a first page of the same query; the rows already shown are
+        added at once and the cursor and scroll offsets are kept.
+        """
+        cursor, scroll, loaded = self.cursor_coordinate, (self.scroll_x, self.scroll_y), self.loaded_rows
         self._generation += 1
         self.clear(columns=True)
         rows = result.rows[:display_cap]
@@ -67,8 +73,14 @@ class ResultsTable(DataTable[str]):
         for index, name in enumerate(result.columns):
             width = max([len(name)] + [len(fmt.cell(r[index])) for r in sample] or [len(name)])
             self.add_column(name, width=min(width, MAX_COLUMN_WIDTH), key=f"c{index}")
-        self._add(rows[:FIRST_PAGE])
-        self._pending = list(rows[FIRST_PAGE:])
+        first = max(FIRST_PAGE, loaded) if keep_position else FIRST_PAGE
+        self._add(rows[:first])
+        self._pending = list(rows[first:])
+        if keep_position and self.row_count and result.columns:
+            self.cursor_coordinate = Coordinate(
+                min(cursor.row, self.row_count - 1), min(cursor.column, len(result.columns) - 1)
+            )
+            self.call_after_refresh(self.scroll_to, *scroll, animate=False)
         if self._pending:
             self.set_timer(CHUNK_PAUSE_S, lambda gen=self._generation: self._add_chunk(gen))
 
