@@ -100,7 +100,14 @@ def source(stack_settings: LakehouseSettings) -> Iterator[PrometheusMetricsSourc
 
 @pytest.mark.stack
 def test_real_samples_from_nessie_and_minio(source: PrometheusMetricsSource) -> None:
-    up = {s.labels["job"]: s.last for s in _wait_for(source, 'up{job=~"nessie|minio|prometheus"}')}
+    # every target up: `up == 1` for the three jobs (an earlier outage test may have restarted one,
+    # and Prometheus reports it up again only at its next scrape)
+    up: dict[str, float | None] = {}
+    for _ in range(60):
+        up = {s.labels["job"]: s.last for s in source.instant('up{job=~"nessie|minio|prometheus"}')}
+        if up == {"nessie": 1.0, "minio": 1.0, "prometheus": 1.0}:
+            break
+        time.sleep(0.5)
     assert up == {"nessie": 1.0, "minio": 1.0, "prometheus": 1.0}
 
     nodes = _wait_for(source, "minio_cluster_nodes_online_total")
