@@ -7,6 +7,7 @@ light Starting screen first and builds the backend in a thread worker after the 
 from __future__ import annotations
 
 import gc
+import sys
 import logging
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -122,6 +123,9 @@ class LakehouseApp(App[None]):
         # Objects alive after the first frame (modules, widgets) live for the whole session: move them out
         # of the cyclic GC's reach so full collections, which hold the GIL, stay short while workers run.
         gc.freeze()
+        # Workers (phase runs, result materialisation) hold the GIL in Python code; a 1 ms switch
+        # interval (default 5 ms) hands it back to the event loop sooner, so frames keep coming.
+        sys.setswitchinterval(0.001)
         if self.factory is not None and not self.ready and not self._building:
             self._building = True  # once, even when a subclass's on_ready also calls this one
             self.build_backend(self.factory)

@@ -135,7 +135,7 @@ class OverviewScreen(LakehouseScreen):
     @work(thread=True, exclusive=True, group="phase", exit_on_error=False)
     def run_phase(self, phase: int, cancel: CancelToken) -> None:
         try:
-            result = self.backend.phases.run(phase, TuiProgressSink(self), cancel)
+            result = self.backend.phases.run(phase, TuiProgressSink(self, min_interval_s=0.1), cancel)
         except PhaseFailed as exc:
             self.post_message(PhaseFinished(phase, exc.partial, error=str(exc)))
             raise
