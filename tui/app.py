@@ -7,8 +7,8 @@ light Starting screen first and builds the backend in a thread worker after the 
 from __future__ import annotations
 
 import gc
-import sys
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from functools import partial
 from importlib import import_module
