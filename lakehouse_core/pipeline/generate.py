@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
+from faker import Faker
 
 from lakehouse_core.schemas import CATEGORIES, PAYMENT_METHODS, RAW_COLUMNS, SEGMENTS, STATUSES
 
@@ -88,8 +89,6 @@ def _clean(text: str) -> str:
 
 
 def _pools(seed: int) -> _Pools:
-    from faker import Faker
-
     fake = Faker("en_US")
     fake.seed_instance(seed)
     first = [_clean(fake.first_name()) for _ in range(400)]
