@@ -14,8 +14,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, is_dataclass
-from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -32,7 +30,7 @@ from lakehouse_core.errors import (
 )
 from lakehouse_core.models import AsOf, ProgressEvent, TableRef
 from lakehouse_core.ports import Backend, CancelToken
-from lakehouse_core.runs import result_to_dict
+from lakehouse_core.runs import result_to_dict, to_jsonable
 from lakehouse_core.settings import LakehouseSettings, load_settings
 
 logger = logging.getLogger("lakehouse")
@@ -66,20 +64,6 @@ class RichProgress:
                 self.progress.console.print(f"  {event.task}: {event.message}")
 
 
-def _plain(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, int | float | str | bool) or value is None:
-        return value
-    return str(value)
-
-
 class Cli:
     """Runs one parsed command; output to ``out`` (stdout), diagnostics and progress to ``err``."""
 
@@ -99,7 +83,7 @@ class Cli:
         return self._backend
 
     def emit_json(self, payload: Any) -> None:
-        self.out.print_json(json.dumps(_plain(payload)))
+        self.out.print_json(json.dumps(to_jsonable(payload)))
 
     def with_progress(self, fn: Callable[[Any, CancelToken], Any]) -> Any:
         cancel = CancelToken()

@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,13 +21,16 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def _jsonable(value: Any) -> Any:
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types from dataclasses, dicts, sequences, datetimes (ISO) and scalars (others: str)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return to_jsonable(asdict(value))
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [to_jsonable(v) for v in value]
     if isinstance(value, float | int | str | bool) or value is None:
         return value
     return str(value)
@@ -35,7 +38,7 @@ def _jsonable(value: Any) -> Any:
 
 def result_to_dict(result: PhaseResult) -> dict[str, Any]:
     """A JSON-ready dict of a PhaseResult."""
-    return _jsonable(asdict(result))  # type: ignore[no-any-return]
+    return to_jsonable(result)  # type: ignore[no-any-return]
 
 
 def result_from_dict(data: dict[str, Any]) -> PhaseResult:
