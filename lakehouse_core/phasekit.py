@@ -281,15 +281,9 @@ def phase4_steps(
 
     def table_freshness() -> TaskResult:
         t0 = time.perf_counter()
-        fresh: dict[str, float] = {}
         now = time.time()
-        for ns in catalog.list_namespaces():
-            for table in catalog.list_tables(ns):
-                snaps = catalog.snapshots(table)
-                if snaps:
-                    ts = snaps[-1].committed_at.timestamp()
-                    metrics.record_commit(table.identifier, ts)
-                    fresh[table.identifier] = round(now - ts, 1)
+        commits = record_table_commits(metrics, catalog)
+        fresh = {name: round(now - ts, 1) for name, ts in commits.items()}
         return TaskResult(
             "table_freshness",
             time.perf_counter() - t0,
@@ -338,6 +332,18 @@ def phase4_steps(
         "evaluate_alerts": evaluate_alerts,
     }
     return [Step(spec.name, spec.description, fns[spec.name]) for spec in PHASE4_TASKS]
+
+
+def record_table_commits(metrics: Any, catalog: CatalogBrowser) -> dict[str, float]:
+    """Record every table's last commit time (unix seconds) in ``metrics``; return them by table."""
+    commits: dict[str, float] = {}
+    for ns in catalog.list_namespaces():
+        for table in catalog.list_tables(ns):
+            snaps = catalog.snapshots(table)
+            if snaps:
+                commits[table.identifier] = snaps[-1].committed_at.timestamp()
+                metrics.record_commit(table.identifier, commits[table.identifier])
+    return commits
 
 
 def phase4_plan(where: str) -> PhasePlan:

@@ -22,6 +22,7 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
         warehouse_probe,
     )
     from lakehouse_core.iceberg.catalog import open_embedded_catalog
+    from lakehouse_core.phasekit import record_table_commits
 
     paths = DataPaths(settings.data_path)
     paths.root.mkdir(parents=True, exist_ok=True)
@@ -65,11 +66,7 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
         """Fill the registry from the persisted results and the catalog (a fresh process starts empty)."""
         for result in phases.last_results().values():
             registry.record_phase(result)
-        for ns in catalog.list_namespaces():
-            for table in catalog.list_tables(ns):
-                snaps = catalog.snapshots(table)
-                if snaps:
-                    registry.record_commit(table.identifier, snaps[-1].committed_at.timestamp())
+        record_table_commits(registry, catalog)
 
     return Backend(
         mode="embedded",
