@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import ProgressBar, TextArea
+from textual.widgets import TextArea
 
 from lakehouse_core.backends import load_backend
 from lakehouse_core.models import TableRef
@@ -22,6 +22,7 @@ from tui.screens.modals import ConfirmPhaseModal, InputModal
 from tui.screens.sql import SqlScreen
 from tui.widgets import fmt
 from tui.widgets.metric_chart import MetricChart
+from tui.widgets.phase_panel import PhaseProgressPanel
 
 pytestmark = pytest.mark.slow
 ORDERS = TableRef(("bronze",), "orders")
@@ -69,8 +70,14 @@ async def test_overview_and_phase_3_on_embedded(real: tuple[Backend, LakehouseSe
         status = app.screen.query_one("#phase-status")
         assert await wait_until(pilot, lambda: text_of(status).startswith("phase 3 finished"), 60)
         await settle(pilot)
-        bars = [bar for bar in app.screen.query(ProgressBar)]
-        assert len(bars) == 4 and all(bar.percentage == 1.0 for bar in bars)
+        rows = app.screen.query_one(PhaseProgressPanel).tasks
+        assert [r.name for r in rows] == [
+            "daily_revenue_trend",
+            "top_customers",
+            "revenue_by_category",
+            "time_travel",
+        ]
+        assert all(r.finished and r.percentage == 1.0 for r in rows)
         assert cells(app.screen.query_one("#phase-results"))[2][1] == "ok"
         assert backend.phases.last_results()[3].ok
 

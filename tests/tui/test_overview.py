@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Label, ProgressBar, RichLog
+from textual.widgets import Label, RichLog
 
 from lakehouse_core.settings import LakehouseSettings
 from tests.tui.conftest import SIZE, cells, settle, text_of
@@ -11,6 +11,7 @@ from tui.app import LakehouseApp
 from tui.messages import PhaseProgress, StatusesLoaded
 from tui.screens.modals import ConfirmPhaseModal
 from tui.screens.overview import OverviewScreen
+from tui.widgets.phase_panel import PhaseProgressPanel
 
 
 async def test_service_table_shows_every_status(
@@ -68,9 +69,10 @@ async def test_phase_key_shows_plan_then_runs_with_progress(settings: LakehouseS
         screen = app.screen
         assert isinstance(screen, OverviewScreen)
         assert backend.gate.calls.count("run") == 1
-        bars = {row.task_name: row.query_one(ProgressBar) for row in screen.query("TaskProgress")}  # type: ignore[attr-defined]
-        assert set(bars) == {"generate", "bronze", "quality"}
-        assert all(bar.total == 2_000 and bar.progress == 2_000 for bar in bars.values())
+        rows = {row.name: row for row in screen.query_one(PhaseProgressPanel).tasks}
+        assert list(rows) == ["generate", "bronze", "quality"]
+        assert all(r.total == 2_000 and r.done == 2_000 and r.percentage == 1.0 for r in rows.values())
+        assert all(r.finished for r in rows.values())
         results = cells(screen.query_one("#phase-results"))
         assert results[0] == ["1", "ok", "4.5 s", "raw 2,000, bronze 1,997", "3", "0", "2026-01-01 12:00:00"]
         assert results[1][1] == "never run"

@@ -130,7 +130,9 @@ class OverviewScreen(LakehouseScreen):
         self.query_one(PhaseProgressPanel).reset([task.name for task in plan.tasks])
         self.query_one("#phase-status", Label).update(f"phase {plan.phase} running: {plan.title}")
         self.query_one(RichLog).write(f"phase {plan.phase} started: {plan.title}")
-        self.run_phase(plan.phase, self._cancel)
+        # start the work once this screen has repainted: closing the confirmation (unmounting it,
+        # laying this screen out again) is the UI's biggest burst and should not compete with it
+        self.call_after_refresh(self.run_phase, plan.phase, self._cancel)
 
     @work(thread=True, exclusive=True, group="phase", exit_on_error=False)
     def run_phase(self, phase: int, cancel: CancelToken) -> None:

@@ -2,64 +2,105 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rich.console import RenderableType
+from rich.progress_bar import ProgressBar as RichBar
+from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Label, ProgressBar
+from textual.geometry import Size
+from textual.widget import Widget
+from textual.widgets import DataTable
 
 from lakehouse_core.models import PhaseResult, ProgressEvent
 from tui.widgets import fmt
 
 
-def _task_id(task: str) -> str:
-    return "task-" + "".join(ch if ch.isalnum() else "-" for ch in task)
+@dataclass(frozen=True)
+class TaskProgress:
+    """What the panel shows for one task."""
+
+    name: str
+    done: int = 0
+    total: int | None = None
+    state: str = "waiting"
+    finished: bool = False
+
+    @property
+    def percentage(self) -> float | None:
+        """0..1, or None while the total is unknown."""
+        if self.finished:
+            return 1.0
+        if not self.total:
+            return None
+        return min(self.done / self.total, 1.0)
 
 
-class TaskProgress(Horizontal):
-    """A task name, its progress bar and its last message."""
+class PhaseProgressPanel(Widget):
+    """Progress of the running (or last) phase: one line per task (name, bar, percentage, message).
 
-    def __init__(self, task: str) -> None:
-        super().__init__(id=_task_id(task), classes="task-progress")
-        self.task_name = task
+    One widget draws every row, so a phase start or a progress event repaints one region: no widgets
+    are mounted or laid out while a phase runs (that work showed up as frame gaps).
+    """
 
-    def compose(self) -> ComposeResult:
-        yield Label(self.task_name, classes="task-name")
-        # a known total until the task starts: an unknown one animates (and repaints) continuously
-        yield ProgressBar(total=1, show_eta=False, classes="task-bar")
-        yield Label("waiting", classes="task-state")
+    BAR_WIDTH = 32
+    NAME_WIDTH = 22
 
-    def apply(self, event: ProgressEvent) -> None:
-        bar = self.query_one(ProgressBar)
-        state = self.query_one(".task-state", Label)
-        if event.kind == "start":
-            bar.update(total=event.total, progress=event.done)
-            state.update(event.message or "running")
-        elif event.kind == "advance":
-            bar.update(total=event.total if event.total is not None else bar.total, progress=event.done)
-        elif event.kind == "finish":
-            total = event.total if event.total is not None else (bar.total or max(event.done, 1))
-            bar.update(total=total, progress=total)
-            state.update(event.message or "done")
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._tasks: dict[str, TaskProgress] = {}
 
-
-class PhaseProgressPanel(VerticalScroll):
-    """Progress bars of the running (or last) phase, one per task."""
+    @property
+    def tasks(self) -> list[TaskProgress]:
+        """The rows, in plan order (tasks not in the plan are appended when they first report)."""
+        return list(self._tasks.values())
 
     def reset(self, tasks: list[str]) -> None:
-        self.remove_children()
-        self.mount_all([TaskProgress(task) for task in tasks])
+        """Show ``tasks`` as waiting."""
+        self._tasks = {name: TaskProgress(name) for name in tasks}
+        self.refresh()
 
     def apply(self, event: ProgressEvent) -> None:
+        """Fold one progress event into its task's row."""
         if event.kind == "log":
             return
-        matches = self.query(f"#{_task_id(event.task)}")
-        if matches:
-            row = matches.first(TaskProgress)
-            row.apply(event)
-        else:
+        row = self._tasks.get(event.task)
+        if row is None:
             row = TaskProgress(event.task)
-            self.mount(row)
-            self.call_after_refresh(row.apply, event)
+        if event.kind == "start":
+            row = replace(row, done=event.done, total=event.total, state=event.message or "running")
+        elif event.kind == "advance":
+            row = replace(row, done=event.done, total=event.total if event.total is not None else row.total)
+        elif event.kind == "finish":
+            total = event.total if event.total is not None else (row.total or max(event.done, 1))
+            row = replace(row, done=total, total=total, state=event.message or "done", finished=True)
+        self._tasks[event.task] = row
+        self.refresh()
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(len(self._tasks), 1)
+
+    def render(self) -> RenderableType:
+        if not self._tasks:
+            return Text("no phase run yet", style="dim")
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=self.NAME_WIDTH, no_wrap=True, overflow="ellipsis")
+        grid.add_column(width=self.BAR_WIDTH)
+        grid.add_column(width=4, justify="right")
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis", style="dim")
+        for row in self._tasks.values():
+            pct = row.percentage
+            bar = RichBar(
+                total=float(row.total or 1),
+                completed=float(row.total or 1) if row.finished else float(row.done if row.total else 0),
+                width=self.BAR_WIDTH,
+                pulse=False,
+                complete_style="green" if row.finished else "bar.complete",
+                finished_style="green",
+            )
+            grid.add_row(row.name, bar, "" if pct is None else f"{pct:.0%}", row.state)
+        return grid
 
 
 class PhaseResultsTable(DataTable[Text | str]):
