@@ -1,14 +1,17 @@
 """TUI benchmarks (a script, not a test): first paint, event-loop lag during a phase, first page of 1M rows.
 
-    python bench/tui.py [--orders 100000] [--repeat 5] [--skip-embedded] [--only paint|gap|page]
+    python bench/tui.py [--orders 100000] [--repeat 5] [--gap-runs 3] [--skip-embedded]
+                         [--only paint|gap|page]
 
 Prints, in one run:
   1. time to first paint of lakehouse-tui vs a trivial Textual app, each in a fresh process
      (target: ratio <= 1.5x). Main figure: the real entry path (tui.cli, embedded backend, an existing
      data dir; the backend is built in a worker after the first frame), the same App with a fake-backend
      factory, and for reference LakehouseApp(backend, settings) (Overview built before the first frame);
-  2. the longest frame gap (event-loop lag seen by a 10 ms timer) while phase 1 runs in a worker,
-     on the fake backend (1M orders of progress events) and on the embedded backend (target <= 50 ms);
+  2. the longest frame gap (event-loop lag seen by a 10 ms timer) while phase 1 runs, on the fake
+     backend (1M orders of progress events, in a thread) and on the embedded backend (its default: a
+     child process); the worst of --gap-runs runs counts (target <= 50 ms). Baseline in the same
+     process: a bare asyncio loop with the same 10 ms timer (no Textual) beside the same phase run;
   3. time from the run key to the first painted page of a 1M-row result (target <= 0.3 s): the SQL
      screen runs a quick first query (one page) then the full fetch; both times are shown.
 """
@@ -227,6 +230,30 @@ async def phase_gap(backend: Any, settings: Any) -> tuple[float, float]:
         return probe.worst_ms, seconds
 
 
+async def bare_loop_gap(settings: Any) -> tuple[float, float]:
+    """Baseline: a 10 ms asyncio timer, no Textual, while the same phase 1 runs in a thread that calls the
+    runner (so in its child process by default); (worst lag in ms, phase seconds)."""
+    from lakehouse_core.backends import load_backend
+
+    backend = load_backend(settings)
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    worst = 0.0
+    started = time.perf_counter()
+    future = loop.run_in_executor(None, backend.phases.run, 1)
+    future.add_done_callback(lambda _: done.set())
+    last = time.perf_counter()
+    while not done.is_set():
+        await asyncio.sleep(0.01)
+        now = time.perf_counter()
+        worst = max(worst, (now - last - 0.01) * 1000)
+        last = now
+    result = future.result()
+    if not result.ok:
+        raise RuntimeError(f"phase 1 failed: {result.error}")
+    return worst, time.perf_counter() - started
+
+
 class TimedEngine:
     """Wraps a SqlEngine and records when each ``execute`` returned (the end of the engine's work)."""
 
@@ -311,6 +338,7 @@ def main() -> None:
     )
     parser.add_argument("--orders", type=int, default=100_000, help="orders for the embedded phase 1 run")
     parser.add_argument("--repeat", type=int, default=5, help="process starts per variant (median)")
+    parser.add_argument("--gap-runs", type=int, default=3, help="phase runs per backend for the frame gap")
     parser.add_argument("--skip-embedded", action="store_true", help="fake backend only")
     parser.add_argument("--only", choices=("paint", "gap", "page"), help="run one section")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -343,17 +371,35 @@ def main() -> None:
         emb_settings = load_settings(mode="embedded", data_dir=tmp / "embedded", orders=args.orders, tui=tui)
         embedded = load_backend(emb_settings)
     if args.only in (None, "gap"):
-        print("\n2. longest frame gap while phase 1 runs in a worker (event-loop lag seen by a 10 ms timer)")
-        gap, seconds = run_async(lambda: phase_gap(fake, settings))
         print(
-            f"   fake backend, 1,000,000 orders (3 tasks x 1,000 progress events, {seconds:.1f} s): "
-            f"{gap:6.1f} ms  target <= {TARGET_GAP_MS:.0f} ms  {verdict(gap <= TARGET_GAP_MS)}"
+            f"\n2. longest frame gap while phase 1 runs (event-loop lag seen by a 10 ms timer; worst of "
+            f"{args.gap_runs} runs)"
+        )
+        gaps = [run_async(lambda: phase_gap(fake, settings)) for _ in range(args.gap_runs)]
+        worst = max(g for g, _ in gaps)
+        print(
+            f"   fake backend, 1,000,000 orders (3 tasks x 1,000 progress events in a thread, "
+            f"{gaps[0][1]:.1f} s): {worst:6.1f} ms  target <= {TARGET_GAP_MS:.0f} ms  "
+            f"{verdict(worst <= TARGET_GAP_MS)}   runs: {', '.join(f'{g:.1f}' for g, _ in gaps)} ms"
         )
         if embedded is not None:
-            gap, seconds = run_async(lambda: phase_gap(embedded, emb_settings))
+            gaps = []
+            for i in range(args.gap_runs):
+                run_settings = emb_settings.model_copy(update={"data_dir": tmp / f"embedded-gap{i}"})
+                gaps.append(run_async(lambda s=run_settings: phase_gap(load_backend(s), s)))
+            worst = max(g for g, _ in gaps)
+            base = [run_async(lambda: bare_loop_gap(emb_settings)) for _ in range(args.gap_runs)]
+            base_worst = max(g for g, _ in base)
             print(
-                f"   embedded backend, {args.orders:,} orders ({seconds:.1f} s): "
-                f"{gap:6.1f} ms  target <= {TARGET_GAP_MS:.0f} ms  {verdict(gap <= TARGET_GAP_MS)}"
+                f"   embedded backend, {args.orders:,} orders (phase in a child process at nice "
+                f"{emb_settings.phase_nice}, {gaps[0][1]:.1f} s): {worst:6.1f} ms  target <= "
+                f"{TARGET_GAP_MS:.0f} ms  {verdict(worst <= TARGET_GAP_MS)}   runs: "
+                f"{', '.join(f'{g:.1f}' for g, _ in gaps)} ms"
+            )
+            print(
+                f"   baseline, a bare asyncio loop (no Textual) beside the same phase: {base_worst:.1f} ms "
+                f"(runs: {', '.join(f'{g:.1f}' for g, _ in base)} ms); ratio TUI/bare "
+                f"{worst / max(base_worst, 0.1):.1f}x"
             )
     if args.only == "gap":
         return

@@ -181,6 +181,21 @@ def run_phase1(
     )
 
 
+def execute_phase1(
+    settings: LakehouseSettings,
+    *,
+    run_id: str,
+    progress: ProgressSink = NULL_PROGRESS,
+    cancel: CancelToken | None = None,
+) -> PhaseResult:
+    """Run phase 1 where ``settings.phase_isolation`` says: a child process (default) or this thread."""
+    if settings.phase_isolation == "process":
+        from lakehouse_core.isolation import run_isolated
+
+        return run_isolated(run_phase1, settings, 1, run_id=run_id, progress=progress, cancel=cancel)
+    return run_phase1(settings, run_id=run_id, progress=progress, cancel=cancel)
+
+
 # ---------------------------------------------------------------- phase 3
 def _result_payload(result: QueryResult, max_rows: int = 50) -> dict[str, Any]:
     return {

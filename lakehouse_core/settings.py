@@ -118,6 +118,11 @@ class LakehouseSettings(BaseSettings):
     """Fraction of generated rows given a realistic defect (for the quality gates)."""
     http_timeout_s: float = 5.0
     query_timeout_s: float = 300.0
+    phase_isolation: Literal["process", "thread"] = "process"
+    """Where phase 1 runs: a child process (default: the caller's event loop and heap stay free, a
+    crash fails the phase, not the app) or a thread of the caller."""
+    phase_nice: int = Field(default=10, ge=0, le=19)
+    """CPU niceness added to the phase child process, so the interactive process wins the cores."""
 
     nessie: NessieSettings = Field(default_factory=NessieSettings)
     minio: MinioSettings = Field(default_factory=MinioSettings)

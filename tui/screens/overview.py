@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,9 @@ class OverviewScreen(LakehouseScreen):
             if ok:
                 self.start_phase(plan)
 
+        # the user reads the plan now: a good moment to take what the heap holds out of the cyclic GC's
+        # reach, so that no full collection of it pauses the frames while the phase runs
+        gc.freeze()
         self.app.push_screen(ConfirmPhaseModal(plan), confirmed)
 
     def start_phase(self, plan: PhasePlan) -> None:

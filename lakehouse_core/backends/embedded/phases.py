@@ -14,12 +14,12 @@ from lakehouse_core.paths import DataPaths
 from lakehouse_core.phasekit import (
     PHASE_TITLES,
     Step,
+    execute_phase1,
     phase1_plan,
     phase3_plan,
     phase3_steps,
     phase4_plan,
     phase4_steps,
-    run_phase1,
     run_steps,
 )
 from lakehouse_core.phaserunner import PersistentPhaseRunner
@@ -109,7 +109,7 @@ class EmbeddedPhaseRunner(PersistentPhaseRunner):
     def _run(self, phase: int, progress: ProgressSink, cancel: CancelToken | None) -> PhaseResult:
         run_id = new_run_id()
         if phase == 1:
-            return run_phase1(self.settings, run_id=run_id, progress=progress, cancel=cancel)
+            return execute_phase1(self.settings, run_id=run_id, progress=progress, cancel=cancel)
         if phase == 2:
             steps = [promote_step(self._open_catalog, self.paths)]
         elif phase == 3:

@@ -1,0 +1,184 @@
+"""Run a phase in a child process.
+
+The heavy phases (generation and the DuckDB pipeline) hold the GIL and allocate millions of objects; run
+in a thread, they stall the caller's event loop (the TUI's frames) through the GIL and the cyclic GC.
+In a child process (``python -m lakehouse_core._phase_child``) they share nothing with the caller:
+progress events, log records and the result come back as pickles on the child's stdout, cancellation
+goes down its stdin, and the child runs at a lower CPU priority (``settings.phase_nice``) so the
+interactive process wins the cores. A child that crashes, is killed (e.g. out of memory) or ignores a
+cancel fails the phase with a clear error; the caller survives. The child's own stdout/stderr (native
+libraries) go to ``data/runs/phase<N>.child.log``, never to the caller's terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from lakehouse_core import errors
+from lakehouse_core.errors import CancelledError, LakehouseError, PhaseFailed
+from lakehouse_core.models import PhaseResult
+from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
+from lakehouse_core.settings import LakehouseSettings
+
+logger = logging.getLogger(__name__)
+
+PhaseFn = Callable[..., PhaseResult]
+"""A module-level function ``fn(settings, *, run_id, progress, cancel) -> PhaseResult``."""
+
+CANCEL_GRACE_S = 15.0
+"""How long a cancelled child may take to stop on its own before it is terminated."""
+POLL_S = 0.1
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
+
+
+def child_log_path(settings: LakehouseSettings, phase: int) -> Path:
+    """Where a phase child's own stdout/stderr go."""
+    return settings.data_path / "runs" / f"phase{phase}.child.log"
+
+
+def _reader(stream: IO[bytes], inbox: queue.Queue[tuple[Any, ...]]) -> None:
+    """Unpickle the child's messages into ``inbox``; ``("eof",)`` when the pipe closes."""
+    try:
+        while True:
+            inbox.put(pickle.load(stream))
+    except (EOFError, OSError, pickle.UnpicklingError):
+        pass
+    except Exception as exc:  # noqa: BLE001 - a message that cannot be rebuilt ends the run with its cause
+        inbox.put(
+            ("error", "LakehouseError", f"unreadable message from the phase process: {exc!r}", "Phase failed")
+        )
+    inbox.put(("eof",))
+
+
+def _rebuild_error(kind: str, message: str, title: str) -> LakehouseError:
+    cls = getattr(errors, kind, None)
+    if isinstance(cls, type) and issubclass(cls, LakehouseError):
+        try:
+            return cls(message, title=title)
+        except TypeError:  # an error type with another signature: keep the text and title
+            pass
+    return LakehouseError(message, title=title)
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text[-lines:])
+
+
+def _died(exitcode: int | None, settings: LakehouseSettings, phase: int) -> PhaseFailed:
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = f"was killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            how = f"was killed by signal {-exitcode}"
+        if exitcode == -signal.SIGKILL:
+            how += " (out of memory?)"
+    else:
+        how = f"exited with code {exitcode}"
+    tail = _tail(child_log_path(settings, phase))
+    detail = f"the phase process {how} without a result" + (f"; its log ends: {tail}" if tail else "")
+    return PhaseFailed(phase, detail)
+
+
+def run_isolated(
+    fn: PhaseFn,
+    settings: LakehouseSettings,
+    phase: int,
+    *,
+    run_id: str,
+    progress: ProgressSink = NULL_PROGRESS,
+    cancel: CancelToken | None = None,
+    nice: int | None = None,
+) -> PhaseResult:
+    """Run ``fn`` for ``phase`` in a child process and return its PhaseResult.
+
+    Raises what ``fn`` raised (PhaseFailed with its partial result, CancelledError, LakehouseError),
+    or PhaseFailed when the child dies without answering (crash, kill, out of memory).
+    """
+    log_path = child_log_path(settings, phase)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lakehouse_core._phase_child"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            env=env,
+            # same session as the caller on purpose: with the kernel's autogroup scheduling, a new
+            # session would get its own CPU share and make the child's niceness meaningless
+        )
+    assert process.stdin is not None and process.stdout is not None
+    logger.info("phase %s runs in child process %s", phase, process.pid)
+    inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
+    reader = threading.Thread(target=_reader, args=(process.stdout, inbox), daemon=True)
+    reader.start()
+    job = (fn, settings, phase, run_id, settings.phase_nice if nice is None else nice)
+    cancel_sent_at: float | None = None
+    try:
+        try:
+            pickle.dump(job, process.stdin)
+            process.stdin.flush()
+        except OSError:
+            pass  # the child died at once: reported below from its exit code
+        while True:
+            if cancel is not None and cancel.cancelled and cancel_sent_at is None:
+                cancel_sent_at = time.monotonic()
+                try:
+                    process.stdin.write(b"c")
+                    process.stdin.flush()
+                except OSError:
+                    pass
+            try:
+                message = inbox.get(timeout=POLL_S)
+            except queue.Empty:
+                if cancel_sent_at is not None and time.monotonic() - cancel_sent_at > CANCEL_GRACE_S:
+                    process.kill()
+                    raise CancelledError(
+                        f"cancelled by user (the phase did not stop within {CANCEL_GRACE_S:g} s "
+                        "and was terminated)"
+                    ) from None
+                continue
+            kind = message[0]
+            if kind == "progress":
+                progress.emit(message[1])
+            elif kind == "log":
+                record: logging.LogRecord = message[1]
+                logging.getLogger(record.name).handle(record)
+            elif kind == "ok":
+                return message[1]  # type: ignore[no-any-return]
+            elif kind == "failed":
+                raise PhaseFailed(message[1], message[2], message[3])
+            elif kind == "cancelled":
+                raise CancelledError(message[1])
+            elif kind == "error":
+                raise _rebuild_error(message[1], message[2], message[3])
+            else:  # eof: the child is gone without a result
+                raise _died(process.wait(timeout=10), settings, phase)
+    finally:
+        try:
+            process.stdin.close()  # EOF: a child still running takes it as a cancel
+        except OSError:
+            pass
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        reader.join(timeout=5)
+        process.stdout.close()
