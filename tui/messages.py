@@ -63,6 +63,22 @@ class StatusesLoaded(Message, bubble=False):
 
 
 @dataclass
+class ServiceControlled(Message, bubble=False):
+    """A start/stop/restart of one service returned."""
+
+    service: str
+    action: str
+
+
+@dataclass
+class ServiceLogsLoaded(Message, bubble=False):
+    """The last log lines of one service."""
+
+    service: str
+    lines: list[str]
+
+
+@dataclass
 class LastResultsLoaded(Message, bubble=False):
     """The persisted last result per phase was read."""
 

@@ -63,6 +63,7 @@ class FakeStatusProvider:
 
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
+        self.controlled: list[tuple[str, str]] = []
 
     def statuses(self) -> list[ServiceStatus]:
         self.gate.check("statuses")
@@ -110,10 +111,17 @@ class FakeStatusProvider:
         ]
 
     def control(self, service: str, action: Literal["start", "stop", "restart"]) -> None:
-        raise LakehouseError("service control is not supported in embedded mode")
+        """Records ``(action, service)`` in ``controlled`` when ``supports_control`` is set."""
+        self.gate.check("control")
+        if not self.supports_control:
+            raise LakehouseError("service control is not supported in embedded mode")
+        if service == "metrics":
+            raise LakehouseError(f"cannot {action} metrics: container lakehouse-metrics not found")
+        self.controlled.append((action, service))
 
     def logs(self, service: str, lines: int = 100) -> list[str]:
-        return []
+        self.gate.check("logs")
+        return [f"{service} log line {i}" for i in range(1, 4)] if service == "postgres" else []
 
 
 # ------------------------------------------------------------------ phases

@@ -155,9 +155,7 @@ async def test_failed_phase_shows_partial_result_and_error(settings: LakehouseSe
         await pilot.press("1", "y")
         await settle(pilot)
         assert cells(app.screen.query_one("#phase-results"))[0][:3] == ["1", "failed", "1.5 s"]
-        assert text_of(app.screen.query_one("#phase-status", Label)) == (
-            "phase 1 failed: phase 1 failed: bronze: disk full"
-        )
+        assert text_of(app.screen.query_one("#phase-status", Label)) == "phase 1 failed: bronze: disk full"
         errors = [n for n in app._notifications if n.severity == "error"]
         assert [(n.title, n.message) for n in errors] == [
             ("Phase failed", "phase 1 failed: bronze: disk full")

@@ -1,4 +1,4 @@
-"""Modal dialogs: confirm a phase (showing its plan), ask for a name or a path."""
+"""Modal dialogs: confirm a phase (showing its plan) or an action, ask for a name or a path, show logs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, RichLog, Static
 
 from lakehouse_core.models import PhasePlan
 
@@ -46,6 +46,68 @@ class ConfirmPhaseModal(ModalScreen[bool]):
     @on(Button.Pressed, "#confirm-cancel")
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+class ConfirmActionModal(ModalScreen[bool]):
+    """Asks before a disruptive action (stop, restart); dismisses True when the user confirms."""
+
+    BINDINGS = [
+        Binding("y,enter", "confirm", "Confirm", id="modal.confirm"),
+        Binding("n,escape", "cancel", "Cancel", id="modal.cancel"),
+    ]
+
+    def __init__(self, question: str, detail: str = "", confirm_label: str = "Confirm") -> None:
+        super().__init__(classes="modal")
+        self.question = question
+        self.detail = detail
+        self.confirm_label = confirm_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="action-dialog", classes="dialog"):
+            yield Label(self.question, id="action-question")
+            if self.detail:
+                yield Static(self.detail, id="action-detail", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self.confirm_label} (y)", variant="warning", id="action-confirm")
+                yield Button("Cancel (n)", id="action-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#action-confirm", Button).focus()
+
+    @on(Button.Pressed, "#action-confirm")
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#action-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class LogsModal(ModalScreen[None]):
+    """The last log lines of one service."""
+
+    BINDINGS = [Binding("escape,q", "close", "Close", id="modal.close")]
+
+    def __init__(self, service: str, lines: list[str], empty_reason: str) -> None:
+        super().__init__(classes="modal")
+        self.service = service
+        self.lines = lines
+        self.empty_reason = empty_reason
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="logs-dialog", classes="dialog"):
+            yield Label(f"Logs of {self.service} (last {len(self.lines)} lines)", id="logs-title")
+            yield RichLog(id="logs-body", markup=False, wrap=True, max_lines=5000)
+            yield Label("escape: close", classes="hint")
+
+    def on_mount(self) -> None:
+        log = self.query_one(RichLog)
+        for line in self.lines or [self.empty_reason]:
+            log.write(line)
+        log.focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
 
 
 class InputModal(ModalScreen[str | None]):

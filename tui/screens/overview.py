@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.widgets import Footer, Header, Label, RichLog
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -21,14 +22,18 @@ from tui.messages import (
     PhaseFinished,
     PhasePlanLoaded,
     PhaseProgress,
+    ServiceControlled,
+    ServiceLogsLoaded,
     StatusesLoaded,
 )
 from tui.progress import TuiProgressSink
 from tui.screens.base import LakehouseScreen
-from tui.screens.modals import ConfirmPhaseModal
+from tui.screens.modals import ConfirmActionModal, ConfirmPhaseModal, LogsModal
 from tui.widgets import fmt
 from tui.widgets.phase_panel import PhaseProgressPanel, PhaseResultsTable
 from tui.widgets.service_table import ServiceTable
+
+ControlAction = Literal["start", "stop", "restart"]
 
 
 class OverviewScreen(LakehouseScreen):
@@ -40,6 +45,10 @@ class OverviewScreen(LakehouseScreen):
         Binding("r", "refresh", "Refresh", id="overview.refresh"),
         *[Binding(str(n), f"run_phase({n})", f"Phase {n}", id=f"phase.run{n}") for n in range(1, 5)],
         Binding("x", "cancel_phase", "Cancel phase", id="phase.cancel"),
+        Binding("u", "control_service('start')", "Start service", id="service.start", show=False),
+        Binding("d", "control_service('stop')", "Stop service", id="service.stop", show=False),
+        Binding("R", "control_service('restart')", "Restart service", id="service.restart", show=False),
+        Binding("l", "service_logs", "Service logs", id="service.logs", show=False),
     ]
 
     def __init__(self) -> None:
@@ -51,7 +60,9 @@ class OverviewScreen(LakehouseScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="services-box"):
-            yield Label("Services", classes="section-title")
+            yield Label(
+                "Services (selected row: u start · d stop · R restart · l logs)", classes="section-title"
+            )
             yield ServiceTable(id="services")
         with Horizontal(id="phase-box"):
             with Vertical(id="phase-left"):
@@ -90,6 +101,70 @@ class OverviewScreen(LakehouseScreen):
     @on(StatusesLoaded)
     def show_statuses(self, message: StatusesLoaded) -> None:
         self.query_one(ServiceTable).statuses = message.statuses
+
+    def selected_service(self) -> str | None:
+        """The service under the table's cursor (None while the table is empty)."""
+        table = self.query_one(ServiceTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
+
+    def action_control_service(self, action: ControlAction) -> None:
+        """Start (at once), stop or restart (after a confirmation) the selected service."""
+        service = self.selected_service()
+        if service is None:
+            self.notify("no service selected", severity="warning")
+            return
+        if not self.backend.status.supports_control:
+            why = "embedded mode" if self.backend.mode == "embedded" else "stack mode without a Docker engine"
+            self.notify(
+                f"cannot {action} {service}: this backend does not control services ({why})",
+                title="Not supported",
+                severity="warning",
+            )
+            return
+        if action == "start":
+            self.control_service(service, action)
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.control_service(service, action)
+
+        detail = "its dependants show as blocked until it is back" if action == "stop" else ""
+        self.app.push_screen(
+            ConfirmActionModal(f"{action.capitalize()} {service}?", detail, action.capitalize()), confirmed
+        )
+
+    @work(thread=True, group="service-control", exit_on_error=False)
+    def control_service(self, service: str, action: ControlAction) -> None:
+        self.backend.status.control(service, action)
+        self.post_message(ServiceControlled(service, action))
+
+    @on(ServiceControlled)
+    def service_controlled(self, message: ServiceControlled) -> None:
+        self.notify(f"{message.service}: {message.action} done", title="Services")
+        self.action_refresh()
+
+    def action_service_logs(self) -> None:
+        service = self.selected_service()
+        if service is None:
+            self.notify("no service selected", severity="warning")
+            return
+        self.load_service_logs(service)
+
+    @work(thread=True, group="service-logs", exit_on_error=False)
+    def load_service_logs(self, service: str) -> None:
+        self.post_message(ServiceLogsLoaded(service, self.backend.status.logs(service, 200)))
+
+    @on(ServiceLogsLoaded)
+    def show_service_logs(self, message: ServiceLogsLoaded) -> None:
+        reason = (
+            "no logs: embedded components log into this process (see the Log pane and Python logging)"
+            if self.backend.mode == "embedded"
+            else "no logs: the service runs in no container of the project (or Docker is not reachable)"
+        )
+        self.app.push_screen(LogsModal(message.service, message.lines, reason))
 
     # ------------------------------------------------------------------ phases
     @work(thread=True, group="phase-results", exit_on_error=False)
@@ -176,8 +251,11 @@ class OverviewScreen(LakehouseScreen):
             status.update(f"phase {message.phase} cancelled")
             log.write(f"phase {message.phase} cancelled")
         elif message.error is not None:
-            status.update(f"phase {message.phase} failed: {message.error}")
-            log.write(f"phase {message.phase} failed: {message.error}")
+            text = message.error
+            if not text.startswith(f"phase {message.phase} failed"):  # PhaseFailed already says so
+                text = f"phase {message.phase} failed: {text}"
+            status.update(text)
+            log.write(text)
         elif message.result is not None:
             result = message.result
             summary = (

@@ -1,0 +1,125 @@
+"""Overview service keys on the fake backend: start, stop/restart after a confirmation, logs, errors."""
+
+from __future__ import annotations
+
+from textual.widgets import RichLog
+
+from lakehouse_core.settings import LakehouseSettings
+from tests.tui.conftest import SIZE, settle, text_of
+from tests.tui.fakes import FakeStatusProvider, make_fake_backend
+from tui.app import LakehouseApp
+from tui.screens.modals import ConfirmActionModal, LogsModal
+from tui.screens.overview import OverviewScreen
+
+
+def _controllable() -> tuple[object, FakeStatusProvider]:
+    backend = make_fake_backend()
+    status = backend.status
+    assert isinstance(status, FakeStatusProvider)
+    status.supports_control = True
+    return backend, status
+
+
+async def test_start_runs_at_once_and_refreshes(settings: LakehouseSettings) -> None:
+    backend, status = _controllable()
+    app = LakehouseApp(backend, settings)  # type: ignore[arg-type]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        probes = status.gate.calls.count("statuses")
+        await pilot.press("down", "down")  # postgres (down)
+        await pilot.press("u")
+        await settle(pilot)
+        assert status.controlled == [("start", "postgres")]
+        assert [n.message for n in app._notifications] == ["postgres: start done"]
+        assert status.gate.calls.count("statuses") == probes + 1  # the table is probed again
+
+
+async def test_stop_and_restart_ask_first(settings: LakehouseSettings) -> None:
+    backend, status = _controllable()
+    app = LakehouseApp(backend, settings)  # type: ignore[arg-type]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "down", "down")  # nessie
+        await pilot.press("d")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ConfirmActionModal)
+        assert text_of(modal.query_one("#action-question")) == "Stop nessie?"
+        await pilot.press("n")
+        await settle(pilot)
+        assert status.controlled == [] and "control" not in status.gate.calls
+        await pilot.press("R")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmActionModal)
+        assert text_of(app.screen.query_one("#action-question")) == "Restart nessie?"
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, OverviewScreen)
+        assert status.controlled == [("restart", "nessie")]
+
+
+async def test_a_failing_control_shows_its_cause(settings: LakehouseSettings) -> None:
+    backend, status = _controllable()
+    app = LakehouseApp(backend, settings)  # type: ignore[arg-type]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "down", "down", "down", "u")  # metrics: the fake has no container for it
+        await settle(pilot)
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert [n.message for n in errors] == ["cannot start metrics: container lakehouse-metrics not found"]
+        assert isinstance(app.screen, OverviewScreen)
+
+
+async def test_embedded_mode_says_control_is_not_supported(settings: LakehouseSettings) -> None:
+    backend = make_fake_backend()
+    app = LakehouseApp(backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, OverviewScreen)  # no confirmation for an impossible action
+        assert [n.message for n in app._notifications] == [
+            "cannot stop catalog: this backend does not control services (embedded mode)"
+        ]
+        assert "control" not in backend.gate.calls
+
+
+async def test_logs_of_the_selected_service(settings: LakehouseSettings) -> None:
+    backend = make_fake_backend()
+    app = LakehouseApp(backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "down", "l")  # postgres
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, LogsModal)
+        assert text_of(modal.query_one("#logs-title")) == "Logs of postgres (last 3 lines)"
+        assert [line.text for line in modal.query_one(RichLog).lines] == [
+            f"postgres log line {i}" for i in (1, 2, 3)
+        ]
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("up", "l")  # duckdb: in-process, no logs
+        await settle(pilot)
+        assert isinstance(app.screen, LogsModal)
+        lines = [line.text for line in app.screen.query_one(RichLog).lines]
+        assert lines[0].startswith("no logs: embedded components log into this process")
+
+
+async def test_a_hung_logs_call_leaves_the_ui_responsive(settings: LakehouseSettings) -> None:
+    import threading
+
+    backend = make_fake_backend()
+    backend.gate.hang["logs"] = threading.Event()
+    app = LakehouseApp(backend, settings)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("l")
+            await pilot.pause()
+            assert backend.gate.entered["logs"].wait(5)
+            await pilot.press("f4")  # another key still works while the call hangs
+            await pilot.pause()
+            assert type(app.screen).__name__ == "MetricsScreen"
+    finally:
+        backend.gate.release()
