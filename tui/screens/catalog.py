@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Label, TabbedContent, TabPane, Tree
+from textual.widgets import DataTable, Header, Label, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
 
 from lakehouse_core.models import Namespace, SnapshotInfo, TableRef
@@ -18,6 +18,7 @@ from tui.messages import CatalogChildrenLoaded, DiffLoaded, PreviewLoaded, RefCr
 from tui.screens.base import LakehouseScreen
 from tui.screens.modals import InputModal
 from tui.widgets import fmt
+from tui.widgets.footer import LakehouseFooter
 from tui.widgets.results_table import ResultsTable
 
 PREVIEW_ROWS = 100
@@ -83,7 +84,7 @@ class CatalogScreen(LakehouseScreen):
                         yield DataTable(id="diff-added", zebra_stripes=True)
                         yield Label("removed sample", classes="section-title")
                         yield DataTable(id="diff-removed", zebra_stripes=True)
-        yield Footer()
+        yield LakehouseFooter()
 
     def on_mount(self) -> None:
         self._table("snapshots").add_columns(

@@ -12,12 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Header, Label
 from textual.worker import Worker, WorkerState
 
 from lakehouse_core.models import Series
 from tui.messages import MetricsLoaded
 from tui.screens.base import LakehouseScreen
+from tui.widgets.footer import LakehouseFooter
 from tui.widgets.metric_chart import MetricChart
 
 WINDOWS: dict[str, int] = {"5m": 300, "15m": 900, "1h": 3600, "6h": 21600}
@@ -62,7 +63,7 @@ class MetricsScreen(LakehouseScreen):
             yield Grid(id="charts")
             yield Label("Alerts", classes="section-title")
             yield DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield LakehouseFooter()
 
     def on_mount(self) -> None:
         self.query_one("#alerts", DataTable).add_columns(

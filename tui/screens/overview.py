@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
-from textual.widgets import Footer, Header, Label, RichLog
+from textual.widgets import Header, Label, RichLog
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from lakehouse_core.errors import CancelledError, PhaseFailed
@@ -30,6 +30,7 @@ from tui.progress import TuiProgressSink
 from tui.screens.base import LakehouseScreen
 from tui.screens.modals import ConfirmActionModal, ConfirmPhaseModal, LogsModal
 from tui.widgets import fmt
+from tui.widgets.footer import LakehouseFooter
 from tui.widgets.phase_panel import PhaseProgressPanel, PhaseResultsTable
 from tui.widgets.service_table import ServiceTable
 
@@ -73,7 +74,7 @@ class OverviewScreen(LakehouseScreen):
             with Vertical(id="phase-right"):
                 yield Label("Log", classes="section-title")
                 yield RichLog(id="phase-log", max_lines=2000, wrap=True, markup=False)
-        yield Footer()
+        yield LakehouseFooter()
 
     def on_mount(self) -> None:
         # first paint, then load: worker threads importing engines would otherwise delay the first frame
@@ -265,8 +266,14 @@ class OverviewScreen(LakehouseScreen):
             )
             status.update(summary)
             log.write(summary)
-            self.notify(summary, title=f"Phase {result.phase} done")
-        self.action_refresh()
+            # one piece of work per frame: the toast after this repaint, the service probe after that
+            self.call_after_refresh(self._announce, summary, f"Phase {result.phase} done")
+            return
+        self.call_after_refresh(self.action_refresh)
+
+    def _announce(self, summary: str, title: str) -> None:
+        self.notify(summary, title=title)
+        self.call_after_refresh(self.action_refresh)
 
     def action_cancel_phase(self) -> None:
         if self._cancel is None:

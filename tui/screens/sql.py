@@ -12,7 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static, TextArea
+from textual.widgets import DataTable, Header, Input, Label, Static, TextArea
 from textual.widgets.text_area import LanguageDoesNotExist
 
 from lakehouse_core.errors import CancelledError, QueryError
@@ -23,6 +23,7 @@ from tui.screens.base import LakehouseScreen
 from tui.screens.modals import InputModal
 from tui.sqltext import is_read_only, parse_as_of, statement_at
 from tui.widgets import fmt
+from tui.widgets.footer import LakehouseFooter
 from tui.widgets.results_table import ResultsTable, result_summary
 
 BIG_RESULT_ROWS = 100_000
@@ -91,7 +92,7 @@ class SqlScreen(LakehouseScreen):
             with Vertical(id="sql-side"):
                 yield Label("History (enter re-runs)", classes="section-title")
                 yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield LakehouseFooter()
 
     def on_mount(self) -> None:
         self.query_one("#history", DataTable).add_columns("#", "Rows", "Time", "SQL")

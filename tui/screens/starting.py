@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, LoadingIndicator, Static
+from textual.widgets import Header, Label, LoadingIndicator, Static
+
+from tui.widgets.footer import LakehouseFooter
 
 STARTING_TEXT = "starting… loading settings and opening the backend"
 
@@ -22,7 +24,7 @@ class StartingScreen(Screen[None]):
         yield Header()
         yield Label(STARTING_TEXT, id="starting-status")
         yield LoadingIndicator(id="starting-spinner")
-        yield Footer()
+        yield LakehouseFooter()
 
     def show_error(self, title: str, message: str) -> None:
         """Replace the spinner by ``title: message`` and say how to quit."""
