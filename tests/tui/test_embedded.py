@@ -243,3 +243,37 @@ async def test_cli_entry_path_opens_an_existing_data_dir(real: tuple[Backend, La
         assert app.settings.data_dir == settings.data_dir and app.backend.mode == "embedded"
         services = cells(app.screen.query_one("#services"))
         assert services[2][:3] == ["iceberg catalog", "up", "3 namespaces, 8 tables"]
+
+
+async def test_a_killed_phase_process_fails_the_phase_and_the_app_carries_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Phase 1 runs in a child process: killing it (as the OOM killer would) fails the phase with its
+    cause; the app keeps working."""
+    import logging
+    import os
+    import re
+    import signal
+
+    settings = embedded_settings(tmp_path / "data", orders=3_000_000)
+    backend = load_backend(settings)
+    app = LakehouseApp(backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        with caplog.at_level(logging.INFO, logger="lakehouse_core.isolation"):
+            await pilot.press("1")
+            await settle(pilot)
+            await pilot.press("y")
+            assert await wait_until(pilot, lambda: "runs in child process" in caplog.text, 30)
+        pid = int(re.search(r"runs in child process (\d+)", caplog.text).group(1))  # type: ignore[union-attr]
+        status = app.screen.query_one("#phase-status")
+        assert await wait_until(pilot, lambda: "running" in text_of(status), 30)
+        os.kill(pid, signal.SIGKILL)
+        assert await wait_until(pilot, lambda: "failed" in text_of(status), 60)
+        assert text_of(status).startswith(
+            "phase 1 failed: the phase process was killed by SIGKILL (out of memory?) without a result"
+        )
+        assert cells(app.screen.query_one("#phase-results"))[0][1] == "never run"  # no partial result
+        await pilot.press("f3")  # the app is alive and responsive
+        await settle(pilot)
+        assert isinstance(app.screen, SqlScreen)
