@@ -83,7 +83,7 @@ class PhaseProgressPanel(Widget):
 
     def render(self) -> RenderableType:
         if not self._tasks:
-            return Text("no phase run yet", style="dim")
+            return Text("no phase has run in this session", style="dim")
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=self.NAME_WIDTH, no_wrap=True, overflow="ellipsis")
         grid.add_column(width=self.BAR_WIDTH)
