@@ -175,15 +175,23 @@ def _column_values(column: pa.Array | pa.ChunkedArray) -> list[Any]:
     return result
 
 
+ROWS_PER_SLICE = 32_768
+
+
 def arrow_rows(table: pa.Table | pa.RecordBatch) -> tuple[tuple[Any, ...], ...]:
     """Rows of an arrow table as tuples, converted column by column (no per-row Python dicts)."""
     if table.num_columns == 0:
         return tuple(() for _ in range(table.num_rows))
-    columns = [_column_values(col) for col in table.columns]
     enabled = gc.isenabled()
     gc.disable()  # millions of new tuples would trigger repeated full collections
     try:
-        return tuple(zip(*columns, strict=True))
+        rows: list[tuple[Any, ...]] = []
+        # slice by slice: each conversion is one C call holding the GIL, so a 1M-row result in one
+        # piece would stall every other thread (the TUI's event loop) for ~100 ms
+        for offset in range(0, table.num_rows, ROWS_PER_SLICE):
+            part = table.slice(offset, ROWS_PER_SLICE)
+            rows.extend(zip(*[_column_values(col) for col in part.columns], strict=True))
+        return tuple(rows)
     finally:
         if enabled:
             gc.enable()

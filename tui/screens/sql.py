@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,27 @@ from tui.widgets.footer import LakehouseFooter
 from tui.widgets.results_table import ResultsTable, result_summary
 
 BIG_RESULT_ROWS = 100_000
+
+
+@contextmanager
+def collector_paused(active: bool = True) -> Iterator[None]:
+    """Pause Python's cyclic GC while a big result is built, then move the rows out of its reach.
+
+    A million row tuples created at once trigger full collections that walk them all while holding the
+    GIL (80-100 ms each here), which the event loop sees as frozen frames. The rows are acyclic
+    (reference counting frees them), so nothing is lost by not scanning them.
+    """
+    if not active:
+        yield
+        return
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 FIRST_PAGE_ROWS = 200
 """Rows of the quick first query of a read-only statement, shown while the full fetch runs."""
 CANCELLED_TEXT = "query cancelled by user"
@@ -151,7 +174,8 @@ class SqlScreen(LakehouseScreen):
         self.post_message(QueryPreviewed(first))
         if cancel.is_set():  # cancelled between the two queries: the engine had nothing to interrupt
             raise CancelledError(CANCELLED_TEXT)
-        result = engine.execute(sql, limit=fetch_limit, as_of=as_of)
+        with collector_paused(fetch_limit >= BIG_RESULT_ROWS):
+            result = engine.execute(sql, limit=fetch_limit, as_of=as_of)
         if cancel.is_set():
             raise CancelledError(CANCELLED_TEXT)
         return result
@@ -182,8 +206,6 @@ class SqlScreen(LakehouseScreen):
         self.query_one("#query-error").display = False
         grid = self.query_one(ResultsTable)
         grid.display = True
-        if result.row_count >= BIG_RESULT_ROWS:
-            gc.freeze()  # the rows are acyclic and long-lived: keep full GC passes from re-walking them
         grid.show_result(result, tui.display_cap, keep_position=self.previewing)
         self.previewing = False
         self.query_one("#result-summary", Label).update(
