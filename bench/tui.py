@@ -299,6 +299,16 @@ def gap_child(variant: str, data_dir: Path, orders: int) -> None:
     print(f"GAP {gap:.3f} {seconds:.3f}", flush=True)
 
 
+def report_gaps(label: str, runs: list[tuple[float, float]]) -> float:
+    """Print one backend's line (worst gap, verdict, every run); return the worst gap (ms)."""
+    worst = max(g for g, _ in runs)
+    print(
+        f"   {label}, {runs[0][1]:.1f} s): {worst:6.1f} ms  target <= {TARGET_GAP_MS:.0f} ms  "
+        f"{verdict(worst <= TARGET_GAP_MS)}   runs: {', '.join(f'{g:.1f}' for g, _ in runs)} ms"
+    )
+    return worst
+
+
 def gap_runs(variant: str, runs: int, tmp: Path, orders: int) -> list[tuple[float, float]]:
     """``runs`` fresh processes of ``gap_child``; [(worst lag ms, phase seconds)]."""
     out = []
@@ -450,24 +460,16 @@ def main() -> None:
             f"\n2. longest frame gap while phase 1 runs (event-loop lag seen by a 10 ms timer; each run a "
             f"fresh process: start the app, press 1, confirm; worst of {args.gap_runs} runs)"
         )
-        runs = gap_runs("gap-fake", args.gap_runs, tmp, args.orders)
-        worst = max(g for g, _ in runs)
-        print(
-            f"   fake backend, 1,000,000 orders (3 tasks x 1,000 progress events in a thread, "
-            f"{runs[0][1]:.1f} s): {worst:6.1f} ms  target <= {TARGET_GAP_MS:.0f} ms  "
-            f"{verdict(worst <= TARGET_GAP_MS)}   runs: {', '.join(f'{g:.1f}' for g, _ in runs)} ms"
-        )
+        fake_label = "fake backend, 1,000,000 orders (3 tasks x 1,000 progress events in a thread"
+        report_gaps(fake_label, gap_runs("gap-fake", args.gap_runs, tmp, args.orders))
         if embedded is not None:
-            runs = gap_runs("gap-embedded", args.gap_runs, tmp, args.orders)
-            worst = max(g for g, _ in runs)
+            label = f"embedded backend, {args.orders:,} orders (phase 1 in a child process at nice "
+            worst = report_gaps(
+                label + str(emb_settings.phase_nice),
+                gap_runs("gap-embedded", args.gap_runs, tmp, args.orders),
+            )
             base = gap_runs("gap-bare", args.gap_runs, tmp, args.orders)
             base_worst = max(g for g, _ in base)
-            print(
-                f"   embedded backend, {args.orders:,} orders (phase 1 in a child process at nice "
-                f"{emb_settings.phase_nice}, {runs[0][1]:.1f} s): {worst:6.1f} ms  target <= "
-                f"{TARGET_GAP_MS:.0f} ms  {verdict(worst <= TARGET_GAP_MS)}   runs: "
-                f"{', '.join(f'{g:.1f}' for g, _ in runs)} ms"
-            )
             print(
                 f"   baseline, a bare asyncio loop (no Textual) beside the same phase: {base_worst:.1f} ms "
                 f"(runs: {', '.join(f'{g:.1f}' for g, _ in base)} ms); ratio TUI/bare "

@@ -12,19 +12,11 @@ import pytest
 
 from lakehouse_core import isolation
 from lakehouse_core.errors import CancelledError, DataError, LakehouseError, PhaseFailed
-from lakehouse_core.models import ProgressEvent
 from lakehouse_core.phasekit import execute_phase1
 from lakehouse_core.ports import CancelToken
 from lakehouse_core.settings import LakehouseSettings, load_settings
 from tests.core import isolation_jobs as jobs
-
-
-class Events:
-    def __init__(self) -> None:
-        self.items: list[ProgressEvent] = []
-
-    def emit(self, event: ProgressEvent) -> None:
-        self.items.append(event)
+from tests.core.test_runs_phasekit import Events
 
 
 @pytest.fixture

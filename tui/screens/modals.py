@@ -12,13 +12,32 @@ from textual.widgets import Button, Input, Label, RichLog, Static
 from lakehouse_core.models import PhasePlan
 
 
-class ConfirmPhaseModal(ModalScreen[bool]):
-    """Shows exactly what a phase will do; dismisses True when the user confirms."""
+class ConfirmModal(ModalScreen[bool]):
+    """Base of the yes/no dialogs: y/enter confirms, n/escape cancels; the confirm button has focus."""
 
     BINDINGS = [
-        Binding("y,enter", "confirm", "Run", id="modal.confirm"),
+        Binding("y,enter", "confirm", "Confirm", id="modal.confirm"),
         Binding("n,escape", "cancel", "Cancel", id="modal.cancel"),
     ]
+    CONFIRM_ID = "confirm"
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{self.CONFIRM_ID}", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == self.CONFIRM_ID)
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class ConfirmPhaseModal(ConfirmModal):
+    """Shows exactly what a phase will do; dismisses True when the user confirms."""
+
+    CONFIRM_ID = "confirm-run"
 
     def __init__(self, plan: PhasePlan) -> None:
         super().__init__(classes="modal")
@@ -36,25 +55,11 @@ class ConfirmPhaseModal(ModalScreen[bool]):
                 yield Button("Run (y)", variant="primary", id="confirm-run")
                 yield Button("Cancel (n)", id="confirm-cancel")
 
-    def on_mount(self) -> None:
-        self.query_one("#confirm-run", Button).focus()
 
-    @on(Button.Pressed, "#confirm-run")
-    def action_confirm(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#confirm-cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(False)
-
-
-class ConfirmActionModal(ModalScreen[bool]):
+class ConfirmActionModal(ConfirmModal):
     """Asks before a disruptive action (stop, restart); dismisses True when the user confirms."""
 
-    BINDINGS = [
-        Binding("y,enter", "confirm", "Confirm", id="modal.confirm"),
-        Binding("n,escape", "cancel", "Cancel", id="modal.cancel"),
-    ]
+    CONFIRM_ID = "action-confirm"
 
     def __init__(self, question: str, detail: str = "", confirm_label: str = "Confirm") -> None:
         super().__init__(classes="modal")
@@ -70,17 +75,6 @@ class ConfirmActionModal(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button(f"{self.confirm_label} (y)", variant="warning", id="action-confirm")
                 yield Button("Cancel (n)", id="action-cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#action-confirm", Button).focus()
-
-    @on(Button.Pressed, "#action-confirm")
-    def action_confirm(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#action-cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(False)
 
 
 class LogsModal(ModalScreen[None]):

@@ -50,6 +50,8 @@ def collector_paused(active: bool = True) -> Iterator[None]:
         gc.freeze()
         if enabled:
             gc.enable()
+
+
 FIRST_PAGE_ROWS = 200
 """Rows of the quick first query of a read-only statement, shown while the full fetch runs."""
 CANCELLED_TEXT = "query cancelled by user"
