@@ -8,26 +8,25 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 from textual.worker import Worker
 
-from lakehouse_core.models import (
-    AlertState,
-    DataFileInfo,
-    MetricPanel,
-    PartitionStat,
-    PhasePlan,
-    PhaseResult,
-    ProgressEvent,
-    QueryResult,
-    RefInfo,
-    SchemaVersion,
-    Series,
-    ServiceStatus,
-    SnapshotDiff,
-    SnapshotInfo,
-    TableDetail,
-    TableRef,
-)
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: importing the models (~20 ms of dataclasses) waits for the backend
+    from lakehouse_core.models import (
+        AlertState,
+        DataFileInfo,
+        MetricPanel,
+        PartitionStat,
+        PhasePlan,
+        PhaseResult,
+        ProgressEvent,
+        QueryResult,
+        RefInfo,
+        SchemaVersion,
+        Series,
+        ServiceStatus,
+        SnapshotDiff,
+        SnapshotInfo,
+        TableDetail,
+        TableRef,
+    )
     from lakehouse_core.ports import Backend
     from lakehouse_core.settings import LakehouseSettings
 
