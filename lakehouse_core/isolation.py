@@ -43,7 +43,7 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
 
 
 def child_log_path(settings: LakehouseSettings, phase: int) -> Path:
-    """Where a phase child's own stdout/stderr go."""
+    """Where a phase child's own stdout/stderr go (the last run of that phase)."""
     return settings.data_path / "runs" / f"phase{phase}.child.log"
 
 
@@ -113,7 +113,7 @@ def run_isolated(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
-    with open(log_path, "ab") as log_file:
+    with open(log_path, "wb") as log_file:  # the last run only: no unbounded growth
         process = subprocess.Popen(
             [sys.executable, "-m", "lakehouse_core._phase_child"],
             stdin=subprocess.PIPE,

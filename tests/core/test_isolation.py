@@ -111,3 +111,12 @@ def test_phase1_is_the_same_in_a_child_process_and_in_a_thread(tmp_path: Path) -
     assert results["process"].rows_per_layer == results["thread"].rows_per_layer
     assert results["process"].rows_per_layer["raw.orders"] == 300
     assert (tmp_path / "process" / "gold").is_dir()
+
+
+def test_the_child_log_holds_the_last_run_only(settings: LakehouseSettings) -> None:
+    with pytest.raises(LakehouseError):
+        isolation.run_isolated(jobs.bug, settings, 1, run_id="R")
+    assert "Traceback" in isolation.child_log_path(settings, 1).read_text()
+    isolation.run_isolated(jobs.chatty, settings, 1, run_id="R")
+    log = isolation.child_log_path(settings, 1).read_text()
+    assert "Traceback" not in log and "a stray print on stdout" in log
