@@ -213,3 +213,17 @@ async def test_export_csv_and_parquet(fake_backend: FakeBackend, settings: Lakeh
         await settle(pilot)
         assert pq.read_table(target).num_rows == 100
         assert isinstance(app.screen, SqlScreen) and screen.result is not None
+
+
+async def test_the_editor_highlights_sql(fake_backend: FakeBackend, settings: LakehouseSettings) -> None:
+    app = LakehouseApp(fake_backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_sql(pilot, "SELECT order_id FROM bronze.orders WHERE total_amount > 10 -- big")
+        editor = screen.query_one(TextArea)
+        assert (editor.language, editor.is_syntax_aware) == ("sql", True)
+        line = editor.text.splitlines()[0]
+        kinds: dict[str, set[str]] = {}
+        for start, end, name in editor._highlights[0]:
+            kinds.setdefault(line[start:end], set()).add(name)
+        assert kinds["SELECT"] == kinds["FROM"] == kinds["WHERE"] == {"keyword"}
+        assert "comment" in kinds["-- big"]
