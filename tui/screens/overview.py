@@ -198,6 +198,7 @@ class OverviewScreen(LakehouseScreen):
 
         # the user reads the plan now: a good moment to take what the heap holds out of the cyclic GC's
         # reach, so that no full collection of it pauses the frames while the phase runs
+        gc.collect(1)  # young garbage first (a millisecond), so that freezing keeps no dead cycles
         gc.freeze()
         self.app.push_screen(ConfirmPhaseModal(plan), confirmed)
 
