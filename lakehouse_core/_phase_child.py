@@ -42,12 +42,12 @@ class _ChannelSink:
         self._channel.send(("progress", event))
 
 
-def _watch_stdin(stream: IO[bytes], cancelled: threading.Event) -> None:
+def _watch_stdin(stream: IO[bytes], token: Any) -> None:
     try:
         stream.read(1)  # a byte: cancel; b"" (EOF): the parent is gone, stop too
     except OSError:
         pass
-    cancelled.set()
+    token.cancel()
 
 
 def main() -> None:
@@ -66,16 +66,13 @@ def main() -> None:
     root = logging.getLogger()
     root.handlers[:] = [logging.handlers.QueueHandler(channel)]  # type: ignore[arg-type]
     root.setLevel(logging.INFO)
-    cancelled = threading.Event()
-    threading.Thread(target=_watch_stdin, args=(stdin, cancelled), daemon=True).start()
-
     from lakehouse_core.errors import CancelledError, LakehouseError, PhaseFailed
     from lakehouse_core.ports import CancelToken
 
+    token = CancelToken()
+    threading.Thread(target=_watch_stdin, args=(stdin, token), daemon=True).start()
     try:
-        result = fn(
-            settings, run_id=run_id, progress=_ChannelSink(channel), cancel=CancelToken(event=cancelled)
-        )
+        result = fn(settings, run_id=run_id, progress=_ChannelSink(channel), cancel=token)
     except PhaseFailed as exc:
         channel.send(("failed", exc.phase, str(exc.cause), exc.partial))
     except CancelledError as exc:
@@ -84,7 +81,7 @@ def main() -> None:
         channel.send(("error", type(exc).__name__, exc.message, exc.title))
     except BaseException as exc:  # noqa: BLE001 - every failure reaches the parent as a message
         traceback.print_exc()
-        channel.send(("error", "LakehouseError", f"phase {phase} failed: {exc!r}", "Phase failed"))
+        channel.send(("failed", phase, repr(exc), None))  # a bug in the phase fails the phase
     else:
         channel.send(("ok", result))
 

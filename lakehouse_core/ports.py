@@ -9,7 +9,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from lakehouse_core.errors import CancelledError
 from lakehouse_core.models import (
@@ -65,9 +65,8 @@ NULL_PROGRESS: ProgressSink = NullProgress()
 class CancelToken:
     """Cooperative cancellation shared between the caller and the worker."""
 
-    def __init__(self, event: Any = None) -> None:
-        """``event``: anything with ``set``/``is_set`` (a ``multiprocessing`` Event across processes)."""
-        self._event = event if event is not None else threading.Event()
+    def __init__(self) -> None:
+        self._event = threading.Event()
 
     def cancel(self) -> None:
         self._event.set()

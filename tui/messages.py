@@ -108,7 +108,8 @@ class PhaseProgress(Message, bubble=False):
 
 @dataclass
 class PhaseFinished(Message, bubble=False):
-    """A phase run ended: ``result`` is the full or partial result, ``error`` the failure text."""
+    """A phase run ended: ``result`` is the full or partial result, ``error`` the text to show
+    ("phase N failed: …", "cancelled by user")."""
 
     phase: int
     result: PhaseResult | None

@@ -226,7 +226,7 @@ class OverviewScreen(LakehouseScreen):
             self.post_message(PhaseFinished(phase, None, error=str(exc), cancelled=True))
             raise
         except BaseException as exc:
-            self.post_message(PhaseFinished(phase, None, error=str(exc)))
+            self.post_message(PhaseFinished(phase, None, error=f"phase {phase} failed: {exc}"))
             raise
         self.post_message(PhaseFinished(phase, result))
 
@@ -253,11 +253,8 @@ class OverviewScreen(LakehouseScreen):
             status.update(f"phase {message.phase} cancelled")
             log.write(f"phase {message.phase} cancelled")
         elif message.error is not None:
-            text = message.error
-            if not text.startswith(f"phase {message.phase} failed"):  # PhaseFailed already says so
-                text = f"phase {message.phase} failed: {text}"
-            status.update(text)
-            log.write(text)
+            status.update(message.error)
+            log.write(message.error)
         elif message.result is not None:
             result = message.result
             summary = (
