@@ -1,4 +1,4 @@
-"""Phases in a child process (lakehouse_core.isolation): results, errors, crashes, cancel, output hygiene."""
+"""Phases in a child process (phases.isolation): results, errors, crashes, cancel, output hygiene."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse_core import isolation
 from lakehouse_core.errors import CancelledError, DataError, LakehouseError, PhaseFailed
-from lakehouse_core.phasekit import execute_phase1
+from lakehouse_core.phases import isolation
+from lakehouse_core.phases.definitions import execute_phase1
 from lakehouse_core.ports import CancelToken
 from lakehouse_core.settings import LakehouseSettings, load_settings
 from tests.core import isolation_jobs as jobs
-from tests.core.test_runs_phasekit import Events
+from tests.core.test_phases_engine import Events
 
 
 @pytest.fixture

@@ -260,7 +260,7 @@ async def test_a_killed_phase_process_fails_the_phase_and_the_app_carries_on(
     app = LakehouseApp(backend, settings)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        with caplog.at_level(logging.INFO, logger="lakehouse_core.isolation"):
+        with caplog.at_level(logging.INFO, logger="lakehouse_core.phases.isolation"):
             await pilot.press("1")
             await settle(pilot)
             await pilot.press("y")

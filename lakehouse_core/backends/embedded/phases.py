@@ -11,7 +11,7 @@ from lakehouse_core.errors import LakehouseError
 from lakehouse_core.models import PhasePlan, PhaseResult, SnapshotRef, TaskResult, TaskSpec
 from lakehouse_core.observability import PipelineMetrics
 from lakehouse_core.paths import DataPaths
-from lakehouse_core.phasekit import (
+from lakehouse_core.phases.definitions import (
     PHASE_TITLES,
     Step,
     execute_phase1,
@@ -22,7 +22,7 @@ from lakehouse_core.phasekit import (
     phase4_steps,
     run_steps,
 )
-from lakehouse_core.phaserunner import PersistentPhaseRunner
+from lakehouse_core.phases.runner import PersistentPhaseRunner
 from lakehouse_core.ports import CancelToken, CatalogBrowser, ProgressSink, SqlEngine
 from lakehouse_core.runs import new_run_id
 from lakehouse_core.settings import LakehouseSettings

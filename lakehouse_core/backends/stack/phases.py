@@ -28,7 +28,7 @@ from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.errors import LakehouseError, ServiceUnavailableError
 from lakehouse_core.models import PhasePlan, PhaseResult, TaskResult, TaskSpec
 from lakehouse_core.observability import PipelineMetrics
-from lakehouse_core.phasekit import (
+from lakehouse_core.phases.definitions import (
     PHASE4_TASKS,
     PHASE_TITLES,
     Step,
@@ -39,7 +39,7 @@ from lakehouse_core.phasekit import (
     phase4_steps,
     run_steps,
 )
-from lakehouse_core.phaserunner import PersistentPhaseRunner
+from lakehouse_core.phases.runner import PersistentPhaseRunner
 from lakehouse_core.ports import CancelToken, CatalogBrowser, ProgressSink, SqlEngine
 from lakehouse_core.runs import new_run_id
 from lakehouse_core.settings import LakehouseSettings

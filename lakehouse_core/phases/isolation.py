@@ -2,7 +2,7 @@
 
 The heavy phases (generation and the DuckDB pipeline) hold the GIL and allocate millions of objects; run
 in a thread, they stall the caller's event loop (the TUI's frames) through the GIL and the cyclic GC.
-In a child process (``python -m lakehouse_core._phase_child``) they share nothing with the caller:
+In a child process (``python -m lakehouse_core.phases._child``) they share nothing with the caller:
 progress events, log records and the result come back as pickles on the child's stdout, cancellation
 goes down its stdin, and the child runs at a lower CPU priority (``settings.phase_nice``) so the
 interactive process wins the cores. A child that crashes, is killed (e.g. out of memory) or ignores a
@@ -39,7 +39,7 @@ PhaseFn = Callable[..., PhaseResult]
 CANCEL_GRACE_S = 15.0
 """How long a cancelled child may take to stop on its own before it is terminated."""
 POLL_S = 0.1
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def child_log_path(settings: LakehouseSettings, phase: int) -> Path:
@@ -115,7 +115,7 @@ def run_isolated(
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
     with open(log_path, "wb") as log_file:  # the last run only: no unbounded growth
         process = subprocess.Popen(
-            [sys.executable, "-m", "lakehouse_core._phase_child"],
+            [sys.executable, "-m", "lakehouse_core.phases._child"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log_file,

@@ -1,4 +1,6 @@
-"""The phase child process (see lakehouse_core.isolation): ``python -m lakehouse_core._phase_child``.
+"""The phase child process (see lakehouse_core.phases.isolation).
+
+Run as ``python -m lakehouse_core.phases._child``.
 
 stdin: one pickled job ``(fn, settings, phase, run_id, nice)``, then any byte (or EOF) means cancel.
 stdout: pickled messages ``("progress", event)``, ``("log", record)`` and one final ``("ok", result)``,

@@ -190,7 +190,7 @@ def execute_phase1(
 ) -> PhaseResult:
     """Run phase 1 where ``settings.phase_isolation`` says: a child process (default) or this thread."""
     if settings.phase_isolation == "process":
-        from lakehouse_core.isolation import run_isolated
+        from lakehouse_core.phases.isolation import run_isolated
 
         return run_isolated(run_phase1, settings, 1, run_id=run_id, progress=progress, cancel=cancel)
     return run_phase1(settings, run_id=run_id, progress=progress, cancel=cancel)

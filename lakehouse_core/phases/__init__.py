@@ -1,0 +1,1 @@
+"""The phases of the lakehouse: step engine, phase definitions, runner base and process isolation."""
