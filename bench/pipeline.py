@@ -81,7 +81,7 @@ def stage_generate(data: str, orders: int) -> int:
 def stage_phase1(data: str) -> dict[str, int]:
     """Phase 1 after generation: the five DuckDB tasks (bronze, validate, silver, gold, report)."""
     from lakehouse_core.paths import DataPaths
-    from lakehouse_core.phases.definitions import phase1_steps, run_steps
+    from lakehouse_core.phases import phase1_steps, run_steps
 
     steps = [s for s in phase1_steps() if s.name != "generate_sample_data"]
     result = run_steps(1, steps, run_id="bench", kwargs={"paths": DataPaths(Path(data))})

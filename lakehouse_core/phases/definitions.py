@@ -1,34 +1,29 @@
-"""Building blocks shared by every PhaseRunner: task execution with timing, progress and cancellation,
-phase 1 (the six seed tasks) and phase 3 (the business queries through any SqlEngine)."""
+"""What the four phases are: their titles, the steps each runs (name, description, work) and the
+details their plans show. A plan lists the steps a run executes, so the two cannot disagree.
+
+1. the platform's six pipeline tasks (raw CSV -> bronze -> quality -> silver -> gold -> KPIs);
+2. promote every layer into Iceberg tables (the layout comes from ``iceberg/tables.py``);
+3. the business queries and a time-travel count through any SqlEngine;
+4. pipeline metrics into a PipelineMetrics registry, table freshness from the catalog, the alerts.
+
+Backends add what differs (phase 2's catalog and branch, phase 4's extra sources): see
+``lakehouse_core.phases.runner``.
+"""
 
 from __future__ import annotations
 
-import inspect
-import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from lakehouse_core.errors import CancelledError, LakehouseError, PhaseFailed
-from lakehouse_core.models import (
-    AsOf,
-    PhasePlan,
-    PhaseResult,
-    ProgressEvent,
-    QueryResult,
-    SnapshotRef,
-    TableRef,
-    TaskResult,
-    TaskSpec,
-)
+from lakehouse_core.errors import LakehouseError
+from lakehouse_core.models import AsOf, PhasePlan, PhaseResult, QueryResult, SnapshotRef, TableRef, TaskSpec
+from lakehouse_core.observability import PipelineMetrics, memory_alert
 from lakehouse_core.paths import DataPaths
+from lakehouse_core.phases.engine import Step, StepOutput, run_steps
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, CatalogBrowser, ProgressSink, SqlEngine
 from lakehouse_core.queries import BUSINESS_QUERIES, TIME_TRAVEL_SQL
 from lakehouse_core.settings import LakehouseSettings
-
-logger = logging.getLogger(__name__)
 
 PHASE_TITLES = {
     1: "Phase 1 - ETL pipeline: raw CSV -> bronze -> silver -> gold",
@@ -38,122 +33,28 @@ PHASE_TITLES = {
 }
 
 
-@dataclass(frozen=True)
-class Step:
-    """One task of a phase: a name, a description and a callable returning a TaskResult."""
-
-    name: str
-    description: str
-    fn: Callable[..., TaskResult]
-
-
-def call_with(fn: Callable[..., Any], *args: Any, **available: Any) -> Any:
-    """Call ``fn`` passing only the keyword arguments its signature accepts."""
-    params = inspect.signature(fn).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return fn(*args, **available)
-    return fn(*args, **{k: v for k, v in available.items() if k in params})
-
-
-def run_steps(
-    phase: int,
-    steps: Sequence[Step],
-    *,
-    run_id: str,
-    progress: ProgressSink = NULL_PROGRESS,
-    cancel: CancelToken | None = None,
-    kwargs: Mapping[str, Any] | None = None,
-) -> PhaseResult:
-    """Run ``steps`` in order; returns an ok PhaseResult or raises PhaseFailed/CancelledError.
-
-    Each step is called with the keyword arguments of ``kwargs`` it accepts (plus progress, cancel).
-    """
-    started, t0 = datetime.now(UTC), time.perf_counter()
-    done: list[TaskResult] = []
-    available = {**(kwargs or {}), "progress": progress, "cancel": cancel, "run_id": run_id}
-    for step in steps:
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        progress.emit(ProgressEvent(phase, step.name, "start", message=step.description))
-        s0 = time.perf_counter()
-        try:
-            result = call_with(step.fn, **available)
-        except CancelledError:
-            progress.emit(ProgressEvent(phase, step.name, "log", message="cancelled"))
-            raise
-        except Exception as exc:  # noqa: BLE001 - every failure becomes PhaseFailed with partial results
-            logger.warning("phase %s task %s failed: %s", phase, step.name, exc)
-            progress.emit(ProgressEvent(phase, step.name, "log", message=f"FAILED: {exc}"))
-            partial = summarize(phase, done, run_id=run_id, started=started, t0=t0, error=str(exc))
-            raise PhaseFailed(phase, exc if isinstance(exc, LakehouseError) else repr(exc), partial) from exc
-        if not isinstance(result, TaskResult):
-            result = TaskResult(step.name, time.perf_counter() - s0)
-        done.append(result)
-        progress.emit(
-            ProgressEvent(phase, step.name, "finish", done=1, total=1, message=f"{result.seconds:.2f}s")
-        )
-    return summarize(phase, done, run_id=run_id, started=started, t0=t0)
-
-
-def summarize(
-    phase: int,
-    tasks: Sequence[TaskResult],
-    *,
-    run_id: str,
-    started: datetime,
-    t0: float,
-    error: str | None = None,
-) -> PhaseResult:
-    """Fold task results into a PhaseResult (rows per layer, quality failures, snapshots, outputs)."""
-    rows: dict[str, int] = {}
-    outputs: dict[str, Any] = {}
-    snapshots: list[SnapshotRef] = []
-    quality_failures = 0
-    for task in tasks:
-        for key, value in task.rows.items():
-            rows[key] = int(value)
-            if key.startswith("quarantine"):
-                quality_failures += int(value)
-        for key, value in task.outputs.items():
-            if key == "snapshots":
-                snapshots.extend(v for v in value if isinstance(v, SnapshotRef))
-            else:
-                outputs[f"{task.name}.{key}" if key in outputs else key] = value
-    return PhaseResult(
-        phase=phase,
-        ok=error is None,
-        run_id=run_id,
-        started_at=started,
-        seconds=time.perf_counter() - t0,
-        tasks=tuple(tasks),
-        rows_per_layer=rows,
-        quality_failures=quality_failures,
-        snapshots=tuple(snapshots),
-        outputs=outputs,
-        error=error,
-    )
+def phase_plan(phase: int, steps: Sequence[Step], details: Sequence[str]) -> PhasePlan:
+    """The plan of ``phase``: its title, the tasks of ``steps`` and ``details``."""
+    return PhasePlan(phase, PHASE_TITLES[phase], tuple(s.spec for s in steps), tuple(details))
 
 
 # ---------------------------------------------------------------- phase 1
 def phase1_steps() -> list[Step]:
-    """The six seed tasks, in order."""
+    """The platform's six pipeline tasks, in order."""
     from lakehouse_core.pipeline.tasks import PHASE1_TASKS
 
     return [Step(name, desc, fn) for name, desc, fn in PHASE1_TASKS]
 
 
-def phase1_plan(settings: LakehouseSettings) -> PhasePlan:
-    """What phase 1 will do with these settings."""
-    return PhasePlan(
-        phase=1,
-        title=PHASE_TITLES[1],
-        tasks=tuple(TaskSpec(s.name, s.description) for s in phase1_steps()),
-        details=(
-            f"orders: {settings.orders:,} (customers {settings.orders // 5:,}, "
-            f"products {max(200, settings.orders // 25):,}), seed {settings.seed}, "
-            f"defect rate {settings.defect_rate:g}",
-            f"data dir: {settings.data_path}",
-        ),
+def phase1_details(settings: LakehouseSettings) -> tuple[str, ...]:
+    """Sizes, random seed, defect rate and data directory of a phase-1 run with ``settings``."""
+    from lakehouse_core.pipeline.generate import sizes_for
+
+    customers, products = sizes_for(settings.orders)
+    return (
+        f"orders: {settings.orders:,} (customers {customers:,}, products {products:,}), "
+        f"seed {settings.seed}, defect rate {settings.defect_rate:g}",
+        f"data dir: {settings.data_path}",
     )
 
 
@@ -164,7 +65,7 @@ def run_phase1(
     progress: ProgressSink = NULL_PROGRESS,
     cancel: CancelToken | None = None,
 ) -> PhaseResult:
-    """Run the six seed tasks on ``settings.data_path``."""
+    """Run the six pipeline tasks on ``settings.data_path`` in this process."""
     paths = DataPaths(settings.data_path).ensure()
     return run_steps(
         1,
@@ -181,22 +82,46 @@ def run_phase1(
     )
 
 
-def execute_phase1(
-    settings: LakehouseSettings,
-    *,
-    run_id: str,
-    progress: ProgressSink = NULL_PROGRESS,
-    cancel: CancelToken | None = None,
-) -> PhaseResult:
-    """Run phase 1 where ``settings.phase_isolation`` says: a child process (default) or this thread."""
-    if settings.phase_isolation == "process":
-        from lakehouse_core.phases.isolation import run_isolated
+# ---------------------------------------------------------------- phase 2
+def promote_step(open_catalog: Callable[[], Any], paths: DataPaths, branch: str | None = None) -> Step:
+    """Phase 2's promotion: every layer into its Iceberg table of ``open_catalog()``."""
 
-        return run_isolated(run_phase1, settings, 1, run_id=run_id, progress=progress, cancel=cancel)
-    return run_phase1(settings, run_id=run_id, progress=progress, cancel=cancel)
+    def promote(run_id: str, progress: ProgressSink, cancel: CancelToken | None) -> StepOutput:
+        import pyarrow.parquet as pq
+
+        from lakehouse_core.iceberg.promote import promote_all
+        from lakehouse_core.iceberg.tables import TABLES
+
+        snapshots: list[SnapshotRef] = promote_all(
+            open_catalog(), paths, run_id=run_id, progress=progress, cancel=cancel, branch=branch
+        )
+        rows = {d.identifier: pq.read_metadata(d.source_path(paths)).num_rows for d in TABLES}
+        return StepOutput(
+            rows=rows, outputs={"snapshots": snapshots}, detail=f"{len(snapshots)} tables committed"
+        )
+
+    return Step(
+        "promote_to_iceberg", "load each layer's Parquet into its Iceberg table (one commit each)", promote
+    )
+
+
+def iceberg_layout() -> tuple[str, ...]:
+    """``"<table>: <partition spec>"`` of every lakehouse table, rendered from ``iceberg/tables.py``."""
+    from lakehouse_core.iceberg import tables
+
+    lines = []
+    for table in tables.TABLES:
+        schema = table.schema
+        fields = table.partition_spec.fields
+        spec = ", ".join(f"{f.transform}({schema.find_column_name(f.source_id)})" for f in fields)
+        lines.append(f"{table.identifier}: {spec or 'unpartitioned'}")
+    return tuple(lines)
 
 
 # ---------------------------------------------------------------- phase 3
+TIME_TRAVEL_DESCRIPTION = "COUNT(*) of bronze.orders as of an older snapshot"
+
+
 def _result_payload(result: QueryResult, max_rows: int = 50) -> dict[str, Any]:
     return {
         "engine": result.engine,
@@ -218,20 +143,16 @@ def phase3_steps(sql: SqlEngine, catalog: CatalogBrowser) -> list[Step]:
     steps: list[Step] = []
     for query in BUSINESS_QUERIES:
 
-        def run_query(q: Any = query) -> TaskResult:
-            t0 = time.perf_counter()
+        def run_query(q: Any = query) -> StepOutput:
             result = sql.execute(q.sql, limit=1000)
-            return TaskResult(
-                q.key,
-                time.perf_counter() - t0,
+            return StepOutput(
                 outputs={q.key: _result_payload(result)},
                 detail=f"{result.row_count} rows via {result.engine}",
             )
 
         steps.append(Step(query.key, query.title, run_query))
 
-    def time_travel() -> TaskResult:
-        t0 = time.perf_counter()
+    def time_travel() -> StepOutput:
         snaps = catalog.snapshots(TableRef(("bronze",), "orders"))
         if not snaps:
             raise LakehouseError("bronze.orders has no snapshot yet: run phase 2 first")
@@ -244,29 +165,18 @@ def phase3_steps(sql: SqlEngine, catalog: CatalogBrowser) -> list[Step]:
             "count_then": _plain(then.rows[0][0]),
             "count_now": _plain(now.rows[0][0]),
         }
-        return TaskResult(
-            "time_travel",
-            time.perf_counter() - t0,
+        return StepOutput(
             outputs={"time_travel": payload},
             detail=f"{payload['count_then']} rows at snapshot {older.snapshot_id}, "
             f"{payload['count_now']} now",
         )
 
-    steps.append(Step("time_travel", "COUNT(*) of bronze.orders as of an older snapshot", time_travel))
+    steps.append(Step("time_travel", TIME_TRAVEL_DESCRIPTION, time_travel))
     return steps
 
 
-def phase3_plan(sql: SqlEngine) -> PhasePlan:
-    """What phase 3 will run."""
-    return PhasePlan(
-        phase=3,
-        title=PHASE_TITLES[3],
-        tasks=(
-            *(TaskSpec(q.key, q.title) for q in BUSINESS_QUERIES),
-            TaskSpec("time_travel", "COUNT(*) of bronze.orders as of an older snapshot"),
-        ),
-        details=(f"engine: {sql.name}",),
-    )
+def phase3_details(sql: SqlEngine) -> tuple[str, ...]:
+    return (f"engine: {sql.name}",)
 
 
 # ---------------------------------------------------------------- phase 4
@@ -279,68 +189,42 @@ PHASE4_TASKS = (
 
 
 def phase4_steps(
-    metrics: Any,
+    metrics: PipelineMetrics,
     catalog: CatalogBrowser,
     last_results: Callable[[], Mapping[int, PhaseResult]],
-    exporter_url: str | None = None,
 ) -> list[Step]:
-    """Collect pipeline metrics into ``metrics`` (a PipelineMetrics) and evaluate the alerts."""
-    from lakehouse_core.observability import memory_alert
+    """Collect pipeline metrics into ``metrics`` and evaluate the alerts."""
 
-    def record_runs() -> TaskResult:
-        t0 = time.perf_counter()
+    def record_runs() -> StepOutput:
         results = last_results()
         for result in results.values():
             metrics.record_phase(result)
-        return TaskResult("record_runs", time.perf_counter() - t0, detail=f"phases {sorted(results)}")
+        return StepOutput(detail=f"phases {sorted(results)}")
 
-    def table_freshness() -> TaskResult:
-        t0 = time.perf_counter()
+    def table_freshness() -> StepOutput:
         now = time.time()
         commits = record_table_commits(metrics, catalog)
         fresh = {name: round(now - ts, 1) for name, ts in commits.items()}
-        return TaskResult(
-            "table_freshness",
-            time.perf_counter() - t0,
-            outputs={"freshness_s": fresh},
-            detail=f"{len(fresh)} tables",
-        )
+        return StepOutput(outputs={"freshness_s": fresh}, detail=f"{len(fresh)} tables")
 
-    def sample_process() -> TaskResult:
-        t0 = time.perf_counter()
+    def sample_process() -> StepOutput:
         sample = metrics.sample()
         wanted = ("process_resident_memory_bytes", "process_cpu_seconds_total")
         proc = {name: value for (name, _labels), value in sample.values.items() if name in wanted}
-        return TaskResult(
-            "sample_process",
-            time.perf_counter() - t0,
-            outputs={"process": proc},
-            detail=f"{len(sample.values)} series",
-        )
+        return StepOutput(outputs={"process": proc}, detail=f"{len(sample.values)} series")
 
-    def evaluate_alerts() -> TaskResult:
-        t0 = time.perf_counter()
+    def evaluate_alerts() -> StepOutput:
         alert = memory_alert(metrics.history())
-        payload = [
-            {
-                "name": alert.name,
-                "state": alert.state,
-                "value": alert.value,
-                "threshold": alert.threshold,
-                "message": alert.message,
-            }
-        ]
-        outputs: dict[str, Any] = {"alerts": payload}
-        if exporter_url:
-            outputs["exporter"] = exporter_url
-        return TaskResult(
-            "evaluate_alerts",
-            time.perf_counter() - t0,
-            outputs=outputs,
-            detail=f"{alert.name}: {alert.state}",
-        )
+        payload = {
+            "name": alert.name,
+            "state": alert.state,
+            "value": alert.value,
+            "threshold": alert.threshold,
+            "message": alert.message,
+        }
+        return StepOutput(outputs={"alerts": [payload]}, detail=f"{alert.name}: {alert.state}")
 
-    fns = {
+    fns: dict[str, Callable[[], StepOutput]] = {
         "record_runs": record_runs,
         "table_freshness": table_freshness,
         "sample_process": sample_process,
@@ -349,7 +233,7 @@ def phase4_steps(
     return [Step(spec.name, spec.description, fns[spec.name]) for spec in PHASE4_TASKS]
 
 
-def record_table_commits(metrics: Any, catalog: CatalogBrowser) -> dict[str, float]:
+def record_table_commits(metrics: PipelineMetrics, catalog: CatalogBrowser) -> dict[str, float]:
     """Record every table's last commit time (unix seconds) in ``metrics``; return them by table."""
     commits: dict[str, float] = {}
     for ns in catalog.list_namespaces():
@@ -359,8 +243,3 @@ def record_table_commits(metrics: Any, catalog: CatalogBrowser) -> dict[str, flo
                 commits[table.identifier] = snaps[-1].committed_at.timestamp()
                 metrics.record_commit(table.identifier, commits[table.identifier])
     return commits
-
-
-def phase4_plan(where: str) -> PhasePlan:
-    """What phase 4 will do."""
-    return PhasePlan(phase=4, title=PHASE_TITLES[4], tasks=PHASE4_TASKS, details=(where,))

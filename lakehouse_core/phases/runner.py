@@ -1,4 +1,6 @@
-"""The part every PhaseRunner shares: one phase at a time, results persisted and recorded as metrics."""
+"""The part every PhaseRunner shares: which steps each phase runs, its plan, one phase at a time,
+results persisted and recorded as metrics. A backend's runner provides only what differs: phase 2's
+steps and details, phase 4's extra steps and details (and the SQL engine and catalog it was given)."""
 
 from __future__ import annotations
 
@@ -8,32 +10,119 @@ from lakehouse_core.errors import LakehouseError, PhaseFailed
 from lakehouse_core.models import PhasePlan, PhaseResult
 from lakehouse_core.observability import PipelineMetrics
 from lakehouse_core.paths import DataPaths
-from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
-from lakehouse_core.runs import RunStore
+from lakehouse_core.phases.definitions import (
+    PHASE_TITLES,
+    phase1_details,
+    phase1_steps,
+    phase3_details,
+    phase3_steps,
+    phase4_steps,
+    phase_plan,
+    run_phase1,
+)
+from lakehouse_core.phases.engine import Step, run_steps
+from lakehouse_core.ports import NULL_PROGRESS, CancelToken, CatalogBrowser, ProgressSink, SqlEngine
+from lakehouse_core.runs import RunStore, new_run_id
 from lakehouse_core.settings import LakehouseSettings
 
 
-class PersistentPhaseRunner:
-    """Base of the embedded and stack runners; subclasses implement ``plan`` and ``_run``."""
+def execute_phase1(
+    settings: LakehouseSettings,
+    *,
+    run_id: str,
+    progress: ProgressSink = NULL_PROGRESS,
+    cancel: CancelToken | None = None,
+) -> PhaseResult:
+    """Run phase 1 where ``settings.phase_isolation`` says: a child process (default) or this thread."""
+    if settings.phase_isolation == "process":
+        from lakehouse_core.phases.isolation import run_isolated
 
-    def __init__(self, settings: LakehouseSettings, metrics: PipelineMetrics | None = None) -> None:
+        return run_isolated(run_phase1, settings, 1, run_id=run_id, progress=progress, cancel=cancel)
+    return run_phase1(settings, run_id=run_id, progress=progress, cancel=cancel)
+
+
+def check_phase(phase: int) -> None:
+    """Raise LakehouseError unless ``phase`` is one of the four phases."""
+    if phase not in PHASE_TITLES:
+        raise LakehouseError(f"no phase {phase}: phases are 1, 2, 3 and 4", title="Unknown phase")
+
+
+class PersistentPhaseRunner:
+    """Base of the backends' runners: phases 1-4 on ``sql`` and ``catalog``, results under data/runs.
+
+    Subclasses implement ``phase2_steps``, ``phase2_details`` and ``phase4_details`` and may add
+    ``phase4_extra_steps``.
+    """
+
+    def __init__(
+        self,
+        settings: LakehouseSettings,
+        *,
+        sql: SqlEngine,
+        catalog: CatalogBrowser,
+        metrics: PipelineMetrics | None = None,
+    ) -> None:
         self.settings = settings
         self.paths = DataPaths(settings.data_path)
+        self._sql = sql
+        self._catalog = catalog
         self._metrics = metrics or PipelineMetrics()
         self._store = RunStore(self.paths.runs)
         self._lock = threading.Lock()
 
-    def plan(self, phase: int) -> PhasePlan:  # pragma: no cover - abstract
+    # ------------------------------------------------------------ what differs per backend
+    def phase2_steps(self) -> list[Step]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def phase2_details(self) -> tuple[str, ...]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def phase4_extra_steps(self) -> list[Step]:
+        """Steps a backend runs after the common phase-4 steps (none by default)."""
+        return []
+
+    def phase4_details(self) -> tuple[str, ...]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ shared
+    def steps(self, phase: int) -> list[Step]:
+        """The steps ``run(phase)`` executes, in order."""
+        check_phase(phase)
+        if phase == 1:
+            return phase1_steps()
+        if phase == 2:
+            return self.phase2_steps()
+        if phase == 3:
+            return phase3_steps(self._sql, self._catalog)
+        return [
+            *phase4_steps(self._metrics, self._catalog, self.last_results),
+            *self.phase4_extra_steps(),
+        ]
+
+    def plan(self, phase: int) -> PhasePlan:
+        """Exactly what ``run(phase)`` will do: its steps and the details of this backend."""
+        steps = self.steps(phase)
+        if phase == 1:
+            details = phase1_details(self.settings)
+        elif phase == 2:
+            details = self.phase2_details()
+        elif phase == 3:
+            details = phase3_details(self._sql)
+        else:
+            details = self.phase4_details()
+        return phase_plan(phase, steps, details)
+
     def _run(self, phase: int, progress: ProgressSink, cancel: CancelToken | None) -> PhaseResult:
-        raise NotImplementedError  # pragma: no cover - abstract
+        run_id = new_run_id()
+        if phase == 1:
+            return execute_phase1(self.settings, run_id=run_id, progress=progress, cancel=cancel)
+        return run_steps(phase, self.steps(phase), run_id=run_id, progress=progress, cancel=cancel)
 
     def run(
         self, phase: int, progress: ProgressSink = NULL_PROGRESS, cancel: CancelToken | None = None
     ) -> PhaseResult:
         """Run one phase; PhaseFailed carries (and persists) the partial result."""
-        self.plan(phase)  # validates the number
+        check_phase(phase)
         if not self._lock.acquire(blocking=False):
             raise LakehouseError("another phase is already running", title="Busy")
         try:

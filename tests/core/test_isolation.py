@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse_core.errors import CancelledError, DataError, LakehouseError, PhaseFailed
-from lakehouse_core.phases import isolation
-from lakehouse_core.phases.definitions import execute_phase1
+from lakehouse_core.phases import execute_phase1, isolation
 from lakehouse_core.ports import CancelToken
 from lakehouse_core.settings import LakehouseSettings, load_settings
 from tests.core import isolation_jobs as jobs

@@ -9,7 +9,7 @@ import pytest
 
 from lakehouse_core.errors import CancelledError, PhaseFailed
 from lakehouse_core.models import PhaseResult, ProgressEvent, SnapshotRef, TaskResult
-from lakehouse_core.phases.definitions import Step, call_with, run_steps
+from lakehouse_core.phases import Step, call_with, run_steps
 from lakehouse_core.ports import CancelToken
 from lakehouse_core.runs import RunStore, new_run_id, result_from_dict, result_to_dict
 

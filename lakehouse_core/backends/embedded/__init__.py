@@ -22,7 +22,7 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
         warehouse_probe,
     )
     from lakehouse_core.iceberg.catalog import open_embedded_catalog
-    from lakehouse_core.phases.definitions import record_table_commits
+    from lakehouse_core.phases import record_table_commits
 
     paths = DataPaths(settings.data_path)
     paths.root.mkdir(parents=True, exist_ok=True)
