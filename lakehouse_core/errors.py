@@ -19,6 +19,17 @@ class LakehouseError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as type, args and attributes, whatever a subclass's __init__ takes: the error a phase
+        # child raises is raised again, with the same type, message, title and fields, in the parent
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[LakehouseError], args: tuple[Any, ...], state: dict[str, Any]) -> LakehouseError:
+    error = cls.__new__(cls, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(LakehouseError):
     """Settings are missing or invalid."""

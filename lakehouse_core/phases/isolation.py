@@ -3,11 +3,12 @@
 The heavy phases (generation and the DuckDB pipeline) hold the GIL and allocate millions of objects; run
 in a thread, they stall the caller's event loop (the TUI's frames) through the GIL and the cyclic GC.
 In a child process (``python -m lakehouse_core.phases._child``) they share nothing with the caller:
-progress events, log records and the result come back as pickles on the child's stdout, cancellation
-goes down its stdin, and the child runs at a lower CPU priority (``settings.phase_nice``) so the
-interactive process wins the cores. A child that crashes, is killed (e.g. out of memory) or ignores a
-cancel fails the phase with a clear error; the caller survives. The child's own stdout/stderr (native
-libraries) go to ``data/runs/phase<N>.child.log``, never to the caller's terminal.
+progress events, log records and the outcome come back on the child's stdout, cancellation goes down
+its stdin (the messages of ``phases.messages``), and the child runs at a lower CPU priority
+(``settings.phase_nice``) so the interactive process wins the cores. A child that crashes, is killed
+(e.g. out of memory) or ignores a cancel fails the phase with a clear error; the caller survives. The
+child's own stdout/stderr (native libraries) go to ``data/runs/phase<N>.child.log``, never to the
+caller's terminal.
 """
 
 from __future__ import annotations
@@ -21,20 +22,25 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from lakehouse_core import errors
 from lakehouse_core.errors import CancelledError, LakehouseError, PhaseFailed
 from lakehouse_core.models import PhaseResult
+from lakehouse_core.phases.messages import (
+    ChildMsg,
+    ErrorMsg,
+    FailedMsg,
+    Job,
+    LogMsg,
+    PhaseFn,
+    ProgressMsg,
+    ResultMsg,
+)
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 from lakehouse_core.settings import LakehouseSettings
 
 logger = logging.getLogger(__name__)
-
-PhaseFn = Callable[..., PhaseResult]
-"""A module-level function ``fn(settings, *, run_id, progress, cancel) -> PhaseResult``."""
 
 CANCEL_GRACE_S = 15.0
 """How long a cancelled child may take to stop on its own before it is terminated."""
@@ -47,28 +53,29 @@ def child_log_path(settings: LakehouseSettings, phase: int) -> Path:
     return settings.data_path / "runs" / f"phase{phase}.child.log"
 
 
-def _reader(stream: IO[bytes], inbox: queue.Queue[tuple[Any, ...]]) -> None:
-    """Unpickle the child's messages into ``inbox``; ``("eof",)`` when the pipe closes."""
+_Inbox = queue.Queue[ChildMsg | None]
+"""The child's messages; None when its stdout closed."""
+
+
+def _unreadable(what: str) -> ErrorMsg:
+    error = LakehouseError(f"unreadable message from the phase process: {what}", title="Phase failed")
+    return ErrorMsg(error)
+
+
+def _reader(stream: IO[bytes], inbox: _Inbox) -> None:
+    """Unpickle the child's messages into ``inbox``; None when the pipe closes."""
     try:
         while True:
-            inbox.put(pickle.load(stream))
+            message = pickle.load(stream)
+            if not isinstance(message, ChildMsg):
+                inbox.put(_unreadable(repr(message)[:200]))
+                break
+            inbox.put(message)
     except (EOFError, OSError, pickle.UnpicklingError):
         pass
     except Exception as exc:  # noqa: BLE001 - a message that cannot be rebuilt ends the run with its cause
-        inbox.put(
-            ("error", "LakehouseError", f"unreadable message from the phase process: {exc!r}", "Phase failed")
-        )
-    inbox.put(("eof",))
-
-
-def _rebuild_error(kind: str, message: str, title: str) -> LakehouseError:
-    cls = getattr(errors, kind, None)
-    if isinstance(cls, type) and issubclass(cls, LakehouseError):
-        try:
-            return cls(message, title=title)
-        except TypeError:  # an error type with another signature: keep the text and title
-            pass
-    return LakehouseError(message, title=title)
+        inbox.put(_unreadable(repr(exc)))
+    inbox.put(None)
 
 
 def _tail(path: Path, lines: int = 5) -> str:
@@ -125,10 +132,10 @@ def run_isolated(
         )
     assert process.stdin is not None and process.stdout is not None
     logger.info("phase %s runs in child process %s", phase, process.pid)
-    inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
+    inbox: _Inbox = queue.Queue()
     reader = threading.Thread(target=_reader, args=(process.stdout, inbox), daemon=True)
     reader.start()
-    job = (fn, settings, phase, run_id, settings.phase_nice if nice is None else nice)
+    job = Job(fn, settings, phase, run_id, settings.phase_nice if nice is None else nice)
     cancel_sent_at: float | None = None
     try:
         try:
@@ -154,22 +161,19 @@ def run_isolated(
                         "and was terminated)"
                     ) from None
                 continue
-            kind = message[0]
-            if kind == "progress":
-                progress.emit(message[1])
-            elif kind == "log":
-                record: logging.LogRecord = message[1]
-                logging.getLogger(record.name).handle(record)
-            elif kind == "ok":
-                return message[1]  # type: ignore[no-any-return]
-            elif kind == "failed":
-                raise PhaseFailed(message[1], message[2], message[3])
-            elif kind == "cancelled":
-                raise CancelledError(message[1])
-            elif kind == "error":
-                raise _rebuild_error(message[1], message[2], message[3])
-            else:  # eof: the child is gone without a result
-                raise _died(process.wait(timeout=10), settings, phase)
+            match message:
+                case ProgressMsg(event):
+                    progress.emit(event)
+                case LogMsg(record):
+                    logging.getLogger(record.name).handle(record)
+                case ResultMsg(result):
+                    return result
+                case ErrorMsg(error):
+                    raise error
+                case FailedMsg(failed_phase, cause):
+                    raise PhaseFailed(failed_phase, cause)
+                case None:  # the child is gone without an outcome
+                    raise _died(process.wait(timeout=10), settings, phase)
     finally:
         try:
             process.stdin.close()  # EOF: a child still running takes it as a cancel

@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from lakehouse_core.errors import DataError, PhaseFailed
+from lakehouse_core.errors import DataError, PhaseFailed, ServiceUnavailableError
 from lakehouse_core.models import PhaseResult, ProgressEvent, TaskResult
 from lakehouse_core.ports import CancelToken, ProgressSink
 from lakehouse_core.settings import LakehouseSettings
@@ -81,3 +81,25 @@ def ignores_cancel(
     progress.emit(ProgressEvent(1, "work", "start", message="stuck"))
     time.sleep(60)
     raise AssertionError("not terminated")
+
+
+def service_down(
+    settings: LakehouseSettings, *, run_id: str, progress: ProgressSink, cancel: CancelToken
+) -> PhaseResult:
+    """An error whose __init__ takes other arguments than (message, title)."""
+    raise PhaseFailed(1, ServiceUnavailableError("nessie", "connection refused"), _result(partial=True))
+
+
+def unpicklable_error(
+    settings: LakehouseSettings, *, run_id: str, progress: ProgressSink, cancel: CancelToken
+) -> PhaseResult:
+    class Local(DataError):  # defined in a function: pickle cannot find it by name
+        pass
+
+    raise Local("a local error type", title="Local")
+
+
+def unpicklable_result(
+    settings: LakehouseSettings, *, run_id: str, progress: ProgressSink, cancel: CancelToken
+) -> PhaseResult:
+    return _result(handle=lambda: None)

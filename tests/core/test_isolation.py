@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse_core.errors import CancelledError, DataError, LakehouseError, PhaseFailed
+from lakehouse_core.errors import (
+    CancelledError,
+    DataError,
+    LakehouseError,
+    PhaseFailed,
+    ServiceUnavailableError,
+)
 from lakehouse_core.phases import execute_phase1, isolation
 from lakehouse_core.ports import CancelToken
 from lakehouse_core.settings import LakehouseSettings, load_settings
@@ -119,3 +125,23 @@ def test_the_child_log_holds_the_last_run_only(settings: LakehouseSettings) -> N
     isolation.run_isolated(jobs.chatty, settings, 1, run_id="R")
     log = isolation.child_log_path(settings, 1).read_text()
     assert "Traceback" not in log and "a stray print on stdout" in log
+
+
+def test_an_error_crosses_as_the_object_with_its_own_fields(settings: LakehouseSettings) -> None:
+    with pytest.raises(PhaseFailed) as info:
+        isolation.run_isolated(jobs.service_down, settings, 1, run_id="R")
+    cause = info.value.cause
+    assert isinstance(cause, ServiceUnavailableError)
+    assert (cause.service, cause.cause) == ("nessie", "connection refused")
+    assert cause.title == "Service unavailable"
+    assert info.value.partial.outputs == {"partial": True}
+
+
+def test_an_error_that_cannot_be_pickled_fails_the_phase_with_its_text(settings: LakehouseSettings) -> None:
+    with pytest.raises(PhaseFailed, match="phase 1 failed: Local: a local error type"):
+        isolation.run_isolated(jobs.unpicklable_error, settings, 1, run_id="R")
+
+
+def test_a_result_that_cannot_be_pickled_fails_the_phase(settings: LakehouseSettings) -> None:
+    with pytest.raises(PhaseFailed, match="outcome cannot be sent"):
+        isolation.run_isolated(jobs.unpicklable_result, settings, 1, run_id="R")
