@@ -1,7 +1,8 @@
-"""Run persistence and the shared step runner (timing, progress, failure with partial results, cancel)."""
+"""Run persistence and the step engine (timing, progress, failure with partial results, cancel)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from lakehouse_core.errors import CancelledError, PhaseFailed
 from lakehouse_core.models import PhaseResult, ProgressEvent, SnapshotRef, TaskResult
-from lakehouse_core.phases import Step, call_with, run_steps
+from lakehouse_core.phases import Step, StepOutput, call_with, run_steps
 from lakehouse_core.ports import CancelToken
 from lakehouse_core.runs import RunStore, new_run_id, result_from_dict, result_to_dict
 
@@ -108,3 +109,30 @@ def test_cancel_stops_before_next_step() -> None:
     with pytest.raises(CancelledError):
         run_steps(1, [Step("a", "", first), Step("b", "", lambda: ran.append("b"))], run_id="R", cancel=token)
     assert ran == ["a"]
+
+
+def test_the_engine_times_every_step() -> None:
+    def slow() -> StepOutput:
+        time.sleep(0.2)
+        return StepOutput(rows={"gold.x": 1}, detail="slept")
+
+    def claims_an_hour() -> TaskResult:  # a pipeline function's own timing is replaced
+        return TaskResult("claims", 3600.0, {"raw.orders": 2})
+
+    ev = Events()
+    result = run_steps(
+        1, [Step("slow", "", slow), Step("claims", "", claims_an_hour)], run_id="R", progress=ev
+    )
+    slow_task, claims = result.tasks
+    assert (slow_task.name, slow_task.detail, dict(slow_task.rows)) == ("slow", "slept", {"gold.x": 1})
+    assert 0.2 <= slow_task.seconds < 2.0
+    assert claims.seconds < 1.0 and dict(claims.rows) == {"raw.orders": 2}
+    assert result.seconds >= slow_task.seconds + claims.seconds
+    finish = [e.message for e in ev.items if e.kind == "finish"]
+    assert finish == [f"{slow_task.seconds:.2f}s", f"{claims.seconds:.2f}s"]
+
+
+def test_a_step_returning_nothing_still_gets_a_timed_result() -> None:
+    result = run_steps(4, [Step("quiet", "", lambda: None)], run_id="R")
+    assert [(t.name, t.rows, t.detail) for t in result.tasks] == [("quiet", {}, "")]
+    assert result.tasks[0].seconds >= 0.0
