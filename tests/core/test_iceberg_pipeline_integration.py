@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from lakehouse_core.backends.embedded.sql import EmbeddedSqlEngine
+from lakehouse_core.engines.duckdb_sql import EmbeddedSqlEngine
 from lakehouse_core.iceberg.promote import promote_all
 from lakehouse_core.iceberg.tables import TABLES
 from lakehouse_core.paths import DataPaths

@@ -251,7 +251,7 @@ def _free_port() -> int:
 
 def test_stack_runner_plans_and_dead_prometheus(tmp_path) -> None:
     from lakehouse_core.backends.stack.phases import StackPhaseRunner, prometheus_targets
-    from lakehouse_core.backends.stack.sql_fallback import DuckDbRestSqlEngine
+    from lakehouse_core.backends.stack.rest_duckdb import DuckDbRestSqlEngine
     from lakehouse_core.errors import LakehouseError
 
     settings = LakehouseSettings(

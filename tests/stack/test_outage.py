@@ -15,7 +15,7 @@ import pytest
 from lakehouse_core.backends.stack.catalog import NessieCatalogBrowser
 from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog
 from lakehouse_core.backends.stack.nessie import NessieClient
-from lakehouse_core.backends.stack.sql_fallback import DuckDbRestSqlEngine
+from lakehouse_core.backends.stack.rest_duckdb import DuckDbRestSqlEngine
 from lakehouse_core.backends.stack.status import StackServiceStatusProvider
 from lakehouse_core.errors import ServiceUnavailableError
 from lakehouse_core.models import ServiceState, TableRef

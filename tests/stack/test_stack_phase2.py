@@ -12,7 +12,7 @@ import pytest
 from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog
 from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.backends.stack.phases import StackPhaseRunner
-from lakehouse_core.backends.stack.sql_fallback import DuckDbRestSqlEngine
+from lakehouse_core.backends.stack.rest_duckdb import DuckDbRestSqlEngine
 from lakehouse_core.errors import PhaseFailed
 from lakehouse_core.runs import RunStore
 from lakehouse_core.settings import LakehouseSettings

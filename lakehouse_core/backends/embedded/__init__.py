@@ -12,10 +12,10 @@ from lakehouse_core.settings import LakehouseSettings
 
 def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | None = None) -> Backend:
     """Wire every embedded capability on ``settings.data_path``."""
-    from lakehouse_core.backends.embedded.catalog import EmbeddedCatalogBrowser
+    from lakehouse_core.iceberg.browser import EmbeddedCatalogBrowser
     from lakehouse_core.backends.embedded.metrics import EmbeddedMetricsSource
     from lakehouse_core.backends.embedded.phases import EmbeddedPhaseRunner
-    from lakehouse_core.backends.embedded.sql import EmbeddedSqlEngine
+    from lakehouse_core.engines.duckdb_sql import EmbeddedSqlEngine
     from lakehouse_core.backends.embedded.status import (
         EmbeddedServiceStatusProvider,
         data_dir_probe,

@@ -29,7 +29,7 @@ def choose_sql_engine(settings: LakehouseSettings, client: NessieClient | None =
             logger.warning("could not create the Dremio sources: %s", exc)
         return DremioSqlEngine(settings)
     logger.info("dremio disabled or unreachable: SQL through DuckDB over the Iceberg REST catalog")
-    from lakehouse_core.backends.stack.sql_fallback import DuckDbRestSqlEngine
+    from lakehouse_core.backends.stack.rest_duckdb import DuckDbRestSqlEngine
 
     return DuckDbRestSqlEngine(settings, client)
 

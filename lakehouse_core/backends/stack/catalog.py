@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Literal, TypeVar
 
-from lakehouse_core.backends.embedded.catalog import EmbeddedCatalogBrowser
+from lakehouse_core.iceberg.browser import EmbeddedCatalogBrowser
 from lakehouse_core.backends.stack.iceberg_rest import (
     NessieRestCatalog,
     open_rest_catalog,

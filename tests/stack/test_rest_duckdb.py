@@ -11,7 +11,7 @@ import pytest
 
 from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog
 from lakehouse_core.backends.stack.nessie import NessieClient
-from lakehouse_core.backends.stack.sql_fallback import DuckDbRestSqlEngine
+from lakehouse_core.backends.stack.rest_duckdb import DuckDbRestSqlEngine
 from lakehouse_core.errors import QueryError
 from lakehouse_core.iceberg.promote import append_table, promote_all
 from lakehouse_core.models import AsOf

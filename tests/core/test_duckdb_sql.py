@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse_core.backends.embedded.sql import EmbeddedSqlEngine, referenced_tables
+from lakehouse_core.engines.duckdb_sql import EmbeddedSqlEngine, referenced_tables
 from lakehouse_core.errors import CancelledError, QueryError
 from lakehouse_core.iceberg import ops
 from lakehouse_core.iceberg.promote import append_table

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse_core.backends.embedded.catalog import EmbeddedCatalogBrowser
+from lakehouse_core.iceberg.browser import EmbeddedCatalogBrowser
 from lakehouse_core.errors import ConflictError, LakehouseError, NotFoundError
 from lakehouse_core.iceberg import ops
 from lakehouse_core.iceberg.promote import RUN_ID_PROPERTY, append_table, promote_all

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import duckdb
 from pyiceberg.table import Table
 
-from lakehouse_core.backends.embedded.sql import EmbeddedSqlEngine, _extension_file
+from lakehouse_core.engines.duckdb_sql import EmbeddedSqlEngine, _extension_file
 from lakehouse_core.backends.stack.iceberg_rest import (
     NessieRestCatalog,
     open_rest_catalog,
