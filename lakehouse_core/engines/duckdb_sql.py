@@ -1,4 +1,4 @@
-"""EmbeddedSqlEngine: ports.SqlEngine with DuckDB over the Iceberg tables of a pyiceberg Catalog.
+"""DuckDbSqlEngine: ports.SqlEngine with DuckDB over the Iceberg tables of a pyiceberg Catalog.
 
 Every Iceberg table ``ns.tbl`` is a DuckDB view ``"ns"."tbl"``. With the PyPI iceberg extension
 (loaded by file path, no auto-install/auto-load) a view is ``iceberg_scan(<metadata location>,
@@ -64,7 +64,7 @@ def referenced_tables(sql: str, known: Iterable[tuple[str, str]]) -> set[tuple[s
     return found
 
 
-class EmbeddedSqlEngine:
+class DuckDbSqlEngine:
     """DuckDB over the lakehouse tables; one connection, statements serialised by a lock."""
 
     name = ENGINE

@@ -1,4 +1,4 @@
-"""EmbeddedCatalogBrowser: ports.CatalogBrowser over any pyiceberg Catalog (SqlCatalog when embedded).
+"""IcebergCatalogBrowser: ports.CatalogBrowser over any pyiceberg Catalog (SqlCatalog when embedded).
 
 Refs are Iceberg refs of tables (branches/tags belong to one table). A ``ref`` argument selects the
 table's branch/tag of that name; a table without it raises NotFoundError.
@@ -34,7 +34,7 @@ from lakehouse_core.models import (
 logger = logging.getLogger(__name__)
 
 
-class EmbeddedCatalogBrowser:
+class IcebergCatalogBrowser:
     """Namespaces, tables, snapshots, refs, files and previews of a pyiceberg catalog."""
 
     def __init__(self, catalog: Catalog) -> None:
@@ -77,7 +77,7 @@ class EmbeddedCatalogBrowser:
         """Create a branch/tag of ``table`` at ``snapshot_id`` (or the head of ``from_ref``, or current)."""
         if table is None:
             raise LakehouseError(
-                "embedded refs belong to one table: choose a table first", title="Table needed"
+                "Iceberg table refs belong to one table: choose a table first", title="Table needed"
             )
         tbl = self._table(table)
         if snapshot_id is None and from_ref:

@@ -1,4 +1,4 @@
-"""EmbeddedSqlEngine: seed business queries, limits, errors, cancel, as_of, view refresh."""
+"""DuckDbSqlEngine: seed business queries, limits, errors, cancel, as_of, view refresh."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse_core.engines.duckdb_sql import EmbeddedSqlEngine, referenced_tables
+from lakehouse_core.engines.duckdb_sql import DuckDbSqlEngine, referenced_tables
 from lakehouse_core.errors import CancelledError, QueryError
 from lakehouse_core.iceberg import ops
 from lakehouse_core.iceberg.promote import append_table
@@ -51,7 +51,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(params=["extension", "arrow-fallback"])
 def engine(request: pytest.FixtureRequest, world):
-    eng = EmbeddedSqlEngine(world[0], use_extension=request.param == "extension")
+    eng = DuckDbSqlEngine(world[0], use_extension=request.param == "extension")
     assert eng.uses_iceberg_extension == (request.param == "extension")
     yield eng
     eng.close()
@@ -203,7 +203,7 @@ def test_cancel_long_query_from_another_thread(engine) -> None:
 
 def test_views_follow_new_snapshots_and_schema_evolution(tmp_path: Path) -> None:
     catalog, _ = promoted(tmp_path)
-    engine = EmbeddedSqlEngine(catalog)
+    engine = DuckDbSqlEngine(catalog)
     assert engine.execute(COUNT_ORDERS).rows == ((60,),)
     extra = write_orders(tmp_path / "x.parquet", orders(1, 2, first_id=7000))
     append_table(catalog, "bronze.orders", extra, "r")
@@ -262,7 +262,7 @@ def test_fast_row_conversion_equals_to_pylist() -> None:
 
 
 def test_init_hooks_and_query_timeout(world) -> None:
-    engine = EmbeddedSqlEngine(
+    engine = DuckDbSqlEngine(
         world[0], extra_extensions=("httpfs",), init_sql=("SET threads = 1",), query_timeout_s=0.5
     )
     try:

@@ -1,4 +1,4 @@
-"""EmbeddedCatalogBrowser: every CatalogBrowser method on a promoted fixture catalog."""
+"""IcebergCatalogBrowser: every CatalogBrowser method on a promoted fixture catalog."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse_core.iceberg.browser import EmbeddedCatalogBrowser
 from lakehouse_core.errors import ConflictError, LakehouseError, NotFoundError
 from lakehouse_core.iceberg import ops
+from lakehouse_core.iceberg.browser import IcebergCatalogBrowser
 from lakehouse_core.iceberg.promote import RUN_ID_PROPERTY, append_table, promote_all
 from lakehouse_core.models import PartitionFieldInfo, TableRef
 from lakehouse_core.ports import CatalogBrowser
@@ -25,7 +25,7 @@ def setup(tmp_path: Path):
     time.sleep(0.005)
     extra = write_orders(tmp_path / "extra.parquet", orders(1, 4, first_id=900))
     append_table(catalog, ORDERS, extra, "run-2")
-    return EmbeddedCatalogBrowser(catalog), catalog, fx
+    return IcebergCatalogBrowser(catalog), catalog, fx
 
 
 def test_satisfies_the_protocol(setup) -> None:

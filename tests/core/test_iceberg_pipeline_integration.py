@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from lakehouse_core.engines.duckdb_sql import EmbeddedSqlEngine
+from lakehouse_core.engines.duckdb_sql import DuckDbSqlEngine
 from lakehouse_core.iceberg.promote import promote_all
 from lakehouse_core.iceberg.tables import TABLES
 from lakehouse_core.paths import DataPaths
@@ -26,7 +26,7 @@ def test_pipeline_output_promotes_and_queries(tmp_path: Path) -> None:
         expected = pq.ParquetFile(definition.source_path(paths)).metadata.num_rows
         assert catalog.load_table(definition.identifier).scan().to_arrow().num_rows == expected
     silver = pq.read_table(paths.silver_orders)
-    engine = EmbeddedSqlEngine(catalog)
+    engine = DuckDbSqlEngine(catalog)
     got = engine.execute(
         "SELECT (SELECT SUM(revenue) FROM silver.orders_enriched), "
         "(SELECT SUM(total_revenue) FROM gold.daily_sales)"

@@ -251,7 +251,7 @@ def _free_port() -> int:
 
 def test_stack_runner_plans_and_dead_prometheus(tmp_path) -> None:
     from lakehouse_core.backends.stack.phases import StackPhaseRunner, prometheus_targets
-    from lakehouse_core.backends.stack.rest_duckdb import DuckDbRestSqlEngine
+    from lakehouse_core.backends.stack.rest_duckdb import RestDuckDbSqlEngine
     from lakehouse_core.errors import LakehouseError
 
     settings = LakehouseSettings(
@@ -260,7 +260,7 @@ def test_stack_runner_plans_and_dead_prometheus(tmp_path) -> None:
         prometheus={"url": f"http://127.0.0.1:{_free_port()}"},
     )
     client = NessieClient(settings)
-    runner = StackPhaseRunner(settings, client, DuckDbRestSqlEngine(settings, client))  # no I/O
+    runner = StackPhaseRunner(settings, client, RestDuckDbSqlEngine(settings, client))  # no I/O
     plan = runner.plan(2)
     assert "nessie branch: etl" in plan.details
     assert f"catalog: Iceberg REST {settings.nessie.url}/iceberg/etl" in plan.details

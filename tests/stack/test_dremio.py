@@ -287,7 +287,7 @@ def test_choose_sql_engine(fake: FakeDremio) -> None:
     assert set(fake.sources) == {"minio", "nessie"}  # created through the API on first use
     dead = choose_sql_engine(_settings(f"http://127.0.0.1:{_closed_port()}"))
     disabled = choose_sql_engine(load_settings(dremio={"url": fake.url, "enabled": False}))
-    assert type(dead).__name__ == type(disabled).__name__ == "DuckDbRestSqlEngine"
+    assert type(dead).__name__ == type(disabled).__name__ == "RestDuckDbSqlEngine"
     assert isinstance(dead, SqlEngine)
 
 

@@ -15,7 +15,7 @@ import pytest
 from lakehouse_core.backends.stack.catalog import NessieCatalogBrowser
 from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog
 from lakehouse_core.backends.stack.nessie import NessieClient
-from lakehouse_core.backends.stack.rest_duckdb import DuckDbRestSqlEngine
+from lakehouse_core.backends.stack.rest_duckdb import RestDuckDbSqlEngine
 from lakehouse_core.backends.stack.status import StackServiceStatusProvider
 from lakehouse_core.errors import ServiceUnavailableError
 from lakehouse_core.models import ServiceState, TableRef
@@ -89,7 +89,7 @@ def test_nessie_killed_mid_session_then_recovers(session: dict[str, Any]) -> Non
     branch, table = session["branch"], session["table"]
     head = client.get_ref(branch).hash
     log = [c.hash for c in client.commit_log(branch, limit=10)]
-    sql = DuckDbRestSqlEngine(session["settings"])
+    sql = RestDuckDbSqlEngine(session["settings"])
 
     with outage("nessie", kill=True):
         _assert_nessie_down(client.config)
@@ -121,7 +121,7 @@ def test_minio_stopped_mid_session_then_recovers(session: dict[str, Any]) -> Non
     client: NessieClient = session["client"]
     table, branch = session["table"], session["branch"]
     head = client.get_ref(branch).hash
-    sql = DuckDbRestSqlEngine(session["settings"])
+    sql = RestDuckDbSqlEngine(session["settings"])
     query = f"SELECT COUNT(*) FROM {table.identifier}"
 
     with outage("minio"):

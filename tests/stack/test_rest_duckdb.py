@@ -1,4 +1,4 @@
-"""DuckDbRestSqlEngine: DuckDB over Nessie's Iceberg REST catalog + MinIO (stack mode without Dremio)."""
+"""RestDuckDbSqlEngine: DuckDB over Nessie's Iceberg REST catalog + MinIO (stack mode without Dremio)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog
 from lakehouse_core.backends.stack.nessie import NessieClient
-from lakehouse_core.backends.stack.rest_duckdb import DuckDbRestSqlEngine
+from lakehouse_core.backends.stack.rest_duckdb import RestDuckDbSqlEngine
 from lakehouse_core.errors import QueryError
 from lakehouse_core.iceberg.promote import append_table, promote_all
 from lakehouse_core.models import AsOf
@@ -37,7 +37,7 @@ def setup(stack: StackEndpoints, tmp_path_factory: pytest.TempPathFactory) -> It
     first = writer.load_table("bronze.orders").current_snapshot().snapshot_id
     append_table(writer, "bronze.orders", write_orders(Path(root) / "extra.parquet",
                                                          orders(1, 4, first_id=900)), "run-2")
-    engine = DuckDbRestSqlEngine(settings, NessieClient(settings))
+    engine = RestDuckDbSqlEngine(settings, NessieClient(settings))
     yield {"engine": engine, "first_snapshot": first, "settings": settings}
     engine.close()
     client.delete_ref(branch)
@@ -45,13 +45,13 @@ def setup(stack: StackEndpoints, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 def test_reports_its_engine_name(setup: dict[str, Any]) -> None:
-    engine: DuckDbRestSqlEngine = setup["engine"]
+    engine: RestDuckDbSqlEngine = setup["engine"]
     assert isinstance(engine, SqlEngine)
     assert engine.name == ENGINE and engine.supports_cancel
 
 
 def test_query_over_a_stack_table(setup: dict[str, Any]) -> None:
-    engine: DuckDbRestSqlEngine = setup["engine"]
+    engine: RestDuckDbSqlEngine = setup["engine"]
     result = engine.execute(
         "SELECT COUNT(*) AS n, MIN(order_id) AS lo, MAX(order_id) AS hi FROM bronze.orders"
     )
@@ -65,7 +65,7 @@ def test_query_over_a_stack_table(setup: dict[str, Any]) -> None:
 
 
 def test_time_travel_to_an_older_nessie_commit(setup: dict[str, Any]) -> None:
-    engine: DuckDbRestSqlEngine = setup["engine"]
+    engine: RestDuckDbSqlEngine = setup["engine"]
     then = engine.execute("SELECT COUNT(*) FROM bronze.orders",
                           as_of=AsOf(snapshot_id=setup["first_snapshot"]))
     now = engine.execute("SELECT COUNT(*) FROM bronze.orders")
@@ -74,13 +74,13 @@ def test_time_travel_to_an_older_nessie_commit(setup: dict[str, Any]) -> None:
 
 
 def test_limit_truncates(setup: dict[str, Any]) -> None:
-    engine: DuckDbRestSqlEngine = setup["engine"]
+    engine: RestDuckDbSqlEngine = setup["engine"]
     result = engine.execute("SELECT order_id FROM bronze.orders ORDER BY order_id", limit=5)
     assert [r[0] for r in result.rows] == [1, 2, 3, 4, 5] and result.truncated
 
 
 def test_bad_sql_raises_query_error_with_engine_name(setup: dict[str, Any]) -> None:
-    engine: DuckDbRestSqlEngine = setup["engine"]
+    engine: RestDuckDbSqlEngine = setup["engine"]
     with pytest.raises(QueryError, match="no_such_column") as info:
         engine.execute("SELECT no_such_column FROM bronze.orders")
     assert info.value.engine == ENGINE

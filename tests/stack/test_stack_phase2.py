@@ -12,7 +12,7 @@ import pytest
 from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog
 from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.backends.stack.phases import StackPhaseRunner
-from lakehouse_core.backends.stack.rest_duckdb import DuckDbRestSqlEngine
+from lakehouse_core.backends.stack.rest_duckdb import RestDuckDbSqlEngine
 from lakehouse_core.errors import PhaseFailed
 from lakehouse_core.runs import RunStore
 from lakehouse_core.settings import LakehouseSettings
@@ -36,7 +36,7 @@ def test_phase2_on_new_branch_then_merge_into_main(stack: StackEndpoints, tmp_pa
     branch = f"test-etl-{uuid.uuid4().hex[:10]}"
     settings = _settings(stack, tmp_path / "data", branch)
     client = NessieClient(settings)
-    runner = StackPhaseRunner(settings, client, DuckDbRestSqlEngine(settings, client))
+    runner = StackPhaseRunner(settings, client, RestDuckDbSqlEngine(settings, client))
 
     plan = runner.plan(2)
     assert f"nessie branch: {branch}" in plan.details
@@ -155,7 +155,7 @@ def test_phase2_without_phase1_fails_cleanly(stack: StackEndpoints, tmp_path: Pa
     branch = f"test-empty-{uuid.uuid4().hex[:10]}"
     settings = _settings(stack, tmp_path / "data", branch)
     client = NessieClient(settings)
-    runner = StackPhaseRunner(settings, client, DuckDbRestSqlEngine(settings, client))
+    runner = StackPhaseRunner(settings, client, RestDuckDbSqlEngine(settings, client))
     with pytest.raises(PhaseFailed, match="run phase 1 first") as info:
         runner.run(2)
     assert info.value.partial is not None and info.value.partial.ok is False

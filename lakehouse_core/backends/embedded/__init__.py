@@ -12,23 +12,23 @@ from lakehouse_core.settings import LakehouseSettings
 
 def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | None = None) -> Backend:
     """Wire every embedded capability on ``settings.data_path``."""
-    from lakehouse_core.iceberg.browser import EmbeddedCatalogBrowser
     from lakehouse_core.backends.embedded.metrics import EmbeddedMetricsSource
     from lakehouse_core.backends.embedded.phases import EmbeddedPhaseRunner
-    from lakehouse_core.engines.duckdb_sql import EmbeddedSqlEngine
     from lakehouse_core.backends.embedded.status import (
         EmbeddedServiceStatusProvider,
         data_dir_probe,
         warehouse_probe,
     )
+    from lakehouse_core.engines.duckdb_sql import DuckDbSqlEngine
+    from lakehouse_core.iceberg.browser import IcebergCatalogBrowser
     from lakehouse_core.iceberg.catalog import open_embedded_catalog
     from lakehouse_core.phases import record_table_commits
 
     paths = DataPaths(settings.data_path)
     paths.root.mkdir(parents=True, exist_ok=True)
     open_catalog = functools.cache(lambda: open_embedded_catalog(settings))
-    catalog = EmbeddedCatalogBrowser(open_catalog())
-    sql = EmbeddedSqlEngine(open_catalog())
+    catalog = IcebergCatalogBrowser(open_catalog())
+    sql = DuckDbSqlEngine(open_catalog())
     metrics = metrics or PipelineMetrics()
     phases = EmbeddedPhaseRunner(
         settings, open_catalog=open_catalog, catalog=catalog, sql=sql, metrics=metrics

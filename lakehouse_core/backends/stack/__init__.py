@@ -29,9 +29,9 @@ def choose_sql_engine(settings: LakehouseSettings, client: NessieClient | None =
             logger.warning("could not create the Dremio sources: %s", exc)
         return DremioSqlEngine(settings)
     logger.info("dremio disabled or unreachable: SQL through DuckDB over the Iceberg REST catalog")
-    from lakehouse_core.backends.stack.rest_duckdb import DuckDbRestSqlEngine
+    from lakehouse_core.backends.stack.rest_duckdb import RestDuckDbSqlEngine
 
-    return DuckDbRestSqlEngine(settings, client)
+    return RestDuckDbSqlEngine(settings, client)
 
 
 def build_stack(settings: LakehouseSettings) -> Backend:

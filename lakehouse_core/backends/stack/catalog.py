@@ -1,7 +1,7 @@
 """NessieCatalogBrowser: ports.CatalogBrowser over Nessie (catalog-wide branches/tags).
 
 Refs come from the Nessie API; everything about tables is delegated to the catalog-agnostic
-EmbeddedCatalogBrowser running on a per-ref pyiceberg RestCatalog (``/iceberg/<ref>``) whose tables
+IcebergCatalogBrowser running on a per-ref pyiceberg RestCatalog (``/iceberg/<ref>``) whose tables
 carry their full snapshot history rebuilt from Nessie commits. Transport failures of either path
 surface as ServiceUnavailableError.
 """
@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable
 from typing import Literal, TypeVar
 
-from lakehouse_core.iceberg.browser import EmbeddedCatalogBrowser
 from lakehouse_core.backends.stack.iceberg_rest import (
     NessieRestCatalog,
     open_rest_catalog,
@@ -21,6 +20,7 @@ from lakehouse_core.backends.stack.iceberg_rest import (
 )
 from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.errors import LakehouseError, NotFoundError
+from lakehouse_core.iceberg.browser import IcebergCatalogBrowser
 from lakehouse_core.models import (
     DataFileInfo,
     Namespace,
@@ -47,26 +47,26 @@ class NessieCatalogBrowser:
     def __init__(self, settings: LakehouseSettings, client: NessieClient) -> None:
         self._settings = settings
         self._client = client
-        self._browsers: dict[str, tuple[NessieRestCatalog, EmbeddedCatalogBrowser]] = {}
+        self._browsers: dict[str, tuple[NessieRestCatalog, IcebergCatalogBrowser]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ per-ref delegation
     def _ref_name(self, ref: str | None) -> str:
         return ref or self._settings.nessie.ref or self._client.default_branch
 
-    def _pair(self, ref: str | None) -> tuple[NessieRestCatalog, EmbeddedCatalogBrowser]:
+    def _pair(self, ref: str | None) -> tuple[NessieRestCatalog, IcebergCatalogBrowser]:
         name = self._ref_name(ref)
         with self._lock:
             cached = self._browsers.get(name)
         if cached is not None:
             return cached
         catalog = open_rest_catalog(self._settings, name, history=self._client)
-        pair = (catalog, EmbeddedCatalogBrowser(catalog))
+        pair = (catalog, IcebergCatalogBrowser(catalog))
         with self._lock:
             self._browsers[name] = pair
         return pair
 
-    def browser(self, ref: str | None = None) -> EmbeddedCatalogBrowser:
+    def browser(self, ref: str | None = None) -> IcebergCatalogBrowser:
         """The (cached) table browser of Nessie ref ``ref`` (``settings.nessie.ref`` when None)."""
         return self._pair(ref)[1]
 
@@ -82,7 +82,7 @@ class NessieCatalogBrowser:
             else:
                 self._browsers.pop(ref, None)
 
-    def _call(self, ref: str | None, fn: Callable[[EmbeddedCatalogBrowser], T]) -> T:
+    def _call(self, ref: str | None, fn: Callable[[IcebergCatalogBrowser], T]) -> T:
         with rest_errors():
             return fn(self.browser(ref))
 

@@ -1,8 +1,8 @@
-"""DuckDbRestSqlEngine: stack-mode SQL without Dremio.
+"""RestDuckDbSqlEngine: stack-mode SQL without Dremio.
 
 DuckDB reads the Iceberg tables that Nessie's Iceberg REST catalog serves (branch
 ``settings.nessie.ref``), with the httpfs extension and an S3 secret for MinIO. It reuses
-EmbeddedSqlEngine (views over ``iceberg_scan``); time travel to a snapshot of an older Nessie commit
+DuckDbSqlEngine (views over ``iceberg_scan``); time travel to a snapshot of an older Nessie commit
 reads that commit's metadata file. Nothing touches the network until the first query.
 """
 
@@ -16,7 +16,6 @@ from urllib.parse import urlparse
 import duckdb
 from pyiceberg.table import Table
 
-from lakehouse_core.engines.duckdb_sql import EmbeddedSqlEngine, _extension_file
 from lakehouse_core.backends.stack.iceberg_rest import (
     NessieRestCatalog,
     open_rest_catalog,
@@ -24,6 +23,7 @@ from lakehouse_core.backends.stack.iceberg_rest import (
     s3_down,
 )
 from lakehouse_core.backends.stack.nessie import NessieClient
+from lakehouse_core.engines.duckdb_sql import DuckDbSqlEngine, _extension_file
 from lakehouse_core.errors import QueryError, ServiceUnavailableError
 from lakehouse_core.models import AsOf, QueryResult
 from lakehouse_core.settings import LakehouseSettings
@@ -51,8 +51,8 @@ def s3_secret_sql(settings: LakehouseSettings) -> str:
     )
 
 
-class _RestDuckDbEngine(EmbeddedSqlEngine):
-    """EmbeddedSqlEngine + httpfs/S3 secret + historic metadata files for old Nessie snapshots."""
+class _RestDuckDbEngine(DuckDbSqlEngine):
+    """DuckDbSqlEngine + httpfs/S3 secret + historic metadata files for old Nessie snapshots."""
 
     name = ENGINE_NAME
 
@@ -83,7 +83,7 @@ class _RestDuckDbEngine(EmbeddedSqlEngine):
         super()._create_view(key, tbl, snapshot_id)
 
 
-class DuckDbRestSqlEngine:
+class RestDuckDbSqlEngine:
     """ports.SqlEngine: DuckDB over the Nessie Iceberg REST catalog (the stack fallback without Dremio)."""
 
     name = ENGINE_NAME
@@ -144,4 +144,4 @@ class DuckDbRestSqlEngine:
         self._client.close()
 
     def __repr__(self) -> str:
-        return f"DuckDbRestSqlEngine(ref={self.ref!r})"
+        return f"RestDuckDbSqlEngine(ref={self.ref!r})"
