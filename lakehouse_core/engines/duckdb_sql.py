@@ -10,13 +10,11 @@ views replaced only when the metadata location or the selected snapshot changed.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 import threading
 import time
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Callable, Iterable
 
 import duckdb
 import pyarrow as pa
@@ -24,6 +22,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 from pyiceberg.table import Table
 
+from lakehouse_core.engines import duckdb_session
 from lakehouse_core.errors import CancelledError, LakehouseError, QueryError
 from lakehouse_core.iceberg import ops
 from lakehouse_core.iceberg.convert import arrow_rows
@@ -37,12 +36,6 @@ _QUALIFIED = re.compile(rf"({_NAME})\s*\.\s*({_NAME})")
 _VERSION_AS_OF = re.compile(
     rf"({_NAME})\s*\.\s*({_NAME})\s+(?:FOR\s+)?(?:VERSION|SNAPSHOT)\s+AS\s+OF\s+(\d+)", re.IGNORECASE
 )
-
-
-def _extension_file(name: str) -> str:
-    module = importlib.import_module(f"duckdb_extension_{name}")
-    assert module.__file__ is not None
-    return str(next(Path(module.__file__).parent.glob(f"extensions/v*/{name}.duckdb_extension")))
 
 
 def _unquote(name: str) -> str:
@@ -78,33 +71,26 @@ class DuckDbSqlEngine:
         query_timeout_s: float | None = None,
         extra_extensions: tuple[str, ...] = (),
         init_sql: tuple[str, ...] = (),
+        snapshot_table: Callable[[Table, int], Table] | None = None,
     ) -> None:
         """``extra_extensions`` (e.g. ``("httpfs",)``) load from their PyPI packages before iceberg;
-        ``init_sql`` runs once after (e.g. ``CREATE SECRET`` for an S3 warehouse)."""
+        ``init_sql`` runs once after them (e.g. ``CREATE SECRET`` for an S3 warehouse). When any of
+        it fails, or ``use_extension`` is False, views read pyiceberg scans instead of ``iceberg_scan``.
+        ``snapshot_table(table, snapshot_id)`` gives the Table whose metadata file holds an older
+        snapshot, for catalogs whose current metadata file drops old snapshots (Nessie's REST)."""
         self._catalog = catalog
-        self._extensions = (*extra_extensions, "avro", "iceberg")
+        self._snapshot_table = snapshot_table
         self._lock = threading.Lock()
         self._state = threading.Lock()  # guards _running / _cancel_requested
         self._running = False
         self._cancel_requested = False
         self._timeout = query_timeout_s
-        self._con = duckdb.connect(
-            config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+        self._con = duckdb_session.connect()
+        self.uses_iceberg_extension = use_extension and duckdb_session.load_extensions(
+            self._con, (*extra_extensions, *duckdb_session.ICEBERG_EXTENSIONS), init_sql
         )
-        self.uses_iceberg_extension = use_extension and self._load_extensions()
-        for statement in init_sql:
-            self._con.execute(statement)
         self._views: dict[tuple[str, str], tuple[str, int | None]] = {}
         self._schemas: set[str] = set()
-
-    def _load_extensions(self) -> bool:
-        try:
-            for ext in self._extensions:
-                self._con.execute(f"LOAD '{_extension_file(ext)}'")
-        except (ImportError, StopIteration, duckdb.Error) as exc:
-            logger.warning("DuckDB iceberg extension unavailable (%s); using pyiceberg scans", exc)
-            return False
-        return True
 
     def close(self) -> None:
         """Close the DuckDB connection."""
@@ -195,6 +181,8 @@ class DuckDbSqlEngine:
 
     def _create_view(self, key: tuple[str, str], tbl: Table, snapshot_id: int | None) -> None:
         ns, name = key
+        if snapshot_id is not None and self._snapshot_table is not None:
+            tbl = self._snapshot_table(tbl, snapshot_id)
         if ns not in self._schemas:
             self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(ns)}")
             self._schemas.add(ns)

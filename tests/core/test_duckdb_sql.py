@@ -274,3 +274,29 @@ def test_init_hooks_and_query_timeout(world) -> None:
         assert engine.execute(COUNT_ORDERS).rows == ((65,),)
     finally:
         engine.close()
+
+
+def test_snapshot_table_hook_reads_older_snapshots(world) -> None:
+    catalog, fx, s1, _ = world
+    asked: list[int] = []
+
+    def snapshot_table(tbl, snapshot_id: int):
+        asked.append(snapshot_id)
+        return tbl
+
+    engine = DuckDbSqlEngine(catalog, snapshot_table=snapshot_table)
+    try:
+        result = engine.execute(f"SELECT COUNT(*) FROM bronze.orders VERSION AS OF {s1.snapshot_id}")
+        assert result.rows == ((len(fx.rows["bronze.orders"]),),)
+        assert s1.snapshot_id in asked
+    finally:
+        engine.close()
+
+
+def test_failing_init_sql_falls_back_to_pyiceberg_scans(world) -> None:
+    engine = DuckDbSqlEngine(world[0], init_sql=("SET no_such_setting = 1",))
+    try:
+        assert engine.uses_iceberg_extension is False
+        assert engine.execute(COUNT_ORDERS).rows == ((65,),)
+    finally:
+        engine.close()

@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Callable
 from urllib.parse import urlparse
 
-import duckdb
 from pyiceberg.table import Table
 
 from lakehouse_core.backends.stack.iceberg_rest import (
@@ -23,10 +23,10 @@ from lakehouse_core.backends.stack.iceberg_rest import (
     s3_down,
 )
 from lakehouse_core.backends.stack.nessie import NessieClient
-from lakehouse_core.engines.duckdb_sql import DuckDbSqlEngine, _extension_file
+from lakehouse_core.engines.duckdb_sql import DuckDbSqlEngine
 from lakehouse_core.errors import QueryError, ServiceUnavailableError
 from lakehouse_core.models import AsOf, QueryResult
-from lakehouse_core.settings import LakehouseSettings
+from lakehouse_core.settings import LakehouseSettings, MinioSettings
 
 logger = logging.getLogger(__name__)
 
@@ -37,50 +37,43 @@ def _sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def s3_secret_sql(settings: LakehouseSettings) -> str:
+def s3_secret_sql(minio: MinioSettings) -> str:
     """``CREATE SECRET`` for MinIO: key, secret, region, endpoint host:port, path style, SSL per URL."""
-    url = urlparse(settings.minio.endpoint)
+    url = urlparse(minio.endpoint)
     endpoint = url.netloc or url.path
     return (
         "CREATE OR REPLACE SECRET lakehouse_minio (TYPE s3, "
-        f"KEY_ID {_sql_literal(settings.minio.access_key)}, "
-        f"SECRET {_sql_literal(settings.minio.secret_key.get_secret_value())}, "
-        f"REGION {_sql_literal(settings.minio.region)}, "
+        f"KEY_ID {_sql_literal(minio.access_key)}, "
+        f"SECRET {_sql_literal(minio.secret_key.get_secret_value())}, "
+        f"REGION {_sql_literal(minio.region)}, "
         f"ENDPOINT {_sql_literal(endpoint)}, URL_STYLE 'path', "
         f"USE_SSL {'true' if url.scheme == 'https' else 'false'})"
     )
 
 
-class _RestDuckDbEngine(DuckDbSqlEngine):
-    """DuckDbSqlEngine + httpfs/S3 secret + historic metadata files for old Nessie snapshots."""
+def _historic_table(catalog: NessieRestCatalog) -> Callable[[Table, int], Table]:
+    """The Table read at the metadata file of the Nessie commit that made ``snapshot_id``."""
 
-    name = ENGINE_NAME
+    def snapshot_table(tbl: Table, snapshot_id: int) -> Table:
+        location = catalog.metadata_location_for(snapshot_id)
+        if not location or location == tbl.metadata_location:
+            return tbl
+        return Table(
+            tbl.name(), metadata=tbl.metadata, metadata_location=location, io=tbl.io, catalog=catalog
+        )
 
-    def __init__(self, catalog: NessieRestCatalog, settings: LakehouseSettings) -> None:
-        self._settings = settings
-        super().__init__(catalog, query_timeout_s=settings.query_timeout_s)
+    return snapshot_table
 
-    def _load_extensions(self) -> bool:
-        try:
-            self._con.execute(f"LOAD '{_extension_file('httpfs')}'")
-            self._con.execute(s3_secret_sql(self._settings))
-            timeout_ms = int(self._settings.http_timeout_s * 1000)
-            self._con.execute(f"SET http_timeout = {timeout_ms}")
-        except (ImportError, StopIteration, duckdb.Error) as exc:
-            logger.warning("DuckDB httpfs unavailable (%s); reading through pyiceberg scans", exc)
-            return False
-        return super()._load_extensions()
 
-    def _create_view(self, key: tuple[str, str], tbl: Table, snapshot_id: int | None) -> None:
-        catalog = self._catalog
-        if snapshot_id is not None and isinstance(catalog, NessieRestCatalog):
-            location = catalog.metadata_location_for(snapshot_id)
-            if location and location != tbl.metadata_location:
-                tbl = Table(
-                    tbl.name(), metadata=tbl.metadata, metadata_location=location,
-                    io=tbl.io, catalog=catalog,
-                )
-        super()._create_view(key, tbl, snapshot_id)
+def open_rest_duckdb(catalog: NessieRestCatalog, settings: LakehouseSettings) -> DuckDbSqlEngine:
+    """DuckDbSqlEngine over ``catalog`` reading MinIO itself (httpfs + S3 secret + http timeout)."""
+    return DuckDbSqlEngine(
+        catalog,
+        query_timeout_s=settings.query_timeout_s,
+        extra_extensions=("httpfs",),
+        init_sql=(s3_secret_sql(settings.minio), f"SET http_timeout = {int(settings.http_timeout_s * 1000)}"),
+        snapshot_table=_historic_table(catalog),
+    )
 
 
 class RestDuckDbSqlEngine:
@@ -92,7 +85,7 @@ class RestDuckDbSqlEngine:
     def __init__(self, settings: LakehouseSettings, client: NessieClient | None = None) -> None:
         self._settings = settings
         self._client = client or NessieClient(settings)
-        self._engine: _RestDuckDbEngine | None = None
+        self._engine: DuckDbSqlEngine | None = None
         self._lock = threading.Lock()
 
     @property
@@ -106,11 +99,11 @@ class RestDuckDbSqlEngine:
         engine = self._engine
         return None if engine is None else engine.uses_iceberg_extension
 
-    def _get_engine(self) -> _RestDuckDbEngine:
+    def _get_engine(self) -> DuckDbSqlEngine:
         with self._lock:
             if self._engine is None:
                 catalog = open_rest_catalog(self._settings, self.ref, history=self._client)
-                self._engine = _RestDuckDbEngine(catalog, self._settings)
+                self._engine = open_rest_duckdb(catalog, self._settings)
             return self._engine
 
     def execute(self, sql: str, *, limit: int | None = None, as_of: AsOf | None = None) -> QueryResult:
