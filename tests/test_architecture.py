@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import pkgutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+import lakehouse_core
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+# Every top-level module of lakehouse_core, by layer. A new module fails
+# test_every_core_module_has_a_layer until it is placed here (and, for the interface, allowed to the
+# UI in pyproject.toml), so the allow-list of the UI contract cannot rot.
+LAYERS: dict[str, set[str]] = {
+    # what the UI may import (the allow-list of contract "the UI imports only the core's interface")
+    "interface": {"ports", "models", "errors", "settings"},
+    # the lakehouse itself, on pyiceberg/DuckDB/pyarrow: never imports a backend, the CLI or the UI
+    "shared": {
+        "pipeline", "iceberg", "engines", "phasekit", "phaserunner", "isolation", "_phase_child",
+        "observability", "paths", "queries", "runs", "schemas",
+    },
+    # thin assemblies of shared parts and service clients, independent of each other
+    "backends": {"backends"},
+    # composition roots: the only callers of load_backend (with tui.cli)
+    "entry points": {"cli"},
+}
 
 
 def test_import_contracts_hold() -> None:
@@ -32,3 +53,30 @@ def test_ruff_is_clean() -> None:
         [str(BIN / "ruff"), "check", *targets], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def _contract(name: str) -> dict:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    contracts = config["tool"]["importlinter"]["contracts"]
+    return next(c for c in contracts if c["name"] == name)
+
+
+def test_every_core_module_has_a_layer() -> None:
+    modules = {m.name for m in pkgutil.iter_modules(lakehouse_core.__path__)}
+    classified = [name for layer in LAYERS.values() for name in layer]
+    assert len(classified) == len(set(classified)), "a module is in two layers"
+    assert sorted(modules - set(classified)) == [], "new lakehouse_core module: give it a layer in LAYERS"
+    assert sorted(set(classified) - modules) == [], "LAYERS names a module that no longer exists"
+
+
+def test_the_ui_allow_list_is_the_interface_layer() -> None:
+    contract = _contract("the UI imports only the core's interface")
+    assert "lakehouse_core.*" in contract["forbidden_modules"]
+    allowed = {
+        edge.split("->")[1].strip().removeprefix("lakehouse_core.")
+        for edge in contract["ignore_imports"]
+        if edge.split("->")[0].strip() == "tui.**"
+    }
+    assert allowed == LAYERS["interface"]
+    only_cli = [e for e in contract["ignore_imports"] if e.split("->")[0].strip() != "tui.**"]
+    assert only_cli == ["tui.cli -> lakehouse_core.backends"]
