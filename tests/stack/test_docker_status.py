@@ -18,7 +18,7 @@ from lakehouse_core.backends.stack.status import StackServiceStatusProvider
 from lakehouse_core.errors import NotFoundError, ServiceUnavailableError
 from lakehouse_core.models import ServiceState
 from lakehouse_core.settings import LakehouseSettings, load_settings
-from tests.stack.test_status import wait_until_up
+from tests.stack.test_status_real import wait_until_up
 
 PROJECT = "lakehouse-test"
 PROBE_IMAGE = "lakehouse-test/probe:latest"

@@ -1,4 +1,4 @@
-"""DremioSqlEngine against tests/stack/fake_dremio.py.
+"""DremioSqlEngine against tests/core/fake_dremio.py.
 
 Dremio cannot be obtained here (not on Maven Central, PyPI or apt), so these tests run against a
 FAKE server that reproduces the documented REST shapes of REFERENCE §5 (login, jobs, results paging
@@ -27,7 +27,7 @@ from lakehouse_core.errors import CancelledError, NotFoundError, QueryError, Ser
 from lakehouse_core.models import AsOf
 from lakehouse_core.ports import SqlEngine
 from lakehouse_core.settings import LakehouseSettings, load_settings
-from tests.stack.fake_dremio import FakeDremio
+from tests.core.fake_dremio import FakeDremio
 
 
 def _settings(url: str, **extra: object) -> LakehouseSettings:
@@ -289,30 +289,3 @@ def test_choose_sql_engine(fake: FakeDremio) -> None:
     disabled = choose_sql_engine(load_settings(dremio={"url": fake.url, "enabled": False}))
     assert type(dead).__name__ == type(disabled).__name__ == "RestDuckDbSqlEngine"
     assert isinstance(dead, SqlEngine)
-
-
-@pytest.mark.stack
-def test_build_stack_wires_every_capability(fake: FakeDremio, stack_settings: LakehouseSettings) -> None:
-    from lakehouse_core.backends import load_backend
-    from lakehouse_core.backends.stack.prometheus import PrometheusMetricsSource
-    from lakehouse_core.backends.stack.status import StackServiceStatusProvider
-    from lakehouse_core.models import ServiceState
-    from lakehouse_core.ports import CatalogBrowser, MetricsSource, PhaseRunner, ServiceStatusProvider
-
-    settings = stack_settings.model_copy(
-        update={"mode": "stack", "dremio": stack_settings.dremio.model_copy(update={"url": fake.url})})
-    backend = load_backend(settings)
-    assert backend.mode == "stack"
-    assert isinstance(backend.status, StackServiceStatusProvider)
-    assert isinstance(backend.status, ServiceStatusProvider)
-    assert isinstance(backend.catalog, CatalogBrowser)
-    assert isinstance(backend.sql, DremioSqlEngine)
-    assert isinstance(backend.metrics, PrometheusMetricsSource) and isinstance(backend.metrics, MetricsSource)
-    assert isinstance(backend.phases, PhaseRunner)
-    from tests.stack.test_status import wait_until_up
-
-    wait_until_up(settings, "postgres", "minio", "nessie")
-    rows = {r.name: r for r in backend.status.statuses()}
-    assert rows["nessie"].state is ServiceState.UP, rows["nessie"]
-    assert rows["dremio"].state is ServiceState.UP  # the fake answers /apiv2/server_status
-    assert backend.sql.execute("SELECT count(*) FROM bronze.orders").rows == ((1_234,),)
