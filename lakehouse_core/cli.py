@@ -1,7 +1,8 @@
 """Headless CLI ``lakehouse``: the same core as the TUI, for scripts and CI.
 
 Exit codes: 0 ok, 1 the operation failed (phase, query), 2 bad arguments or configuration,
-3 a service is unavailable, 4 not found, 130 cancelled.
+3 a service is unavailable, 4 not found, 130 cancelled. ``setup`` prints one line per thing it
+made sure of (created or already there); it exits 1 when a service refuses it, 3 when one is down.
 """
 
 from __future__ import annotations
@@ -259,6 +260,18 @@ class Cli:
         down = [s for s in statuses if s.state.value in ("down", "blocked")]
         return EXIT_UNAVAILABLE if down and self.args.strict else EXIT_OK
 
+    def cmd_setup(self) -> int:
+        """Create what the services lack (Dremio's first user and sources); idempotent."""
+        setup = self.backend.setup
+        steps = setup.setup() if setup is not None else []
+        if self.args.json:
+            self.emit_json({"mode": self.backend.mode, "steps": steps})
+        elif not steps:
+            self.out.print(f"nothing to set up in {self.backend.mode} mode")
+        for step in steps if not self.args.json else ():
+            self.out.print(f"{step.service}: {step.thing} {'created' if step.created else 'already there'}")
+        return EXIT_OK
+
     def cmd_exporter(self) -> int:
         """Serve the persisted run results of the data dir (either mode) for Prometheus."""
         import time
@@ -312,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     snaps.add_argument("table", help="namespace.table, e.g. bronze.orders")
     st = sub.add_parser("status", help="health of every service/component")
     st.add_argument("--strict", action="store_true", help="exit 3 when a service is down")
+    sub.add_parser(
+        "setup", help="create what the services lack (Dremio's first user and sources); idempotent"
+    )
     exp = sub.add_parser("exporter", help="serve pipeline metrics for Prometheus")
     exp.add_argument("--port", type=int, help="default: settings.prometheus.exporter_port")
     exp.add_argument("--addr", default="127.0.0.1")

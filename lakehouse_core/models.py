@@ -37,6 +37,17 @@ class ServiceStatus:
     kind: str = "http"  # http | process | container | in-process
     container: str | None = None  # container name when Docker knows it
     checked_at: datetime | None = None
+    needs_setup: bool = False
+    """The service answers but is not set up (``Backend.setup`` creates what it lacks)."""
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """One thing a set-up made sure of: ``created`` now, or already there."""
+
+    service: str
+    thing: str
+    created: bool
 
 
 # ---------------------------------------------------------------- phases

@@ -28,6 +28,7 @@ from lakehouse_core.models import (
     SchemaVersion,
     Series,
     ServiceStatus,
+    SetupStep,
     SnapshotDiff,
     SnapshotInfo,
     TableDetail,
@@ -189,8 +190,12 @@ class CatalogBrowser(Protocol):
 class SqlEngine(Protocol):
     """Runs SQL over the lakehouse tables (``namespace.table`` names)."""
 
-    name: str
     supports_cancel: bool
+
+    @property
+    def name(self) -> str:
+        """The engine's name, as results and messages show it."""
+        ...
 
     def execute(self, sql: str, *, limit: int | None = None, as_of: AsOf | None = None) -> QueryResult:
         """Run one statement; at most ``limit`` rows are fetched (``truncated`` says when cut).
@@ -218,6 +223,20 @@ class MetricsSource(Protocol):
     def alerts(self) -> list[AlertState]: ...
 
 
+@runtime_checkable
+class ServiceSetup(Protocol):
+    """One-time set-up of services that answer but are not ready (e.g. Dremio's first user)."""
+
+    def setup(self) -> list[SetupStep]:
+        """Create what is missing, leave what exists; one step per thing, in order.
+
+        Raises:
+            ServiceUnavailableError: a service to set up does not answer.
+            LakehouseError: a service refused the set-up (its own message).
+        """
+        ...
+
+
 @dataclass(frozen=True)
 class Backend:
     """Every capability of one mode."""
@@ -228,3 +247,5 @@ class Backend:
     sql: SqlEngine
     metrics: MetricsSource
     phases: PhaseRunner
+    setup: ServiceSetup | None = None
+    """None when nothing needs a set-up (embedded mode)."""

@@ -13,16 +13,15 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from lakehouse_core.backends.stack.dremio import (
-    DremioSqlEngine,
-    apply_as_of,
-    dremio_reachable,
-    ensure_dremio_sources,
-)
+from lakehouse_core.backends.stack.dremio import DremioSqlEngine, apply_as_of, dremio_reachable
+from lakehouse_core.backends.stack.dremio_setup import DremioSetup
+from lakehouse_core.backends.stack.registry import service_specs
 from lakehouse_core.errors import CancelledError, NotFoundError, QueryError, ServiceUnavailableError
 from lakehouse_core.models import AsOf
 from lakehouse_core.ports import SqlEngine
@@ -35,6 +34,16 @@ def _settings(url: str, **extra: object) -> LakehouseSettings:
                          http_timeout_s=5.0, **extra)
 
 
+def _engine(settings: LakehouseSettings, **kw: Any) -> DremioSqlEngine:
+    return DremioSqlEngine(settings.dremio, timeout_s=settings.http_timeout_s,
+                           query_timeout_s=settings.query_timeout_s,
+                           fetch_limit=settings.tui.fetch_limit, **kw)
+
+
+def _setup(settings: LakehouseSettings) -> DremioSetup:
+    return DremioSetup(settings.dremio, settings.minio, settings.nessie, timeout_s=settings.http_timeout_s)
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeDremio]:
     with FakeDremio(orders=1_234) as server:
@@ -43,7 +52,7 @@ def fake() -> Iterator[FakeDremio]:
 
 @pytest.fixture
 def engine(fake: FakeDremio) -> Iterator[DremioSqlEngine]:
-    eng = DremioSqlEngine(_settings(fake.url), poll_initial_s=0.01, poll_max_s=0.05)
+    eng = _engine(_settings(fake.url), poll_initial_s=0.01, poll_max_s=0.05)
     yield eng
     eng.close()
 
@@ -100,7 +109,7 @@ def test_truncation_at_fetch_limit(engine: DremioSqlEngine, fake: FakeDremio) ->
 
 
 def test_small_page_size_never_exceeds_cap(fake: FakeDremio) -> None:
-    eng = DremioSqlEngine(_settings(fake.url), poll_initial_s=0.01, page_size=10_000)
+    eng = _engine(_settings(fake.url), poll_initial_s=0.01, page_size=10_000)
     result = eng.execute("SELECT order_id FROM bronze.orders", limit=None)
     eng.close()
     assert result.row_count == 1_234
@@ -137,7 +146,7 @@ def test_rejected_submit_is_a_query_error(engine: DremioSqlEngine) -> None:
 
 def test_cancel_running_job(fake: FakeDremio) -> None:
     fake.polls_until_done = None  # jobs stay RUNNING until cancelled
-    eng = DremioSqlEngine(_settings(fake.url), poll_initial_s=0.01, poll_max_s=0.05)
+    eng = _engine(_settings(fake.url), poll_initial_s=0.01, poll_max_s=0.05)
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -168,7 +177,7 @@ def test_cancel_running_job(fake: FakeDremio) -> None:
 
 def test_query_timeout_cancels_job(fake: FakeDremio) -> None:
     fake.polls_until_done = None
-    eng = DremioSqlEngine(_settings(fake.url, query_timeout_s=0.3), poll_initial_s=0.01, poll_max_s=0.05)
+    eng = _engine(_settings(fake.url, query_timeout_s=0.3), poll_initial_s=0.01, poll_max_s=0.05)
     with pytest.raises(QueryError, match="did not finish within 0.3s"):
         eng.execute("SELECT 1")
     eng.close()
@@ -192,7 +201,7 @@ def test_relogin_on_401(engine: DremioSqlEngine, fake: FakeDremio) -> None:
 
 def test_wrong_password_is_a_clear_error(fake: FakeDremio) -> None:
     settings = load_settings(dremio={"url": fake.url, "password": "wrong"}, http_timeout_s=5.0)
-    eng = DremioSqlEngine(settings)
+    eng = _engine(settings)
     with pytest.raises(Exception, match="HTTP 401: Login failed"):
         eng.execute("SELECT 1")
     eng.close()
@@ -227,11 +236,16 @@ def test_ensure_sources_bootstraps_and_is_idempotent() -> None:
     with FakeDremio(users={}) as fake:
         settings = _settings(fake.url, nessie={"url": "http://127.0.0.1:19120"},
                              minio={"endpoint": "http://127.0.0.1:9000", "secret_key": "minioadmin123"})
-        first = ensure_dremio_sources(settings)
-        second = ensure_dremio_sources(settings)
+        setup = _setup(settings)
+        assert setup.missing() == ["user dremio", "source minio", "source nessie"]
+        first = setup.setup()
+        second = setup.setup()
 
-        assert first == {"user": "created", "minio": "created", "nessie": "created"}
-        assert second == {"user": "exists", "minio": "exists", "nessie": "exists"}
+        assert [(s.service, s.thing, s.created) for s in first] == [
+            ("dremio", "user dremio", True), ("dremio", "source minio", True),
+            ("dremio", "source nessie", True)]
+        assert [s.created for s in second] == [False, False, False]
+        assert setup.missing() == []
         assert fake.users == {"dremio": "dremio123"}
         assert len(fake.calls("POST", "/api/v3/catalog")) == 2
         nessie = fake.sources["nessie"]
@@ -251,7 +265,7 @@ def test_ensure_sources_bootstraps_and_is_idempotent() -> None:
 
 
 def test_catalog_browse(engine: DremioSqlEngine, fake: FakeDremio) -> None:
-    ensure_dremio_sources(_settings(fake.url))
+    _setup(_settings(fake.url)).setup()
     top = engine.list_catalog()
     assert [(e.path, e.container_type) for e in top] == [
         (("@dremio",), "HOME"), (("minio",), "SOURCE"), (("nessie",), "SOURCE")]
@@ -270,22 +284,83 @@ def _closed_port() -> int:
 
 def test_dead_dremio_is_unavailable(fake: FakeDremio) -> None:
     dead = _settings(f"http://127.0.0.1:{_closed_port()}")
-    eng = DremioSqlEngine(dead)
+    eng = _engine(dead)
     with pytest.raises(ServiceUnavailableError, match="connection refused"):
         eng.execute("SELECT 1")
     eng.close()
-    assert dremio_reachable(dead) is False
-    assert dremio_reachable(_settings(fake.url)) is True
+    assert dremio_reachable(dead.dremio, 2.0) is False
+    assert dremio_reachable(_settings(fake.url).dremio, 2.0) is True
 
 
-def test_choose_sql_engine(fake: FakeDremio) -> None:
-    from lakehouse_core.backends.stack import choose_sql_engine
+def test_stack_sql_engine_chooses_on_first_query_without_side_effects(fake: FakeDremio) -> None:
+    from lakehouse_core.backends.stack import build_stack
 
-    assert fake.sources == {}
-    chosen = choose_sql_engine(_settings(fake.url))
-    assert isinstance(chosen, DremioSqlEngine)
-    assert set(fake.sources) == {"minio", "nessie"}  # created through the API on first use
-    dead = choose_sql_engine(_settings(f"http://127.0.0.1:{_closed_port()}"))
-    disabled = choose_sql_engine(load_settings(dremio={"url": fake.url, "enabled": False}))
-    assert type(dead).__name__ == type(disabled).__name__ == "RestDuckDbSqlEngine"
-    assert isinstance(dead, SqlEngine)
+    settings = _settings(fake.url, docker={"enabled": False})
+    backend = build_stack(settings)
+    assert fake.requests == []  # building the backend asked Dremio nothing
+    assert isinstance(backend.sql, SqlEngine)
+    assert backend.sql.name == "dremio or duckdb (Nessie REST fallback)"
+    assert backend.setup is not None
+    backend.setup.setup()
+    assert backend.sql.execute("SELECT count(*) FROM bronze.orders").rows == ((1_234,),)
+    assert backend.sql.name == "dremio"
+    assert fake.sources.keys() == {"minio", "nessie"}  # made by the explicit set-up only
+
+    dead = build_stack(_settings(f"http://127.0.0.1:{_closed_port()}", docker={"enabled": False}))
+    disabled = build_stack(
+        load_settings(dremio={"url": fake.url, "enabled": False}, docker={"enabled": False}))
+    assert disabled.setup is None
+    for backend in (dead, disabled):
+        chosen = backend.sql.engine()  # type: ignore[attr-defined]
+        assert type(chosen).__name__ == "RestDuckDbSqlEngine"
+        assert backend.sql.name == "duckdb (Nessie REST fallback)"
+
+
+def test_status_reports_dremio_up_but_not_set_up() -> None:
+    from lakehouse_core.backends.stack.status import StackServiceStatusProvider
+    from lakehouse_core.models import ServiceState
+
+    with FakeDremio(users={}) as fake:
+        settings = _settings(fake.url)
+        setup = _setup(settings)
+        provider = StackServiceStatusProvider(
+            settings, setup_checks={"dremio": setup.missing},
+            specs=[s for s in service_specs(settings) if s.name == "dremio"])
+        [row] = provider.statuses()
+        assert (row.state, row.needs_setup) == (ServiceState.DEGRADED, True)
+        assert row.detail == (
+            "up, not set up: run `lakehouse setup` (user dremio, source minio, source nessie missing)")
+        setup.setup()
+        [row] = provider.statuses()
+        assert (row.state, row.needs_setup, row.detail) == (ServiceState.UP, False, "HTTP 200")
+        provider.close()
+
+
+def test_cli_setup_is_idempotent_with_one_line_per_thing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lakehouse_core.cli import EXIT_OK, EXIT_UNAVAILABLE, main
+
+    monkeypatch.setenv("LAKEHOUSE_DOCKER__ENABLED", "false")
+    with FakeDremio(users={}) as fake:
+        monkeypatch.setenv("LAKEHOUSE_DREMIO__URL", fake.url)
+        assert main(["--mode", "stack", "setup"]) == EXIT_OK
+        assert capsys.readouterr().out.splitlines() == [
+            "dremio: user dremio created", "dremio: source minio created", "dremio: source nessie created"]
+        assert main(["--mode", "stack", "setup"]) == EXIT_OK
+        assert capsys.readouterr().out.splitlines() == [
+            "dremio: user dremio already there", "dremio: source minio already there",
+            "dremio: source nessie already there"]
+    monkeypatch.setenv("LAKEHOUSE_DREMIO__URL", f"http://127.0.0.1:{_closed_port()}")
+    assert main(["--mode", "stack", "setup"]) == EXIT_UNAVAILABLE
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "dremio" in err and "connection refused" in err
+
+
+def test_cli_setup_in_embedded_mode_has_nothing_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lakehouse_core.cli import EXIT_OK, main
+
+    assert main(["--mode", "embedded", "--data-dir", str(tmp_path), "setup"]) == EXIT_OK
+    assert capsys.readouterr().out.strip() == "nothing to set up in embedded mode"

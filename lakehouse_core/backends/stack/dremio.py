@@ -23,7 +23,7 @@ import httpx
 from lakehouse_core.backends.stack._http import HttpClient
 from lakehouse_core.errors import CancelledError, LakehouseError, NotFoundError, QueryError
 from lakehouse_core.models import AsOf, QueryResult
-from lakehouse_core.settings import LakehouseSettings
+from lakehouse_core.settings import DremioSettings
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,6 @@ ENGINE = "dremio"
 PAGE_LIMIT = 500  # Dremio rejects results pages above 500 rows
 FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CANCELED"})
 NESSIE_SOURCE = "nessie"
-MINIO_SOURCE = "minio"
 
 
 class _DremioAuth(httpx.Auth):
@@ -107,19 +106,24 @@ class DremioSqlEngine:
 
     def __init__(
         self,
-        settings: LakehouseSettings,
+        dremio: DremioSettings,
         *,
+        timeout_s: float,
+        query_timeout_s: float,
+        fetch_limit: int,
         source: str = NESSIE_SOURCE,
         poll_initial_s: float = 0.05,
         poll_max_s: float = 1.0,
         page_size: int = PAGE_LIMIT,
     ) -> None:
-        self.settings = settings
+        self.dremio = dremio
+        self.query_timeout_s = query_timeout_s
+        self.fetch_limit = fetch_limit
         self.source = source
         self.poll_initial_s = poll_initial_s
         self.poll_max_s = poll_max_s
         self.page_size = max(1, min(PAGE_LIMIT, page_size))
-        self._http = HttpClient(ENGINE, settings.dremio.url, timeout_s=settings.http_timeout_s)
+        self._http = HttpClient(ENGINE, dremio.url, timeout_s=timeout_s)
         self._auth = _DremioAuth(self)
         self._login_lock = threading.Lock()
         self._job_lock = threading.Lock()
@@ -133,7 +137,7 @@ class DremioSqlEngine:
         with self._login_lock:
             if stale is not None and self.token not in (None, stale):
                 return self.token  # another thread already refreshed it
-            creds = self.settings.dremio
+            creds = self.dremio
             body = {"userName": creds.user, "password": creds.password.get_secret_value()}
             data = self._http.post_json("/apiv2/login", body)
             token = (data or {}).get("token")
@@ -177,7 +181,7 @@ class DremioSqlEngine:
             QueryError: the job FAILED (Dremio's errorMessage) or did not finish in time (job cancelled).
             CancelledError: the job was CANCELED.
         """
-        limit = self.settings.query_timeout_s if timeout_s is None else timeout_s
+        limit = self.query_timeout_s if timeout_s is None else timeout_s
         deadline = time.monotonic() + limit
         interval = self.poll_initial_s
         while True:
@@ -203,9 +207,9 @@ class DremioSqlEngine:
         return dict(self._json("GET", f"/api/v3/job/{quote(job_id)}/results", params=params) or {})
 
     def execute(self, sql: str, *, limit: int | None = None, as_of: AsOf | None = None) -> QueryResult:
-        """Run one statement and fetch up to ``limit`` rows (default: settings.tui.fetch_limit)."""
+        """Run one statement and fetch up to ``limit`` rows (default: ``fetch_limit``)."""
         started = time.perf_counter()
-        want = self.settings.tui.fetch_limit if limit is None else max(0, limit)
+        want = self.fetch_limit if limit is None else max(0, limit)
         with self._job_lock:
             self._cancel_requested = False
         job_id = self.submit(sql, as_of=as_of)
@@ -302,114 +306,9 @@ def _entry(item: dict[str, Any]) -> DremioCatalogEntry:
     )
 
 
-# ---------------------------------------------------------------- bootstrap
-def _s3_properties(settings: LakehouseSettings) -> list[dict[str, str]]:
-    endpoint = settings.minio.endpoint.split("://", 1)[-1].rstrip("/")
-    secure = settings.minio.endpoint.startswith("https://")
-    return [
-        {"name": "fs.s3a.path.style.access", "value": "true"},
-        {"name": "fs.s3a.endpoint", "value": endpoint},
-        {"name": "fs.s3a.connection.ssl.enabled", "value": str(secure).lower()},
-        {"name": "dremio.s3.compat", "value": "true"},
-    ]
-
-
-def source_bodies(settings: LakehouseSettings) -> dict[str, dict[str, Any]]:
-    """The seed's two sources as POST /api/v3/catalog bodies: ``minio`` (S3) and ``nessie``."""
-    minio = settings.minio
-    secret = minio.secret_key.get_secret_value()
-    secure = minio.endpoint.startswith("https://")
-    return {
-        MINIO_SOURCE: {
-            "entityType": "source",
-            "type": "S3",
-            "name": MINIO_SOURCE,
-            "config": {
-                "credentialType": "ACCESS_KEY",
-                "accessKey": minio.access_key,
-                "accessSecret": secret,
-                "secure": secure,
-                "compatibilityMode": True,
-                "rootPath": "/",
-                "enableAsync": True,
-                "defaultCtasFormat": "ICEBERG",
-                "propertyList": _s3_properties(settings),
-            },
-        },
-        NESSIE_SOURCE: {
-            "entityType": "source",
-            "type": "NESSIE",
-            "name": NESSIE_SOURCE,
-            "config": {
-                "nessieEndpoint": settings.nessie.url.rstrip("/") + "/api/v2",
-                "nessieAuthType": "NONE",
-                "storageType": "AWS",
-                "awsRootPath": minio.warehouse_bucket,
-                "credentialType": "ACCESS_KEY",
-                "awsAccessKey": minio.access_key,
-                "awsAccessSecret": secret,
-                "secure": secure,
-                "propertyList": _s3_properties(settings),
-            },
-        },
-    }
-
-
-def bootstrap_first_user(settings: LakehouseSettings, http: HttpClient) -> bool:
-    """PUT /apiv2/bootstrap/firstuser; True when created, False when a user already exists."""
-    d = settings.dremio
-    body = {
-        "userName": d.user,
-        "firstName": "Lakehouse",
-        "lastName": "Admin",
-        "email": f"{d.user}@lakehouse.local",
-        "createdAt": int(time.time() * 1000),
-        "password": d.password.get_secret_value(),
-    }
-    try:
-        http.request("PUT", "/apiv2/bootstrap/firstuser", json=body, headers={"Authorization": "_dremionull"})
-    except LakehouseError as exc:
-        if any(f"HTTP {code}" in exc.message for code in (400, 403, 409)):
-            logger.info("dremio first user not created: %s", exc)
-            return False
-        raise
-    logger.info("dremio first user %s created", d.user)
-    return True
-
-
-def ensure_dremio_sources(settings: LakehouseSettings) -> dict[str, str]:
-    """Create the ``minio`` and ``nessie`` sources unless they exist; first-user bootstrap when needed.
-
-    Returns ``{"user": "created"|"exists", "minio": "created"|"exists", "nessie": ...}``. Idempotent.
-    """
-    engine = DremioSqlEngine(settings)
-    outcome: dict[str, str] = {}
-    try:
-        try:
-            engine.login()
-            outcome["user"] = "exists"
-        except LakehouseError as exc:
-            if "HTTP 401" not in exc.message and "HTTP 403" not in exc.message:
-                raise
-            created = bootstrap_first_user(settings, engine._http)
-            engine.login()
-            outcome["user"] = "created" if created else "exists"
-        existing = {e.path[0] for e in engine.list_catalog() if e.path and e.container_type == "SOURCE"}
-        for name, body in source_bodies(settings).items():
-            if name in existing:
-                outcome[name] = "exists"
-                continue
-            engine.create_source(body)
-            logger.info("dremio source %s created", name)
-            outcome[name] = "created"
-    finally:
-        engine.close()
-    return outcome
-
-
-def dremio_reachable(settings: LakehouseSettings, timeout_s: float | None = None) -> bool:
+def dremio_reachable(dremio: DremioSettings, timeout_s: float) -> bool:
     """True when Dremio answers on its REST port (GET /apiv2/server_status, or GET / if absent)."""
-    http = HttpClient(ENGINE, settings.dremio.url, timeout_s=timeout_s or min(2.0, settings.http_timeout_s))
+    http = HttpClient(ENGINE, dremio.url, timeout_s=timeout_s)
     try:
         try:
             http.request("GET", "/apiv2/server_status")

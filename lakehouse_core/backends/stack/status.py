@@ -6,6 +6,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
@@ -148,8 +149,12 @@ class StackServiceStatusProvider:
         docker: DockerStatus | None = None,
         *,
         specs: list[ServiceSpec] | None = None,
+        setup_checks: Mapping[str, Callable[[], list[str]]] | None = None,
     ) -> None:
+        """``setup_checks``: per service, what it lacks of its set-up (asked while its probe is UP)."""
         self.settings = settings
+        self._setup_checks = dict(setup_checks or {})
+        self._set_up: set[str] = set()  # services found set up once (a set-up is not undone)
         self.docker = docker
         self.specs = specs if specs is not None else service_specs(settings)
         self._timeout = settings.http_timeout_s
@@ -192,6 +197,10 @@ class StackServiceStatusProvider:
             logger.exception("probe %s crashed", spec.name)
             state, detail, error = ServiceState.DOWN, f"probe error: {exc}", str(exc)
         latency = (time.perf_counter() - _probe_clock.started) * 1000.0
+        missing = self._missing_setup(spec.name) if state is ServiceState.UP else []
+        if missing:
+            state, error = ServiceState.DEGRADED, f"not set up: {', '.join(missing)} missing"
+            detail = f"up, not set up: run `lakehouse setup` ({', '.join(missing)} missing)"
         return ServiceStatus(
             name=spec.name,
             state=state,
@@ -202,7 +211,21 @@ class StackServiceStatusProvider:
             depends_on=spec.depends_on,
             kind="process" if spec.probe == "postgres" else "http",
             checked_at=datetime.now(UTC),
+            needs_setup=bool(missing),
         )
+
+    def _missing_setup(self, service: str) -> list[str]:
+        check = self._setup_checks.get(service)
+        if check is None or service in self._set_up:
+            return []
+        try:
+            missing = check()
+        except LakehouseError as exc:
+            logger.info("set-up check of %s: %s", service, exc)
+            return []
+        if not missing:
+            self._set_up.add(service)
+        return missing
 
     def _timed_out(self, spec: ServiceSpec, budget: float) -> ServiceStatus:
         cause = f"timed out (no answer within {budget:.1f}s)"
