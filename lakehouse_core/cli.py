@@ -269,7 +269,7 @@ class Cli:
         elif not steps:
             self.out.print(f"nothing to set up in {self.backend.mode} mode")
         for step in steps if not self.args.json else ():
-            self.out.print(f"{step.service}: {step.thing} {'created' if step.created else 'already there'}")
+            self.out.print(str(step), markup=False)
         return EXIT_OK
 
     def cmd_exporter(self) -> int:

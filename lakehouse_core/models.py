@@ -49,6 +49,9 @@ class SetupStep:
     thing: str
     created: bool
 
+    def __str__(self) -> str:
+        return f"{self.service}: {self.thing} {'created' if self.created else 'already there'}"
+
 
 # ---------------------------------------------------------------- phases
 @dataclass(frozen=True)

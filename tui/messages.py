@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # annotations only: importing the models (~20 ms of dataclass
         SchemaVersion,
         Series,
         ServiceStatus,
+        SetupStep,
         SnapshotDiff,
         SnapshotInfo,
         TableDetail,
@@ -67,6 +68,13 @@ class ServiceControlled(Message, bubble=False):
 
     service: str
     action: str
+
+
+@dataclass
+class ServicesSetUp(Message, bubble=False):
+    """``Backend.setup`` returned: one step per thing created or already there."""
+
+    steps: list[SetupStep]
 
 
 @dataclass

@@ -292,5 +292,5 @@ def make_fake_backend(
         FakeSqlEngine(gate),
         FakeMetrics(gate),
         FakePhaseRunner(gate, orders, chunk, delay_s),
-        gate,
+        gate=gate,
     )

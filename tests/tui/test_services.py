@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from textual.widgets import RichLog
 
+from lakehouse_core.models import ServiceState, ServiceStatus, SetupStep
 from lakehouse_core.settings import LakehouseSettings
 from tests.tui.conftest import SIZE, settle, text_of
 from tests.tui.fakes import FakeStatusProvider, make_fake_backend
@@ -123,3 +126,48 @@ async def test_a_hung_logs_call_leaves_the_ui_responsive(settings: LakehouseSett
             assert type(app.screen).__name__ == "MetricsScreen"
     finally:
         backend.gate.release()
+
+
+class _FakeSetup:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def setup(self) -> list[SetupStep]:
+        self.calls += 1
+        return [SetupStep("dremio", "user dremio", True), SetupStep("dremio", "source nessie", False)]
+
+
+class _NotSetUpStatus(FakeStatusProvider):
+    def statuses(self) -> list[ServiceStatus]:
+        row = ServiceStatus("dremio", ServiceState.DEGRADED, "http://127.0.0.1:9047", 3.0,
+                            "up, not set up: run `lakehouse setup`", needs_setup=True)
+        return [*super().statuses(), row]
+
+
+async def test_setup_is_offered_when_a_service_needs_it_and_runs_in_a_worker(
+    settings: LakehouseSettings,
+) -> None:
+    backend = make_fake_backend()
+    setup = _FakeSetup()
+    backend = dataclasses.replace(backend, status=_NotSetUpStatus(backend.gate), setup=setup)
+    app = LakehouseApp(backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert [n.message for n in app._notifications] == [
+            "dremio answers but is not set up: press S to set it up"]
+        probes = backend.gate.calls.count("statuses")
+        await pilot.press("S")
+        await settle(pilot)
+        assert setup.calls == 1
+        assert [n.message for n in app._notifications][-1] == (
+            "dremio: user dremio created\ndremio: source nessie already there")
+        assert backend.gate.calls.count("statuses") == probes + 1  # the table is probed again
+
+
+async def test_setup_without_anything_to_set_up(settings: LakehouseSettings) -> None:
+    app = LakehouseApp(make_fake_backend(), settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("S")
+        await settle(pilot)
+        assert [n.message for n in app._notifications] == ["nothing to set up in embedded mode"]

@@ -24,6 +24,7 @@ from tui.messages import (
     PhaseProgress,
     ServiceControlled,
     ServiceLogsLoaded,
+    ServicesSetUp,
     StatusesLoaded,
 )
 from tui.progress import TuiProgressSink
@@ -50,6 +51,7 @@ class OverviewScreen(LakehouseScreen):
         Binding("d", "control_service('stop')", "Stop service", id="service.stop", show=False),
         Binding("R", "control_service('restart')", "Restart service", id="service.restart", show=False),
         Binding("l", "service_logs", "Service logs", id="service.logs", show=False),
+        Binding("S", "setup_services", "Set up services", id="service.setup", show=False),
     ]
 
     def __init__(self) -> None:
@@ -57,6 +59,7 @@ class OverviewScreen(LakehouseScreen):
         self._status_worker: Worker[Any] | None = None
         self._cancel: CancelToken | None = None
         self.running_phase: int | None = None
+        self._setup_offered = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -102,6 +105,31 @@ class OverviewScreen(LakehouseScreen):
     @on(StatusesLoaded)
     def show_statuses(self, message: StatusesLoaded) -> None:
         self.query_one(ServiceTable).statuses = message.statuses
+        lacking = [s.name for s in message.statuses if s.needs_setup]
+        if lacking and not self._setup_offered:
+            self._setup_offered = True  # once per screen: the row keeps saying it
+            self.notify(
+                f"{', '.join(lacking)} answers but is not set up: press S to set it up",
+                title="Set-up needed",
+                severity="warning",
+            )
+
+    def action_setup_services(self) -> None:
+        """Create what the services lack (Dremio's first user and sources), like ``lakehouse setup``."""
+        if self.backend.setup is None:
+            self.notify(f"nothing to set up in {self.backend.mode} mode", title="Set up")
+            return
+        self.setup_services()
+
+    @work(thread=True, exclusive=True, group="service-setup", exit_on_error=False)
+    def setup_services(self) -> None:
+        assert self.backend.setup is not None
+        self.post_message(ServicesSetUp(self.backend.setup.setup()))
+
+    @on(ServicesSetUp)
+    def services_set_up(self, message: ServicesSetUp) -> None:
+        self.notify("\n".join(map(str, message.steps)) or "nothing to set up", title="Set up")
+        self.action_refresh()
 
     def selected_service(self) -> str | None:
         """The service under the table's cursor (None while the table is empty)."""
