@@ -116,11 +116,6 @@ class PipelineMetrics:
         with self._lock:
             return list(self._history)
 
-    def add_sample(self, sample: Sample) -> None:
-        """Append a sample (tests and replays)."""
-        with self._lock:
-            self._history.append(sample)
-
 
 # ---------------------------------------------------------------- a tiny query language
 _SELECTOR = re.compile(r"^\s*(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(?P<labels>[^}]*)\})?\s*$")

@@ -5,7 +5,6 @@ Every implementation (embedded, stack) satisfies these; the TUI and CLI use noth
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,8 +34,6 @@ from lakehouse_core.models import (
     TableRef,
 )
 
-logger = logging.getLogger(__name__)
-
 
 # ---------------------------------------------------------------- progress + cancel
 class ProgressSink(Protocol):
@@ -50,14 +47,6 @@ class NullProgress:
 
     def emit(self, event: ProgressEvent) -> None:
         return None
-
-
-class LogProgress:
-    """Logs start/finish/log events at INFO."""
-
-    def emit(self, event: ProgressEvent) -> None:
-        if event.kind != "advance":
-            logger.info("phase %s %s %s %s", event.phase, event.task, event.kind, event.message)
 
 
 NULL_PROGRESS: ProgressSink = NullProgress()

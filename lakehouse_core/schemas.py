@@ -69,9 +69,6 @@ BRONZE: dict[str, pa.Schema] = {
     ]),
 }
 
-# quarantine/<table>.parquet: every raw column as text (nothing lost) + reason + quarantined_at
-QUARANTINE_EXTRA = ("reason", "quarantined_at")
-
 # ------------------------------------------------------------------ silver
 SILVER_ORDERS_ENRICHED = pa.schema([
     pa.field("order_id", pa.int64()),
@@ -129,5 +126,3 @@ GOLD: dict[str, pa.Schema] = {
         pa.field("unique_customers", pa.int64()),
     ]),
 }
-
-KPI_KEYS = ("total_revenue", "total_orders", "avg_order_value", "total_customers")

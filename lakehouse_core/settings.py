@@ -18,19 +18,16 @@ from pydantic_settings import (
 class NessieSettings(BaseModel):
     url: str = "http://127.0.0.1:19120"
     """Nessie base URL (REST API at /api/v2, Iceberg REST at /iceberg)."""
-    management_url: str = "http://127.0.0.1:19121"
     ref: str = "main"
     """Branch that stack-mode phase 2 writes to."""
 
 
 class MinioSettings(BaseModel):
     endpoint: str = "http://127.0.0.1:9000"
-    console_url: str = "http://127.0.0.1:9001"
     access_key: str = "minioadmin"
     secret_key: SecretStr = SecretStr("minioadmin123")
     region: str = "us-east-1"
     warehouse_bucket: str = "warehouse"
-    lakehouse_bucket: str = "lakehouse"
 
 
 class PostgresSettings(BaseModel):
@@ -69,8 +66,6 @@ class SparkSettings(BaseModel):
 
 class GrafanaSettings(BaseModel):
     url: str = "http://127.0.0.1:3000"
-    user: str = "admin"
-    password: SecretStr = SecretStr("admin")
 
 
 class JupyterSettings(BaseModel):

@@ -56,7 +56,7 @@ def stack_lakehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backen
         orders=5000,
         defect_rate=0.01,
         nessie=NessieSettings(
-            url=endpoints.nessie_url, management_url=endpoints.nessie_management_url, ref=branch
+            url=endpoints.nessie_url, ref=branch
         ),
     )
     backend = build_stack(settings)

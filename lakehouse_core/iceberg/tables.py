@@ -132,8 +132,3 @@ TABLES_BY_ID: dict[str, TableDef] = {t.identifier: t for t in TABLES}
 def table_def(identifier: str) -> TableDef:
     """The definition of ``namespace.table`` (KeyError when not a lakehouse table)."""
     return TABLES_BY_ID[identifier]
-
-
-def layer_tables(layer: str) -> tuple[TableDef, ...]:
-    """Definitions of one layer, in load order."""
-    return tuple(t for t in TABLES if t.namespace == layer)

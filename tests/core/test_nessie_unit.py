@@ -156,7 +156,7 @@ def test_merge_dry_run_reports_keys_and_conflicts(client: NessieClient) -> None:
     body = json.loads(merge.calls[0].request.content)
     assert body["isDryRun"] is True and body["fromRefName"] == "etl" and body["fromHash"] == "e1"
     assert body["isReturnConflictAsResult"] is True
-    assert result.changed_tables == ("bronze.orders", "gold.x")
+    assert result.changed_keys == ("bronze.orders", "gold.x")
     assert (result.applied, result.successful, result.dry_run) == (False, False, True)
     assert [(c.key, c.conflict_type) for c in result.conflicts] == [("gold.x", "VALUE_DIFFERS")]
 
@@ -193,7 +193,7 @@ def test_merge_into_empty_target_fast_forwards(client: NessieClient) -> None:
     ]})
     assign = respx.put(f"{BASE}/trees/main@root").respond(json={"reference": _ref("main", "e9")})
     preview = client.merge("etl", dry_run=True)
-    assert (preview.applied, preview.changed_tables, assign.called) == (False, ("bronze.orders",), False)
+    assert (preview.applied, preview.changed_keys, assign.called) == (False, ("bronze.orders",), False)
     result = client.merge("etl")
     assert (result.applied, result.successful, result.resultant_hash) == (True, True, "e9")
     assert json.loads(assign.calls[0].request.content) == {"type": "BRANCH", "name": "etl", "hash": "e9"}

@@ -207,10 +207,9 @@ def make_stack_settings(endpoints: StackEndpoints, data_dir: Path, **overrides: 
         "data_dir": data_dir,
         "orders": 1000,
         "seed": 42,
-        "nessie": NessieSettings(url=endpoints.nessie_url, management_url=endpoints.nessie_management_url),
+        "nessie": NessieSettings(url=endpoints.nessie_url),
         "minio": MinioSettings(
             endpoint=endpoints.minio_endpoint,
-            console_url=endpoints.minio_console_url,
             access_key=endpoints.minio_access_key,
             secret_key=endpoints.minio_secret_key,  # type: ignore[arg-type]
             region=endpoints.minio_region,

@@ -19,7 +19,6 @@ def stack_env(stack_lakehouse: Backend, monkeypatch: pytest.MonkeyPatch, tmp_pat
         "LAKEHOUSE_MODE": "stack",
         "LAKEHOUSE_DATA_DIR": str(settings.data_path),
         "LAKEHOUSE_NESSIE__URL": settings.nessie.url,
-        "LAKEHOUSE_NESSIE__MANAGEMENT_URL": settings.nessie.management_url,
         "LAKEHOUSE_NESSIE__REF": settings.nessie.ref,
         "LAKEHOUSE_MINIO__ENDPOINT": settings.minio.endpoint,
         "LAKEHOUSE_MINIO__ACCESS_KEY": settings.minio.access_key,

@@ -116,7 +116,7 @@ def test_merge_conflict_is_reported_not_applied(
     _write(stack_settings, left, ns, [2])
     _write(stack_settings, right, ns, [3])
     first = client.merge(left, base)
-    assert first.applied and first.changed_tables == (f"{ns}.t",)
+    assert first.applied and first.changed_keys == (f"{ns}.t",)
     head = client.get_ref(base).hash
     second = client.merge(right, base)
     assert not second.applied and not second.successful

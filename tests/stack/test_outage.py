@@ -54,7 +54,7 @@ def session(stack: StackEndpoints, tmp_path: Any) -> Iterator[dict[str, Any]]:
     suffix = uuid.uuid4().hex[:10]
     branch, ns = f"test-outage-{suffix}", f"outage_{suffix}"
     settings = make_stack_settings(stack, tmp_path / "data", http_timeout_s=3.0, nessie={
-        "url": stack.nessie_url, "management_url": stack.nessie_management_url, "ref": branch})
+        "url": stack.nessie_url, "ref": branch})
     client = NessieClient(settings)
     client.create_branch(branch, "main")
     catalog = open_rest_catalog(settings, branch)

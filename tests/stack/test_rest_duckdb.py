@@ -27,7 +27,7 @@ def setup(stack: StackEndpoints, tmp_path_factory: pytest.TempPathFactory) -> It
     root = tmp_path_factory.mktemp("stack-sql")
     branch = f"test-sql-{uuid.uuid4().hex[:10]}"
     settings = make_stack_settings(stack, root / "data", nessie={
-        "url": stack.nessie_url, "management_url": stack.nessie_management_url, "ref": branch})
+        "url": stack.nessie_url, "ref": branch})
     client = NessieClient(settings)
     # an empty branch (at Nessie's root commit): table histories hold only this module's commits
     client.create_branch(branch, "main", at_hash=client.config()["noAncestorHash"])

@@ -28,7 +28,7 @@ NAMESPACES = ("bronze", "gold", "silver")
 def _settings(stack: StackEndpoints, data_dir: Path, branch: str) -> LakehouseSettings:
     return make_stack_settings(
         stack, data_dir, orders=5000, defect_rate=0.0,
-        nessie={"url": stack.nessie_url, "management_url": stack.nessie_management_url, "ref": branch},
+        nessie={"url": stack.nessie_url, "ref": branch},
     )
 
 
@@ -68,11 +68,11 @@ def test_phase2_on_new_branch_then_merge_into_main(stack: StackEndpoints, tmp_pa
     # dry run first: shows the changed tables, writes nothing
     preview = client.merge(branch, "main", dry_run=True)
     assert preview.dry_run and not preview.applied and preview.successful and not preview.conflicts
-    assert set(TABLES) <= set(preview.changed_tables)
+    assert set(TABLES) <= set(preview.changed_keys)
     assert client.get_ref("main").hash == main_before.hash
 
     merged = client.merge(branch, "main", message=f"merge {branch}")
-    assert merged.applied and merged.successful and set(TABLES) <= set(merged.changed_tables)
+    assert merged.applied and merged.successful and set(TABLES) <= set(merged.changed_keys)
     main_after = client.get_ref("main")
     assert main_after.hash == merged.resultant_hash != main_before.hash
     on_main_after = {e.key: e for e in client.entries("main")}

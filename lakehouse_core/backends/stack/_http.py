@@ -98,8 +98,5 @@ class HttpClient:
         response = self.request("POST", path, json=body, **kwargs)
         return response.json() if response.content else None
 
-    def set_header(self, name: str, value: str) -> None:
-        self._client.headers[name] = value
-
     def close(self) -> None:
         self._client.close()

@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 
 ENGINE = "dremio"
 PAGE_LIMIT = 500  # Dremio rejects results pages above 500 rows
-FINAL_STATES = frozenset({"COMPLETED", "FAILED", "CANCELED"})
 NESSIE_SOURCE = "nessie"
 
 

@@ -86,11 +86,6 @@ class MergeResult:
     resultant_hash: str | None = None
     common_ancestor: str | None = None
 
-    @property
-    def changed_tables(self) -> tuple[str, ...]:
-        """Alias of ``changed_keys`` (Nessie merges whole contents: tables and namespaces)."""
-        return self.changed_keys
-
 
 @dataclass(frozen=True)
 class EntryInfo:
