@@ -1,7 +1,7 @@
 """Pipeline benchmark: generation, phase 1 and phase 2 against in-process-tree baselines.
 
 Each stage runs in its own child process (spawn) so its peak RSS is its own; the baselines (a
-seed-faithful pandas phase 1, a naive chunked ``table.append`` of bronze.orders) run the same way on
+platform-faithful pandas phase 1, a naive chunked ``table.append`` of bronze.orders) run the same way on
 the same data, so the ratios compare like with like on this machine.
 
     python bench/pipeline.py --orders 10000000
@@ -118,7 +118,7 @@ def stage_naive_append(data: str, naive_dir: str) -> int:
 
 
 def stage_pruning(data: str) -> dict[str, Any]:
-    """The seed's partition-pruning demo: the same full-row read with and without a one-day filter."""
+    """The platform's partition-pruning demo: the same full-row read with and without a one-day filter."""
     from pyiceberg.expressions import EqualTo
 
     from lakehouse_core.iceberg.catalog import open_embedded_catalog

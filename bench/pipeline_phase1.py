@@ -1,6 +1,6 @@
-"""Seed-faithful pandas baseline of phase 1 (bronze, validate, silver, gold, KPIs) for the benchmark.
+"""Platform-faithful pandas baseline of phase 1 (bronze, validate, silver, gold, KPIs) for the benchmark.
 
-This is how the seed's Airflow DAG does it: ``read_csv`` everything into memory, flag with vectorized
+This is how the platform's Airflow DAG does it: ``read_csv`` everything into memory, flag with vectorized
 pandas, ``merge`` and ``groupby``, ``to_parquet``. Same checks (first failed check wins) and the same
 outputs layout as lakehouse_core.pipeline, but floats for money. Used only by bench/ to compare
 speed and peak RSS with the DuckDB pipeline; never by the product.

@@ -1,5 +1,5 @@
 """Pipeline metrics in a prometheus_client registry, an in-process history for range queries,
-the seed's memory alert, and the HTTP exporter Prometheus scrapes (job ``lakehouse``)."""
+the platform's memory alert, and the HTTP exporter Prometheus scrapes (job ``lakehouse``)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from lakehouse_core.models import AlertState, PhaseResult, Series
 logger = logging.getLogger(__name__)
 
 MEMORY_ALERT_BYTES = 4_000_000_000.0
-"""The seed's alert: process_resident_memory_bytes > 4 GB for 5 minutes (warning)."""
+"""The platform's alert: process_resident_memory_bytes > 4 GB for 5 minutes (warning)."""
 MEMORY_ALERT_FOR = timedelta(minutes=5)
 
 LabelKey = tuple[tuple[str, str], ...]
@@ -205,7 +205,7 @@ def evaluate_instant(samples: Iterable[Sample], query: str) -> list[Series]:
 def memory_alert(
     samples: Iterable[Sample], *, threshold: float = MEMORY_ALERT_BYTES, hold: timedelta = MEMORY_ALERT_FOR
 ) -> AlertState:
-    """The seed's memory alert over the history: ok, pending (above, < hold) or firing (above >= hold)."""
+    """The platform's memory alert over the history: ok, pending (above, < hold) or firing (above >= hold)."""
     series = evaluate_range(samples, "process_resident_memory_bytes", start=0, end=float("inf"))
     points = series[0].points if series else ()
     if not points:

@@ -1,4 +1,4 @@
-"""The seed's phase-3 business queries, in portable SQL over ``namespace.table`` names."""
+"""The platform's phase-3 business queries, in portable SQL over ``namespace.table`` names."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Column contracts of every layer (the seed's data model). Parquet files and Iceberg tables follow these.
+"""Column contracts of every layer (the platform's data model). Parquet files and Iceberg tables follow these.
 
 Money is DECIMAL(12,2) (sums reconcile exactly); dates are DATE; ``ingested_at`` is a UTC TIMESTAMP
 (no time zone). Names in Iceberg: ``bronze.<table>``, ``silver.orders_enriched``, ``gold.<table>``.

@@ -3,7 +3,7 @@
 Every Iceberg table ``ns.tbl`` is a DuckDB view ``"ns"."tbl"``. With the PyPI iceberg extension
 (loaded by file path, no auto-install/auto-load) a view is ``iceberg_scan(<metadata location>,
 snapshot_from_id => ...)``; without it the view reads a pyiceberg scan registered as arrow.
-``ns.tbl VERSION AS OF <id>`` (Dremio syntax, as in the seed queries) reads a view pinned to
+``ns.tbl VERSION AS OF <id>`` (Dremio syntax, as in the platform's queries) reads a view pinned to
 that snapshot. Before each statement the tables it names are re-resolved (one ``load_table`` each) and their
 views replaced only when the metadata location or the selected snapshot changed.
 """

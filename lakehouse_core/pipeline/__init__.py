@@ -1,4 +1,4 @@
-"""Phase-1 pipeline of the seed: generate raw CSVs, bronze, quality, silver, gold, KPI report."""
+"""The platform's phase-1 pipeline: generate raw CSVs, bronze, quality, silver, gold, KPI report."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Deterministic, vectorized generator of the seed's raw CSVs (customers, products, orders).
+"""Deterministic, vectorized generator of the platform's raw CSVs (customers, products, orders).
 
 Faker only builds small pools (names, cities, product words); every row is sampled from those pools
 with numpy and written with pyarrow's CSV writer, in chunks, so 10M orders stay memory-lean.

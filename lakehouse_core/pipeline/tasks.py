@@ -1,4 +1,4 @@
-"""The six phase-1 tasks of the seed (raw CSV -> bronze -> quality -> silver -> gold -> KPIs).
+"""The platform's six phase-1 tasks (raw CSV -> bronze -> quality -> silver -> gold -> KPIs).
 
 Each is a plain function ``(paths, *, ..., progress, cancel) -> TaskResult`` emitting
 ``ProgressEvent(phase=1, task=<name>)``; every transform is DuckDB SQL from ``pipeline/sql``.

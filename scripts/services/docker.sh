@@ -102,7 +102,7 @@ svc_down() {
   fi
   if pid_alive dockerd; then
     stop_pid dockerd 30
-    # dockerd leaves FORWARD=DROP behind, which breaks network-namespace tests (REFERENCE §10).
+    # dockerd leaves FORWARD=DROP behind, which drops the traffic of network-namespace tests.
     command -v iptables >/dev/null && iptables -P FORWARD ACCEPT 2>/dev/null || true
   else
     stop_pid dockerd 30

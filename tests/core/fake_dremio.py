@@ -1,8 +1,8 @@
-"""A small FAKE Dremio REST server for tests (stdlib http.server in a thread, 127.0.0.1, port 0).
+"""A FAKE Dremio REST server for tests (stdlib http.server in a thread, 127.0.0.1, port 0).
 
-Dremio cannot be obtained here: it is not on Maven Central, PyPI or apt, and building it needs
-Dremio's own Maven repositories (REFERENCE §0.1). This fake reproduces the DOCUMENTED request and
-response shapes of REFERENCE §5 and nothing more:
+It is a fake, written from Dremio's documented REST API, because Dremio itself cannot be had here:
+it is not on Maven Central, PyPI or apt, and building it needs Dremio's own Maven repositories.
+It reproduces the documented request and response shapes below and nothing more:
 
 - ``POST /apiv2/login`` {"userName","password"} -> {"token", "userName", "expires", ...}; 401 otherwise.
 - ``PUT /apiv2/bootstrap/firstuser`` creates the first user; 400 once a user exists.

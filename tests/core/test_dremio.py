@@ -1,7 +1,7 @@
 """DremioSqlEngine against tests/core/fake_dremio.py.
 
 Dremio cannot be obtained here (not on Maven Central, PyPI or apt), so these tests run against a
-FAKE server that reproduces the documented REST shapes of REFERENCE §5 (login, jobs, results paging
+FAKE server that reproduces the documented shapes of Dremio's REST API (login, jobs, results paging
 with limit <= 500, cancel, catalog) and executes the SQL on DuckDB so the rows are real.
 """
 

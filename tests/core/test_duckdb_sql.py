@@ -1,4 +1,4 @@
-"""DuckDbSqlEngine: seed business queries, limits, errors, cancel, as_of, view refresh."""
+"""DuckDbSqlEngine: the platform's business queries, limits, errors, cancel, as_of, view refresh."""
 
 from __future__ import annotations
 
@@ -103,8 +103,8 @@ def test_time_travel_count_at_older_snapshot(engine, world) -> None:
     _, _, s1, s2 = world
     assert engine.execute(COUNT_ORDERS).rows == ((65,),)
     assert engine.execute(COUNT_ORDERS, as_of=AsOf(snapshot_id=s1.snapshot_id)).rows == ((60,),)
-    seed = f"SELECT COUNT(*) FROM bronze.orders VERSION AS OF {s1.snapshot_id}"
-    assert engine.execute(seed).rows == ((60,),)
+    dremio_style = f"SELECT COUNT(*) FROM bronze.orders VERSION AS OF {s1.snapshot_id}"
+    assert engine.execute(dremio_style).rows == ((60,),)
     both = "SELECT (SELECT COUNT(*) FROM bronze.orders AT_S), (SELECT COUNT(*) FROM bronze.orders)"
     both = both.replace("bronze.orders AT_S", f"bronze.orders FOR VERSION AS OF {s1.snapshot_id}")
     assert engine.execute(both).rows == ((60, 65),)

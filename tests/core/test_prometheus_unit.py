@@ -62,7 +62,7 @@ def test_alert_evaluation_pending_then_firing() -> None:
     assert (none.state, none.value, none.message) == ("ok", None, "no data")
 
 
-def test_panels_are_the_seed_queries() -> None:
+def test_panels_are_the_platform_queries() -> None:
     source = PrometheusMetricsSource(load_settings())
     panels = {p.panel_id: p for p in source.panels()}
     assert panels["cpu"].query == "rate(process_cpu_seconds_total[5m])"

@@ -100,7 +100,7 @@ def test_real_bad_query_is_a_query_error(source: PrometheusMetricsSource) -> Non
 @pytest.mark.stack
 def test_real_alerts(source: PrometheusMetricsSource, stack_settings: LakehouseSettings) -> None:
     _wait_for(source, "process_resident_memory_bytes")
-    [memory] = source.alerts()  # the seed's rule: > 4e9 for 5 min; nothing here uses 4 GB
+    [memory] = source.alerts()  # the platform's rule: > 4e9 for 5 min; nothing here uses 4 GB
     assert (memory.name, memory.state, memory.threshold) == ("HighMemoryUsage", "ok", 4e9)
     assert memory.value is not None and 0 < memory.value < 4e9
 

@@ -1,4 +1,4 @@
-"""Dremio as the stack's SQL engine, over its REST API (REFERENCE §5).
+"""Dremio as the stack's SQL engine, over its documented REST API (``/apiv2``, ``/api/v3``).
 
 Login ``POST /apiv2/login`` -> token sent as ``Authorization: _dremio<token>`` (re-login on 401),
 submit ``POST /api/v3/sql``, poll ``GET /api/v3/job/{id}``, page ``GET /api/v3/job/{id}/results``

@@ -1,4 +1,4 @@
-"""Prometheus as the stack's MetricsSource (prometheus-api-client over the HTTP API, REFERENCE §6)."""
+"""Prometheus as the stack's MetricsSource (prometheus-api-client over the HTTP API ``/api/v1``)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ T = TypeVar("T")
 SERVICE = "prometheus"
 MEMORY_WARN_BYTES = 4e9
 
-# The seed's PromQL, with the names real exporters use next to the seed's names.
+# The platform's PromQL, with the names real exporters use next to the platform's names.
 CPU_QUERY = "rate(process_cpu_seconds_total[5m])"
 MEMORY_QUERY = "process_resident_memory_bytes"
 SPARK_WORKERS_QUERY = "spark_master_aliveWorkers or metrics_master_aliveWorkers_Value"
@@ -130,7 +130,7 @@ class PrometheusMetricsSource:
         return [_series(item, query, item.get("values") or []) for item in result or []]
 
     def panels(self) -> list[MetricPanel]:
-        """The seed's Grafana panels (CPU, memory, Spark workers, Airflow durations, JVM heap)."""
+        """The platform's Grafana panels (CPU, memory, Spark workers, Airflow durations, JVM heap)."""
         return [
             MetricPanel("cpu", "CPU usage", CPU_QUERY, unit="cores"),
             MetricPanel("memory", "Resident memory", MEMORY_QUERY, unit="bytes", warn=MEMORY_WARN_BYTES),

@@ -17,7 +17,7 @@ from lakehouse_core.settings import LakehouseSettings
 ProbeKind = Literal["http", "postgres"]
 ProbeCheck = Literal["status", "airflow_health", "spark_master"]
 
-# Service -> the services it needs (the seed's platform: docker-compose depends_on + data flow).
+# Service -> the services it needs (the platform's docker-compose depends_on + data flow).
 DEPENDENCIES: Mapping[str, tuple[str, ...]] = {
     "postgres": (),
     "minio": (),
@@ -67,7 +67,7 @@ def _join(base: str, path: str) -> str:
 
 
 def service_specs(settings: LakehouseSettings) -> list[ServiceSpec]:
-    """The seed's services in display order, with endpoints taken from ``settings``."""
+    """The platform's services in display order, with endpoints taken from ``settings``."""
     pg = settings.postgres
 
     def spec(name: str, title: str, endpoint: str, probe: ProbeKind, url: str = "", **kw: str) -> ServiceSpec:
