@@ -21,8 +21,7 @@ LAYERS: dict[str, set[str]] = {
     "interface": {"ports", "models", "errors", "settings"},
     # the lakehouse itself, on pyiceberg/DuckDB/pyarrow: never imports a backend, the CLI or the UI
     "shared": {
-        "pipeline", "iceberg", "engines", "phasekit", "phaserunner", "isolation", "_phase_child",
-        "observability", "paths", "queries", "runs", "schemas",
+        "pipeline", "iceberg", "engines", "phases", "observability", "paths", "queries", "runs", "schemas",
     },
     # thin assemblies of shared parts and service clients, independent of each other
     "backends": {"backends"},
