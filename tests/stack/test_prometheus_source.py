@@ -4,7 +4,6 @@ a dead server, the alert evaluation and the panels."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,12 +17,6 @@ from lakehouse_core.backends.stack.prometheus import (
 from lakehouse_core.errors import QueryError
 from lakehouse_core.models import Series, ServiceState
 from lakehouse_core.settings import LakehouseSettings
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(source: PrometheusMetricsSource, query: str, attempts: int = 60) -> list[Series]:
