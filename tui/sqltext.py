@@ -1,37 +1,11 @@
-"""Pure helpers of the SQL screen: statement under the cursor, as-of parsing, read-only detection."""
+"""Pure helpers of the SQL screen: the statement under the cursor, as-of parsing."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from lakehouse_core.models import AsOf
-
-
-def split_statements(text: str) -> list[tuple[int, int]]:
-    """Spans ``(start, end)`` of the statements of ``text``, split on ``;`` outside quotes/comments."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    i = 0
-    quote: str | None = None
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in ("'", '"'):
-            quote = ch
-        elif ch == "-" and text.startswith("--", i):
-            newline = text.find("\n", i)
-            i = n if newline < 0 else newline
-            continue
-        elif ch == ";":
-            spans.append((start, i))
-            start = i + 1
-        i += 1
-    spans.append((start, n))
-    return spans
+from lakehouse_core.sqlparse import split_statements
 
 
 def _offset(text: str, location: tuple[int, int]) -> int:
@@ -42,20 +16,23 @@ def _offset(text: str, location: tuple[int, int]) -> int:
 
 
 def statement_at(text: str, location: tuple[int, int]) -> str:
-    """The statement under the cursor ``(row, column)``; the previous one when the cursor is after it."""
+    """The statement under the cursor ``(row, column)``, leading comments included.
+
+    Between two statements the cursor belongs to the one it follows while it stays on the line of
+    that one's ``;``, to the next one from the next line on; after the last one, to the last one.
+    """
     offset = _offset(text, location)
-    spans = [(s, e) for s, e in split_statements(text) if _strip_comments(text[s:e])]
-    if not spans:
+    statements = split_statements(text)
+    if not statements:
         return ""
-    chosen = spans[0]
-    for start, end in spans:
-        if offset >= start:
-            chosen = (start, end)
-    return text[chosen[0] : chosen[1]].strip()
-
-
-def _strip_comments(sql: str) -> str:
-    return "\n".join(line for line in sql.split("\n") if not line.strip().startswith("--")).strip()
+    chosen = statements[0]
+    for previous, current in zip(statements, statements[1:], strict=False):
+        after_end = text[previous.end : offset].partition(";")[2]  # what follows previous's ";"
+        if offset >= current.start or "\n" in after_end:
+            chosen = current
+        else:
+            break
+    return chosen.sql
 
 
 def parse_as_of(text: str) -> AsOf | None:
@@ -69,46 +46,3 @@ def parse_as_of(text: str) -> AsOf | None:
         return AsOf(timestamp=datetime.fromisoformat(value))
     except ValueError:
         return AsOf(ref=value)
-
-
-READ_ONLY_FIRST_WORDS = frozenset(
-    {"select", "with", "values", "show", "describe", "explain", "from", "summarize"}
-)
-"""Statements that only read (DuckDB's FROM-first and SUMMARIZE included)."""
-WRITING_WORDS = frozenset(
-    {"insert", "update", "delete", "merge", "create", "drop", "alter", "copy", "attach", "detach", "truncate"}
-    | {"nextval", "setval"}
-)
-"""Words that make a statement write (a CTE with DML, EXPLAIN ANALYZE of DML...) or change state."""
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def sql_words(sql: str) -> list[str]:
-    """The lower-case bare words of ``sql``, outside comments, string literals and quoted identifiers."""
-    words: list[str] = []
-    i, n = 0, len(sql)
-    while i < n:
-        if sql.startswith("--", i):
-            newline = sql.find("\n", i)
-            i = n if newline < 0 else newline + 1
-        elif sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-        elif sql[i] in ("'", '"'):
-            end = sql.find(sql[i], i + 1)
-            i = n if end < 0 else end + 1
-        elif match := _WORD.match(sql, i):
-            words.append(match.group().lower())
-            i = match.end()
-        else:
-            i += 1
-    return words
-
-
-def is_read_only(sql: str) -> bool:
-    """True when running ``sql`` twice is harmless: it starts with a reading keyword and has no writing word.
-
-    Conservative: a column named like a writing keyword makes it False (the statement then runs once).
-    """
-    words = sql_words(sql)
-    return bool(words) and words[0] in READ_ONLY_FIRST_WORDS and not WRITING_WORDS.intersection(words)

@@ -19,11 +19,12 @@ from textual.widgets.text_area import LanguageDoesNotExist
 
 from lakehouse_core.errors import CancelledError, QueryError
 from lakehouse_core.models import AsOf, QueryResult
+from lakehouse_core.sqlparse import is_read_only
 from tui.export import ExportFormat, export_result
 from tui.messages import QueryFailed, QueryFinished, QueryPreviewed
 from tui.screens.base import LakehouseScreen
 from tui.screens.modals import InputModal
-from tui.sqltext import is_read_only, parse_as_of, statement_at
+from tui.sqltext import parse_as_of, statement_at
 from tui.widgets import fmt
 from tui.widgets.footer import LakehouseFooter
 from tui.widgets.results_table import ResultsTable, result_summary
