@@ -3,15 +3,15 @@
 Every Iceberg table ``ns.tbl`` is a DuckDB view ``"ns"."tbl"``. With the PyPI iceberg extension
 (loaded by file path, no auto-install/auto-load) a view is ``iceberg_scan(<metadata location>,
 snapshot_from_id => ...)``; without it the view reads a pyiceberg scan registered as arrow.
-``ns.tbl VERSION AS OF <id>`` (Dremio syntax, as in the platform's queries) reads a view pinned to
-that snapshot. Before each statement the tables it names are re-resolved (one ``load_table`` each) and their
-views replaced only when the metadata location or the selected snapshot changed.
+``ns.tbl [FOR] VERSION AS OF <id>`` (Dremio syntax, as in the platform's queries; found in sqlglot's
+syntax tree, never inside a literal or a comment) reads a view pinned to that snapshot. Before each
+statement the tables it names are re-resolved (one ``load_table`` each) and their views replaced
+only when the metadata location or the selected snapshot changed.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,19 +27,12 @@ from lakehouse_core.errors import CancelledError, LakehouseError, QueryError
 from lakehouse_core.iceberg import ops
 from lakehouse_core.iceberg.convert import arrow_rows
 from lakehouse_core.models import AsOf, QueryResult
+from lakehouse_core.sqlparse import qualified_names, replace_spans, table_refs
 
 logger = logging.getLogger(__name__)
 
 ENGINE = "duckdb"
-_NAME = r'(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)'
-_QUALIFIED = re.compile(rf"({_NAME})\s*\.\s*({_NAME})")
-_VERSION_AS_OF = re.compile(
-    rf"({_NAME})\s*\.\s*({_NAME})\s+(?:FOR\s+)?(?:VERSION|SNAPSHOT)\s+AS\s+OF\s+(\d+)", re.IGNORECASE
-)
-
-
-def _unquote(name: str) -> str:
-    return name[1:-1] if name.startswith('"') else name.lower()
+DIALECT = "duckdb"  # sqlglot's name of the SQL dialect
 
 
 def _quote(name: str) -> str:
@@ -47,14 +40,15 @@ def _quote(name: str) -> str:
 
 
 def referenced_tables(sql: str, known: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-    """The known ``(namespace, table)`` pairs named in ``sql`` (case-insensitive unless quoted)."""
+    """The known ``(namespace, table)`` pairs named in ``sql`` (case-insensitive, quoted or not).
+
+    The tables of sqlglot's syntax tree; for a statement sqlglot cannot parse, every ``a.b`` pair of
+    names outside literals and comments.
+    """
     by_lower = {(ns.lower(), t.lower()): (ns, t) for ns, t in known}
-    found = set()
-    for a, b in _QUALIFIED.findall(sql):
-        key = (_unquote(a).lower(), _unquote(b).lower())
-        if key in by_lower:
-            found.add(by_lower[key])
-    return found
+    refs = table_refs(sql, DIALECT)
+    names = qualified_names(sql, DIALECT) if refs is None else [(r.namespace, r.name) for r in refs]
+    return {by_lower[key] for key in ((a.lower(), b.lower()) for a, b in names) if key in by_lower}
 
 
 class DuckDbSqlEngine:
@@ -139,13 +133,13 @@ class DuckDbSqlEngine:
     def _rewrite_version_as_of(self, sql: str, known: list[tuple[str, str]]) -> str:
         """Turn Dremio-style ``ns.tbl VERSION AS OF <snapshot id>`` into a view pinned to that snapshot."""
         by_lower = {(ns.lower(), t.lower()): (ns, t) for ns, t in known}
-
-        def replace(match: re.Match[str]) -> str:
-            key = (_unquote(match.group(1)).lower(), _unquote(match.group(2)).lower())
-            if key not in by_lower:
-                return match.group(0)
+        edits = []
+        for ref in table_refs(sql, DIALECT) or ():
+            key = (ref.namespace.lower(), ref.name.lower())
+            if ref.version is None or key not in by_lower:
+                continue
             ns, name = by_lower[key]
-            snapshot_id = int(match.group(3))
+            snapshot_id = ref.version
             tbl = self._catalog.load_table(f"{ns}.{name}")
             if tbl.snapshot_by_id(snapshot_id) is None:
                 raise QueryError(f"snapshot {snapshot_id} does not exist in table {ns}.{name}", ENGINE)
@@ -153,9 +147,8 @@ class DuckDbSqlEngine:
             if self._views.get(pinned) != (tbl.metadata_location, snapshot_id):
                 self._create_view(pinned, tbl, snapshot_id)
                 self._views[pinned] = (tbl.metadata_location, snapshot_id)
-            return f"{_quote(pinned[0])}.{_quote(pinned[1])}"
-
-        return _VERSION_AS_OF.sub(replace, sql)
+            edits.append((ref.start, ref.clause_end, f"{_quote(pinned[0])}.{_quote(pinned[1])}"))
+        return replace_spans(sql, edits)
 
     def _refresh_views(self, sql: str, as_of: AsOf | None) -> str:
         """Create/replace the views ``sql`` reads; returns ``sql`` with VERSION AS OF rewritten."""

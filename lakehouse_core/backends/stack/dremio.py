@@ -19,11 +19,13 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from sqlglot import exp
 
 from lakehouse_core.backends.stack._http import HttpClient
 from lakehouse_core.errors import CancelledError, LakehouseError, NotFoundError, QueryError
 from lakehouse_core.models import AsOf, QueryResult
 from lakehouse_core.settings import DremioSettings
+from lakehouse_core.sqlparse import replace_spans, table_refs
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +67,7 @@ class DremioCatalogEntry:
         return self.path[-1] if self.path else ""
 
 
-_IDENT = r'(?:"[^"]+"|[A-Za-z_][\w$]*+)'
-# atomic group: a function call such as TABLE(...) must not match as the shorter name "TABL"
-_TABLE_REF = re.compile(rf"\b(FROM|JOIN)\s+((?>{_IDENT}(?:\s*\.\s*{_IDENT})*))(?!\s*\()", re.IGNORECASE)
+DIALECT = "dremio"  # sqlglot's name of the SQL dialect
 
 
 def _dremio_timestamp(ts: datetime) -> str:
@@ -77,19 +77,30 @@ def _dremio_timestamp(ts: datetime) -> str:
 
 
 def apply_as_of(sql: str, as_of: AsOf | None) -> str:
-    """Add ``AT SNAPSHOT '<id>'`` / ``AT TIMESTAMP '<ts>'`` after every table of FROM/JOIN.
+    """Add ``AT SNAPSHOT '<id>'`` / ``AT TIMESTAMP '<ts>'`` after every table the statement reads.
 
-    A ref (branch/tag) is not written into the SQL: it goes into the submit body's ``references``.
+    The tables come from sqlglot's syntax tree (Dremio dialect): CTE names, table functions, the
+    tables a statement writes and tables with their own time-travel clause are left alone, and so is
+    every literal and comment; the rest of the text is sent as written. A ref (branch/tag) is not
+    written into the SQL: it goes into the submit body's ``references``.
+
+    Raises:
+        QueryError: sqlglot cannot parse the statement, so the as-of cannot be applied to it.
     """
     if as_of is None:
         return sql
     if as_of.snapshot_id is not None:
-        clause = f"AT SNAPSHOT '{as_of.snapshot_id}'"
+        kind, value = "VERSION", str(as_of.snapshot_id)
     elif as_of.timestamp is not None:
-        clause = f"AT TIMESTAMP '{_dremio_timestamp(as_of.timestamp)}'"
+        kind, value = "TIMESTAMP", _dremio_timestamp(as_of.timestamp)
     else:
         return sql
-    return _TABLE_REF.sub(lambda m: f"{m.group(1)} {m.group(2)} {clause}", sql)
+    refs = table_refs(sql, DIALECT)
+    if refs is None:
+        raise QueryError("cannot apply the as-of: the statement could not be parsed", ENGINE)
+    version = exp.Version(this=kind, kind="AS OF", expression=exp.Literal.string(value))
+    clause = " " + version.sql(dialect=DIALECT)
+    return replace_spans(sql, ((r.end, r.end, clause) for r in refs if not (r.written or r.time_travel)))
 
 
 def _reference(ref: str) -> dict[str, str]:
