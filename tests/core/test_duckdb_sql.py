@@ -112,6 +112,22 @@ def test_time_travel_count_at_older_snapshot(engine, world) -> None:
         engine.execute("SELECT COUNT(*) FROM bronze.orders VERSION AS OF 123")
 
 
+def test_version_as_of_is_read_from_the_syntax_tree(engine, world) -> None:
+    _, _, s1, _ = world
+    sql = (
+        f"SELECT COUNT(*), 'bronze.orders VERSION AS OF 1' AS text FROM Bronze.\"orders\" "
+        f"FOR VERSION AS OF {s1.snapshot_id} AS o /* bronze.orders VERSION AS OF 2 */"
+    )
+    assert engine.execute(sql).rows == ((60, "bronze.orders VERSION AS OF 1"),)
+    shadow = (
+        f"WITH orders AS (SELECT * FROM bronze.orders VERSION AS OF {s1.snapshot_id}) "
+        "SELECT (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM bronze.orders)"
+    )
+    assert engine.execute(shadow).rows == ((60, 65),)
+    untouched = "SELECT 'bronze.orders VERSION AS OF 123' -- bronze.orders VERSION AS OF 123"
+    assert engine.execute(untouched).rows == (("bronze.orders VERSION AS OF 123",),)
+
+
 def test_as_of_snapshot_applies_to_its_table_only(engine, world) -> None:
     _, _, s1, _ = world
     sql = "SELECT (SELECT COUNT(*) FROM bronze.orders), (SELECT COUNT(*) FROM gold.daily_sales)"
