@@ -189,8 +189,8 @@ class TableRef:
     """Snapshot id of a ``VERSION AS OF <integer>`` (or ``FOR VERSION AS OF``) clause."""
     time_travel: bool = False
     """The table has a time-travel clause of any form (``AT SNAPSHOT``, ``FOR SYSTEM_TIME AS OF``...)."""
-    written: bool = False
-    """The statement writes the table (INSERT/CREATE/UPDATE/DELETE/MERGE target, ``COPY t FROM``)."""
+    in_from: bool = False
+    """The table is what a FROM or JOIN clause reads (not a target of INSERT, UPDATE, MERGE...)."""
 
 
 def table_refs(sql: str, dialect: str) -> list[TableRef] | None:
@@ -258,21 +258,8 @@ def _table_ref(table: exp.Table) -> TableRef | None:
         clause_end=clause_end,
         version=version,
         time_travel=clause is not None,
-        written=_is_written(table),
+        in_from=isinstance(table.parent, (exp.From, exp.Join)) and table.arg_key == "this",
     )
-
-
-def _is_written(table: exp.Table) -> bool:
-    from sqlglot import exp
-
-    node: exp.Expression = table
-    parent = table.parent
-    if isinstance(parent, exp.Schema):  # INSERT INTO t (a, b) ...
-        node, parent = parent, parent.parent
-    if isinstance(parent, exp.Copy):
-        return parent.this is node and bool(parent.args.get("kind"))  # COPY t FROM 'file'
-    writes = (exp.Insert, exp.Create, exp.Update, exp.Delete, exp.Merge)
-    return isinstance(parent, writes) and parent.this is node
 
 
 def qualified_names(sql: str, dialect: str = "duckdb") -> list[tuple[str, str]]:

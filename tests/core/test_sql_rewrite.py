@@ -71,6 +71,8 @@ AT = "AT SNAPSHOT '5393090506354317772'"
         ),
         ("SELECT * FROM bronze.orders AT SNAPSHOT '1'", "SELECT * FROM bronze.orders AT SNAPSHOT '1'"),
         ("INSERT INTO a.b SELECT * FROM c.d", f"INSERT INTO a.b SELECT * FROM c.d {AT}"),
+        ("DESCRIBE a.b", "DESCRIBE a.b"),
+        ("SHOW TABLES", "SHOW TABLES"),  # sqlglot cannot parse it, but it reads no table
         (
             "SELECT * FROM TABLE(table_history('bronze.orders'))",
             "SELECT * FROM TABLE(table_history('bronze.orders'))",
@@ -94,3 +96,5 @@ def test_dremio_as_of_timestamp_ref_and_none() -> None:
 def test_dremio_as_of_refuses_a_statement_it_cannot_parse() -> None:
     with pytest.raises(QueryError, match="could not be parsed"):
         apply_as_of("SELEC * FROM bronze.orders", SNAPSHOT)
+    with pytest.raises(QueryError, match="could not be parsed"):
+        apply_as_of("SELECT * FROM bronze.orders AT BRANCH main", SNAPSHOT)

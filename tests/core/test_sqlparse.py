@@ -202,13 +202,12 @@ def test_table_refs_leave_out_ctes_literals_and_comments() -> None:
     assert [(r.namespace, r.name) for r in refs] == [("bronze", "orders"), ("silver", "orders")]
 
 
-def test_table_refs_mark_written_tables_and_other_time_travel() -> None:
-    refs = table_refs("INSERT INTO a.b (x) SELECT x FROM c.d", "duckdb")
-    assert refs is not None and [(r.name, r.written) for r in refs] == [("b", True), ("d", False)]
-    refs = table_refs("COPY a.b FROM 'f.csv'", "duckdb")
-    assert refs is not None and [r.written for r in refs] == [True]
-    refs = table_refs("COPY a.b TO 'f.csv'", "duckdb")
-    assert refs is not None and [r.written for r in refs] == [False]
+def test_table_refs_mark_from_and_join_tables_and_other_time_travel() -> None:
+    refs = table_refs("INSERT INTO a.b (x) SELECT x FROM c.d JOIN e.f ON true", "duckdb")
+    assert refs is not None
+    assert [(r.name, r.in_from) for r in refs] == [("b", False), ("d", True), ("f", True)]
+    refs = table_refs("DELETE FROM a.b USING c.d", "duckdb")
+    assert refs is not None and [(r.name, r.in_from) for r in refs] == [("b", False), ("d", False)]
     refs = table_refs("SELECT * FROM a.b AT SNAPSHOT '5'", "dremio")
     assert refs is not None and [(r.time_travel, r.version) for r in refs] == [(True, None)]
 

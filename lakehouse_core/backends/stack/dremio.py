@@ -20,12 +20,13 @@ from urllib.parse import quote
 
 import httpx
 from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 from lakehouse_core.backends.stack._http import HttpClient
 from lakehouse_core.errors import CancelledError, LakehouseError, NotFoundError, QueryError
 from lakehouse_core.models import AsOf, QueryResult
 from lakehouse_core.settings import DremioSettings
-from lakehouse_core.sqlparse import replace_spans, table_refs
+from lakehouse_core.sqlparse import replace_spans, table_refs, tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -77,15 +78,16 @@ def _dremio_timestamp(ts: datetime) -> str:
 
 
 def apply_as_of(sql: str, as_of: AsOf | None) -> str:
-    """Add ``AT SNAPSHOT '<id>'`` / ``AT TIMESTAMP '<ts>'`` after every table the statement reads.
+    """Add ``AT SNAPSHOT '<id>'`` / ``AT TIMESTAMP '<ts>'`` after every table of FROM/JOIN.
 
-    The tables come from sqlglot's syntax tree (Dremio dialect): CTE names, table functions, the
-    tables a statement writes and tables with their own time-travel clause are left alone, and so is
-    every literal and comment; the rest of the text is sent as written. A ref (branch/tag) is not
-    written into the SQL: it goes into the submit body's ``references``.
+    The tables come from sqlglot's syntax tree (Dremio dialect): CTE names, table functions and
+    tables with their own time-travel clause are left alone, and so is every literal and comment;
+    the rest of the text is sent as written. A ref (branch/tag) is not written into the SQL: it goes
+    into the submit body's ``references``.
 
     Raises:
-        QueryError: sqlglot cannot parse the statement, so the as-of cannot be applied to it.
+        QueryError: sqlglot cannot parse a statement that has a FROM or JOIN, so the as-of cannot
+            be applied to it.
     """
     if as_of is None:
         return sql
@@ -97,10 +99,12 @@ def apply_as_of(sql: str, as_of: AsOf | None) -> str:
         return sql
     refs = table_refs(sql, DIALECT)
     if refs is None:
+        if not any(t.token_type in (TokenType.FROM, TokenType.JOIN) for t in tokenize(sql, DIALECT)):
+            return sql  # SHOW TABLES...: no table to time-travel
         raise QueryError("cannot apply the as-of: the statement could not be parsed", ENGINE)
     version = exp.Version(this=kind, kind="AS OF", expression=exp.Literal.string(value))
     clause = " " + version.sql(dialect=DIALECT)
-    return replace_spans(sql, ((r.end, r.end, clause) for r in refs if not (r.written or r.time_travel)))
+    return replace_spans(sql, ((r.end, r.end, clause) for r in refs if r.in_from and not r.time_travel))
 
 
 def _reference(ref: str) -> dict[str, str]:
