@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lakehouse_core.backends.embedded.sql import referenced_tables
 from lakehouse_core.backends.stack.dremio import apply_as_of
+from lakehouse_core.engines.duckdb_sql import referenced_tables
 from lakehouse_core.errors import QueryError
 from lakehouse_core.models import AsOf
 
