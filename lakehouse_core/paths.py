@@ -41,7 +41,15 @@ class DataPaths:
         return self.root / "runs"
 
     def raw_csv(self, table: str) -> Path:
+        """The file generation writes for ``table`` (one of the files ``raw_files`` finds)."""
         return self.raw / f"{table}.csv"
+
+    def raw_files(self, table: str) -> list[Path]:
+        """Every raw CSV of ``table``, by name: ``raw/<table>.csv`` and ``raw/<table><anything>.csv``
+        (e.g. ``orders-2024-01.csv``, ``orders_part2.csv``); hidden files are not raw data."""
+        if not self.raw.is_dir():
+            return []
+        return sorted(p for p in self.raw.glob(f"{table}*.csv") if p.is_file())
 
     def bronze_parquet(self, table: str) -> Path:
         return self.bronze / f"{table}.parquet"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -77,6 +78,24 @@ class DockerSettings(BaseModel):
     enabled: bool = True
 
 
+# ---------------------------------------------------------------- raw data and bronze checks (issue 9)
+GenerateMode = Literal["if-empty", "always", "never"]
+
+
+class BronzeChecks(BaseModel):
+    """Ranges bronze accepts; a value outside them is quarantined (``quantity_out_of_range``,
+    ``date_out_of_range:<column>``)."""
+
+    quantity_min: int = Field(default=1, ge=1)
+    quantity_max: int = Field(default=10_000, ge=1)
+    date_min: date = date(2000, 1, 1)
+    date_max: date | None = None
+    """Latest accepted date (orders, registrations); default today (UTC) + 1 day."""
+
+    def latest_date(self) -> date:
+        return self.date_max or (datetime.now(UTC).date() + timedelta(days=1))
+
+
 class TuiSettings(BaseModel):
     refresh_seconds: float = 5.0
     """Service table refresh interval; 0 disables timers (tests)."""
@@ -130,6 +149,12 @@ class LakehouseSettings(BaseSettings):
     jupyter: JupyterSettings = Field(default_factory=JupyterSettings)
     docker: DockerSettings = Field(default_factory=DockerSettings)
     tui: TuiSettings = Field(default_factory=TuiSettings)
+
+    # raw data and bronze checks (issue 9)
+    generate: GenerateMode = "if-empty"
+    """When phase 1 generates raw CSVs: "if-empty" (only when raw/ holds none), "always" (replacing
+    them) or "never". ``lakehouse generate`` always generates but refuses to replace without --overwrite."""
+    bronze: BronzeChecks = Field(default_factory=BronzeChecks)
 
     @classmethod
     def settings_customise_sources(

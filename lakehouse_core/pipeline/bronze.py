@@ -1,16 +1,21 @@
 """Phase-1 tasks 2 and 3: raw CSV -> bronze Parquet (typed, flagged), then quarantine + quality report.
 
-Ingest reads each CSV a few times rather than copying it: one parallel scan counts the rows and finds
-duplicated keys, one writes bronze, and one (only if some row is flagged) stages the flagged rows'
-original text. Line numbers (a serial scan) are used only where they matter: which line of a
-duplicated key comes first, and the file order of the quarantine.
+Ingest reads each table's CSVs (``raw/<table>*.csv``, see ``pipeline/raw.py``) a few times rather
+than copying them: one parallel scan counts the rows, finds duplicated keys and collects the lines
+DuckDB's CSV reader rejects (its rejects tables: too many columns, an unterminated quote, a line over
+the maximum size), one writes bronze, and one (only if some row is flagged) stages the flagged rows'
+original text. Ordinals (a serial scan) are used only where they matter: which line of a duplicated
+key comes first, and the file order of the quarantine. A rejected line is a bronze row of NULLs
+flagged ``malformed_row:<DuckDB's error type>: <its message>``, quarantined with its line number.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -28,8 +33,10 @@ from lakehouse_core.pipeline._duck import (
     timestamp_literal,
     utc_now,
 )
+from lakehouse_core.pipeline.raw import BadLine, blank_lines, check_file, describe_files
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 from lakehouse_core.schemas import BRONZE, RAW_COLUMNS
+from lakehouse_core.settings import BronzeChecks
 
 VALID = "valid"
 
@@ -39,66 +46,138 @@ def reason_code(reason: str) -> str:
     return reason.split(":", 1)[0]
 
 
-def _check_header(ctx: TaskContext, table: str) -> None:
-    path = ctx.paths.raw_csv(table)
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        header = fh.readline().strip()
-    found = tuple(h.strip().strip('"') for h in header.split(",")) if header else ()
-    if found != RAW_COLUMNS[table]:
-        raise DataError(
-            f"{path}: unexpected CSV header {','.join(found) or '(empty file)'}; "
-            f"expected {','.join(RAW_COLUMNS[table])}")
-
-
 KEYS = {"customers": "customer_id", "products": "product_id", "orders": "order_id"}
 """The key of each raw table: a later line repeating a key is flagged as a duplicate."""
+MAX_RESCANS = 20
+"""Unterminated quotes a table's files may hold: each costs one more scan."""
 
 
-def _raw_view(ctx: TaskContext, table: str, *, numbered: bool) -> None:
-    """Bind ``raw_<table>`` to the CSV, every column as text, ``_row`` = 0-based line number.
+@dataclass
+class _Source:
+    """The raw CSVs of one table, the lines quarantined before DuckDB reads them, and what it reads."""
+
+    table: str
+    files: list[Path]
+    bad: dict[Path, list[BadLine]] = field(default_factory=dict)
+
+    def scan_path(self, paths: DataPaths, f: Path) -> Path:
+        return paths.root / "staging" / "raw" / f.name if self.bad.get(f) else f
+
+    def stage(self, paths: DataPaths) -> None:
+        for f, lines in self.bad.items():
+            if lines:
+                blank_lines(f, self.scan_path(paths, f), {b.line for b in lines})
+
+    def csv(self, paths: DataPaths, *, store_rejects: bool) -> str:
+        """``read_csv`` of every file, every column as text, ``filename``; bad lines skipped."""
+        columns = ", ".join(f"'{c}': 'VARCHAR'" for c in RAW_COLUMNS[self.table])
+        files = ", ".join(quote_path(self.scan_path(paths, f)) for f in self.files)
+        errors = "store_rejects = true" if store_rejects else "ignore_errors = true"
+        return (f"read_csv([{files}], header = true, auto_detect = false, delim = ',', quote = '\"', "
+                f"escape = '\"', null_padding = true, filename = true, {errors}, columns = {{{columns}}})")
+
+    def source(self, paths: DataPaths, column: str) -> str:
+        """SQL mapping the scanned file name in ``column`` back to the user's file."""
+        staged = [f for f in self.files if self.bad.get(f)]
+        if not staged:
+            return column
+        cases = " ".join(f"WHEN {quote_path(self.scan_path(paths, f))} THEN {quote_path(f)}" for f in staged)
+        return f"CASE {column} {cases} ELSE {column} END"
+
+
+def _raw_view(ctx: TaskContext, src: _Source, *, numbered: bool) -> None:
+    """Bind ``raw_<table>``: the parsed rows (every column as text, ``_row`` = ordinal in file order,
+    ``_source`` = the file) and then the rejected lines of ``rejects_<table>`` (``_reject`` = reason).
 
     Numbering is ``row_number() OVER ()``: file order is guaranteed, but the scan runs on one thread,
-    so scans that need no line number bind ``_row`` to NULL and stay parallel.
+    so scans that need no ordinal bind ``_row`` to NULL and stay parallel.
     """
-    columns = ", ".join(f"'{c}': 'VARCHAR'" for c in RAW_COLUMNS[table])
-    csv = (f"read_csv({quote_path(ctx.paths.raw_csv(table))}, header = true, auto_detect = false, "
-           f"delim = ',', quote = '\"', escape = '\"', null_padding = true, columns = {{{columns}}})")
+    table, cols = src.table, RAW_COLUMNS[src.table]
     row = "row_number() OVER () - 1" if numbered else "CAST(NULL AS BIGINT)"
     ctx.preserve_order(numbered)
-    ctx.view(f"raw_{table}", f"SELECT {row} AS _row, * FROM {csv}")
+    nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in cols)
+    ctx.view(f"raw_{table}",
+             f"SELECT {row} AS _row, {', '.join(cols)}, {src.source(ctx.paths, 'filename')} AS _source, "
+             f"CAST(NULL AS VARCHAR) AS _reject, CAST(NULL AS BIGINT) AS _line, CAST(NULL AS VARCHAR) AS _csv_line "
+             f"FROM {src.csv(ctx.paths, store_rejects=False)} "
+             f"UNION ALL SELECT CAST(NULL AS BIGINT), {nulls}, source_file, reason, line, csv_line "
+             f"FROM rejects_{table}")
 
 
-def _find_duplicates(ctx: TaskContext, table: str) -> tuple[int, int]:
-    """Fill temp table ``dups_<table>`` (dup_id, first_row); return (raw rows, duplicated keys)."""
-    key = KEYS[table]
-    _raw_view(ctx, table, numbered=False)
-    ctx.execute(f"CREATE OR REPLACE TEMP TABLE key_counts_{table} AS "
-                f"{sql_text('key_counts', table=table, key=key)}")
-    (raw_rows, dup_keys), = ctx.execute(
+def _count_and_reject(ctx: TaskContext, src: _Source) -> tuple[int, int]:
+    """Count the parsed rows and the duplicated keys (temp table ``key_counts_<table>``) and fill
+    ``rejects_<table>`` (source_file, line, reason, csv_line) with the lines DuckDB's CSV reader rejected
+    and those found before it. An unterminated quote swallows the rest of its file: its line is
+    blanked and the files scanned again, so it is quarantined alone.
+
+    Returns (parsed rows, duplicated keys).
+    """
+    table, key = src.table, KEYS[src.table]
+    for _ in range(MAX_RESCANS + 1):
+        src.stage(ctx.paths)
+        ctx.execute("DROP TABLE IF EXISTS temp.reject_errors")  # DuckDB appends every scan's rejects
+        ctx.execute("DROP TABLE IF EXISTS temp.reject_scans")
+        ctx.view(f"csv_{table}", f"SELECT {key} FROM {src.csv(ctx.paths, store_rejects=True)}")
+        ctx.execute(f"CREATE OR REPLACE TEMP TABLE key_counts_{table} AS "
+                    f"{sql_text('key_counts', table=table, key=key)}")
+        ctx.execute(f"""CREATE OR REPLACE TEMP TABLE rejects_{table} AS
+            SELECT {src.source(ctx.paths, 's.file_path')} AS source_file, e.line AS line,
+                'malformed_row:' || arg_max(e.error_type || ': ' || e.error_message, e.byte_position) AS reason,
+                arg_max(e.csv_line, e.byte_position) AS csv_line,
+                bool_or(e.error_type = 'UNQUOTED VALUE') AS unquoted
+            FROM reject_errors e JOIN reject_scans s USING (scan_id, file_id)
+            GROUP BY ALL""")
+        unquoted = ctx.execute(f"SELECT source_file, line, reason, csv_line FROM rejects_{table} WHERE unquoted")
+        if not unquoted:
+            break
+        by_name = {str(f): f for f in src.files}
+        for source_file, line, reason, csv_line in unquoted:
+            first = str(csv_line).split("\n", 1)[0]
+            src.bad.setdefault(by_name[source_file], []).append(BadLine(int(line), str(reason), first))
+    else:
+        raise DataError(f"{table}: more than {MAX_RESCANS} unterminated quotes in {describe_files(src.files)}")
+    ctx.execute(f"ALTER TABLE rejects_{table} DROP COLUMN unquoted")
+    for f, lines in src.bad.items():
+        for b in lines:
+            ctx.execute(f"INSERT INTO rejects_{table} VALUES (?, ?, ?, ?)", [str(f), b.line, b.reason, b.text])
+    (parsed, dup_keys), = ctx.execute(
         f"SELECT COALESCE(MAX(n) FILTER (WHERE is_total), 0), COUNT(*) FILTER (WHERE NOT is_total) "
         f"FROM key_counts_{table}")
+    return int(parsed), int(dup_keys)
+
+
+def _find_duplicates(ctx: TaskContext, src: _Source) -> tuple[int, int]:
+    """Fill temp table ``dups_<table>`` (dup_id, first_row); return (raw rows, duplicated keys).
+
+    Raw rows are the parsed rows and the rejected lines.
+    """
+    table, key = src.table, KEYS[src.table]
+    parsed, dup_keys = _count_and_reject(ctx, src)
+    (rejected,), = ctx.execute(f"SELECT COUNT(*) FROM rejects_{table}")
     if dup_keys:  # the line of each first occurrence needs line numbers: one more (serial) scan
-        _raw_view(ctx, table, numbered=True)
+        _raw_view(ctx, src, numbered=True)
         ctx.execute(f"CREATE OR REPLACE TEMP TABLE dups_{table} AS "
                     f"{sql_text('first_rows', table=table, key=key)}")
     else:
         ctx.execute(f"CREATE OR REPLACE TEMP TABLE dups_{table} (dup_id BIGINT, first_row BIGINT)")
-    return int(raw_rows), int(dup_keys)
+    return parsed + int(rejected), dup_keys
 
 
-def _write_bronze(ctx: TaskContext, table: str, stamp: str, raw_rows: int, dup_keys: int) -> dict[str, int]:
+def _write_bronze(
+    ctx: TaskContext, src: _Source, stamp: str, raw_rows: int, dup_keys: int
+) -> dict[str, int]:
     """Write bronze (every row, typed, flagged), then stage the flagged rows' raw text for validate.
 
     Returns the rows per ``data_quality_flag``.
     """
-    paths = ctx.paths
-    _raw_view(ctx, table, numbered=dup_keys > 0)
+    paths, table = ctx.paths, src.table
+    _raw_view(ctx, src, numbered=dup_keys > 0)
     ctx.view(f"flagged_{table}", sql_text(f"bronze_{table}"))
     columns = ", ".join(f.name for f in BRONZE[table] if f.name not in
                         ("ingested_at", "data_quality_flag", "source_file"))
     n = ctx.copy_to_parquet(
-        f"SELECT {columns}, {stamp} AS ingested_at, data_quality_flag, "
-        f"{quote_path(paths.raw_csv(table))} AS source_file FROM flagged_{table}",
+        f"SELECT {columns}, {stamp} AS ingested_at, data_quality_flag, _source AS source_file "
+        f"FROM flagged_{table}",
         paths.bronze_parquet(table))
     if n != raw_rows:
         raise DataError(f"bronze.{table} has {n} rows but raw has {raw_rows}")
@@ -106,9 +185,10 @@ def _write_bronze(ctx: TaskContext, table: str, stamp: str, raw_rows: int, dup_k
         f"SELECT data_quality_flag, COUNT(*) FROM read_parquet({quote_path(paths.bronze_parquet(table))}) "
         f"GROUP BY 1")}
     staged = ", ".join(f"raw_{c} AS {c}" for c in RAW_COLUMNS[table])
-    select = f"SELECT _row, {staged}, data_quality_flag AS reason FROM flagged_{table}"
+    select = (f"SELECT _row, {staged}, data_quality_flag AS reason, _source AS source_file, _line AS line, "
+              f"_csv_line AS csv_line FROM flagged_{table}")
     if n - flags.get(VALID, 0):  # same flags again, now with the line numbers and the raw text
-        _raw_view(ctx, table, numbered=True)
+        _raw_view(ctx, src, numbered=True)
         select += f" WHERE data_quality_flag <> '{VALID}'"
     else:
         select += " LIMIT 0"
@@ -116,35 +196,56 @@ def _write_bronze(ctx: TaskContext, table: str, stamp: str, raw_rows: int, dup_k
     return flags
 
 
+def _strict_types(ctx: TaskContext, checks: BronzeChecks) -> None:
+    """Create the typing macros of ``sql/strict_types.sql`` with the ranges of ``checks``."""
+    text = sql_text("strict_types", date_min=checks.date_min.isoformat(),
+                    date_max=checks.latest_date().isoformat(),
+                    quantity_min=str(int(checks.quantity_min)), quantity_max=str(int(checks.quantity_max)))
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    for statement in code.split(";"):
+        if statement.strip():
+            ctx.execute(statement)
+
+
 def ingest_to_bronze(
     paths: DataPaths,
     *,
     run_id: str,
     ingested_at: datetime | None = None,
+    checks: BronzeChecks | None = None,
     progress: ProgressSink = NULL_PROGRESS,
     cancel: CancelToken | None = None,
 ) -> TaskResult:
-    """Type every raw CSV row with TRY_CAST into data/bronze/<table>.parquet (schemas.BRONZE).
+    """Type every raw CSV row strictly into data/bronze/<table>.parquet (schemas.BRONZE).
 
-    Every raw row lands in bronze (in no particular order); ``data_quality_flag`` is "valid" or the
-    first failed check's reason; of lines sharing a key, the first in the file is the one kept. The
-    flagged rows' original text is staged for validate_data_quality. Customers and products are
-    flagged first: an order is an orphan unless its customer and product are valid. ``ingested_at``
-    defaults to now (UTC).
+    Every raw row lands in bronze (in no particular order), ``source_file`` naming its file;
+    ``data_quality_flag`` is "valid" or the first failed check's reason; of lines sharing a key, the
+    first in file order is the one kept. Integers must be integers (``invalid_integer``), money has at
+    most two decimals (``invalid_amount``), ids are > 0 (``invalid_id``), dates are YYYY-MM-DD within
+    ``checks`` (``date_out_of_range``), so is the quantity (``quantity_out_of_range``). The flagged rows'
+    original text is staged for validate_data_quality. Customers and products are flagged first: an
+    order is an orphan unless its customer and product are valid. ``ingested_at`` defaults to now (UTC),
+    ``checks`` to the defaults of BronzeChecks.
 
     Raises:
-        DataError: a raw CSV is missing or has the wrong header, or DuckDB rejected the input.
+        DataError: a table has no raw CSV, or a whole-file problem (one line: file, line, cause).
         CancelledError: ``cancel`` was triggered.
     """
     stamp = timestamp_literal(ingested_at or utc_now())
     with task_context("ingest_to_bronze", paths, progress, cancel, total_steps=2 * len(TABLES)) as ctx:
-        require_files([paths.raw_csv(t) for t in TABLES], "run generate_sample_data first")
-        for table in TABLES:
-            _check_header(ctx, table)
+        sources = {t: _Source(t, paths.raw_files(t)) for t in TABLES}
+        for table, src in sources.items():
+            if not src.files:
+                raise DataError(f"missing input {paths.raw / (table + '*.csv')}: add raw CSVs or run "
+                                f"`lakehouse generate`")
+        for src in sources.values():
+            src.bad = {f: check_file(f, RAW_COLUMNS[src.table]) for f in src.files}
         paths.ensure()
+        _strict_types(ctx, checks or BronzeChecks())
         valid: dict[str, int] = {}
         for table in ("customers", "products", "orders"):
-            raw_rows, dup_keys = _find_duplicates(ctx, table)
+            src = sources[table]
+            raw_rows, dup_keys = _find_duplicates(ctx, src)
             ctx.rows[f"raw.{table}"] = raw_rows
             ctx.step(f"read raw.{table}: {raw_rows:,} rows, {dup_keys:,} duplicated keys")
             if table == "orders":
@@ -152,7 +253,7 @@ def ingest_to_bronze(
                     parent_file = quote_path(paths.bronze_parquet(parent))
                     ctx.execute(f"CREATE OR REPLACE TEMP TABLE valid_{key}s AS SELECT {key} "
                                 f"FROM read_parquet({parent_file}) WHERE data_quality_flag = '{VALID}'")
-            flags = _write_bronze(ctx, table, stamp, raw_rows, dup_keys)
+            flags = _write_bronze(ctx, src, stamp, raw_rows, dup_keys)
             n = ctx.rows[f"bronze.{table}"] = sum(flags.values())
             valid[table] = flags.get(VALID, 0)
             ctx.step(f"bronze.{table}: {n:,} rows, {n - valid[table]:,} flagged")

@@ -1,12 +1,6 @@
--- One scan of raw_${table}: the total row count (is_total) and every ${key} seen more than once.
--- The key is typed exactly as in bronze_${table}.sql.
-WITH k AS (
-    SELECT
-        CASE WHEN TRY_CAST(${key} AS BIGINT) IS NULL AND ${key} IS NOT NULL
-            THEN TRY_CAST(NULLIF(TRIM(${key}), '') AS BIGINT)
-            ELSE TRY_CAST(${key} AS BIGINT) END AS dup_id
-    FROM raw_${table}
-)
+-- One scan of the parsed rows of ${table}: the total row count (is_total) and every ${key} seen more
+-- than once. The key is typed exactly as in bronze_${table}.sql.
+WITH k AS (SELECT strict_int(${key}) AS dup_id FROM csv_${table})
 SELECT dup_id, COUNT(*) AS n, GROUPING(dup_id) = 1 AS is_total
 FROM k
 GROUP BY GROUPING SETS ((dup_id), ())
