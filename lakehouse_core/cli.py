@@ -107,15 +107,19 @@ class Cli:
     # ------------------------------------------------------------ commands
     def cmd_generate(self) -> int:
         from lakehouse_core.paths import DataPaths
+        from lakehouse_core.pipeline.raw import refuse_to_replace
         from lakehouse_core.pipeline.tasks import generate_sample_data
 
         paths = DataPaths(self.settings.data_path).ensure()
+        if not self.args.overwrite:
+            refuse_to_replace(paths)
         result = self.with_progress(
             lambda sink, cancel: generate_sample_data(
                 paths,
                 orders=self.settings.orders,
                 seed=self.settings.seed,
                 defect_rate=self.settings.defect_rate,
+                generate="always",
                 progress=sink,
                 cancel=cancel,
             )
@@ -306,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--orders", type=int, help="number of orders (default 5000)")
     gen.add_argument("--seed", type=int)
     gen.add_argument("--defect-rate", type=float, help="fraction of rows given a realistic defect")
+    gen.add_argument("--overwrite", action="store_true", help="replace the raw CSVs already in raw/")
 
     ph = sub.add_parser("phase", help="run one phase")
     ph.add_argument("number", type=int, choices=[1, 2, 3, 4])

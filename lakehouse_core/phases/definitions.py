@@ -47,13 +47,19 @@ def phase1_steps() -> list[Step]:
 
 
 def phase1_details(settings: LakehouseSettings) -> tuple[str, ...]:
-    """Sizes, random seed, defect rate and data directory of a phase-1 run with ``settings``."""
+    """What a phase-1 run with ``settings`` reads (raw files, sizes) or generates (sizes, seed, defect
+    rate) and replaces, the bronze checks' ranges and the data directory."""
     from lakehouse_core.pipeline.generate import sizes_for
+    from lakehouse_core.pipeline.raw import raw_plan
 
     customers, products = sizes_for(settings.orders)
+    generated = (f"{settings.orders:,} orders (customers {customers:,}, products {products:,}), "
+                 f"seed {settings.seed}, defect rate {settings.defect_rate:g}")
+    checks = settings.bronze
     return (
-        f"orders: {settings.orders:,} (customers {customers:,}, products {products:,}), "
-        f"seed {settings.seed}, defect rate {settings.defect_rate:g}",
+        *raw_plan(DataPaths(settings.data_path), settings.generate, generated),
+        f"bronze accepts quantities {checks.quantity_min:,}..{checks.quantity_max:,}, "
+        f"dates {checks.date_min} to {checks.latest_date()}",
         f"data dir: {settings.data_path}",
     )
 
@@ -78,6 +84,8 @@ def run_phase1(
             "orders": settings.orders,
             "seed": settings.seed,
             "defect_rate": settings.defect_rate,
+            "generate": settings.generate,
+            "checks": settings.bronze,
         },
     )
 

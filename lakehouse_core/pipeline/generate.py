@@ -26,6 +26,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from faker import Faker
 
+from lakehouse_core.errors import DataError
+from lakehouse_core.pipeline.raw import write_atomically
 from lakehouse_core.schemas import CATEGORIES, PAYMENT_METHODS, RAW_COLUMNS, SEGMENTS, STATUSES
 
 logger = logging.getLogger(__name__)
@@ -294,6 +296,39 @@ def _orders_chunk(
     return table
 
 
+def _write_all(
+    files: dict[str, Path], *, orders: int, seed: int, defect_rate: float, anchor: date,
+    on_chunk: Callable[[int, int], None] | None, check_cancel: Callable[[], None] | None,
+) -> tuple[dict[str, int], dict[str, int], Counter[str]]:
+    """Write the three CSVs to ``files``; return the customer, product and order defect counts."""
+    n_customers, n_products = sizes_for(orders)
+    pools = _pools(seed)
+    cust_defects, bad_customers = _write_customers(
+        files["customers"], n_customers, seed, defect_rate, anchor, pools)
+    prod_defects, bad_products, prices = _write_products(
+        files["products"], n_products, seed, defect_rate, pools)
+    cust_remap = _remap_avoiding(n_customers, bad_customers)
+    prod_remap = _remap_avoiding(n_products, bad_products)
+    weights = 1.0 / (np.arange(n_products) + 20.0)  # mild popularity skew
+    prod_p = weights / weights.sum()
+    defect_pos = _pick_defects(np.random.default_rng([seed, 13]), orders, round(orders * defect_rate))
+    counts: Counter[str] = Counter()
+    schema = pa.schema([(c, pa.string()) for c in RAW_COLUMNS["orders"]])
+    with _csv_writer(files["orders"], "orders") as writer:
+        for k, start in enumerate(range(0, orders, CHUNK_ROWS)):
+            if check_cancel is not None:
+                check_cancel()
+            size = min(CHUNK_ROWS, orders - start)
+            lo, hi = np.searchsorted(defect_pos, [start, start + size])
+            table = _orders_chunk(
+                np.random.default_rng([seed, 3, k]), start, size, n_customers, prices, cust_remap,
+                prod_remap, prod_p, anchor, defect_pos[lo:hi] - start, int(lo), counts)
+            writer.write_table(table.cast(schema))
+            if on_chunk is not None:
+                on_chunk(start + size, orders)
+    return cust_defects, prod_defects, counts
+
+
 def generate_raw(
     out_dir: Path,
     *,
@@ -304,7 +339,10 @@ def generate_raw(
     on_chunk: Callable[[int, int], None] | None = None,
     check_cancel: Callable[[], None] | None = None,
 ) -> GenerationSummary:
-    """Write customers.csv, products.csv and orders.csv into ``out_dir``.
+    """Write customers.csv, products.csv and orders.csv into ``out_dir``, replacing them.
+
+    Each file is written to a hidden temp file and renamed over its target once all three are
+    complete: a kill or a full disk leaves the previous files as they were (DataError, one line).
 
     Args:
         orders: number of order rows (customers = N//5, products = max(200, N//25)).
@@ -318,33 +356,21 @@ def generate_raw(
         raise ValueError("orders must be >= 1")
     if not 0.0 <= defect_rate <= 1.0:
         raise ValueError("defect_rate must be within 0..1")
-    out_dir.mkdir(parents=True, exist_ok=True)
     n_customers, n_products = sizes_for(orders)
-    pools = _pools(seed)
-    files = {t: str(out_dir / f"{t}.csv") for t in RAW_COLUMNS}
-    cust_defects, bad_customers = _write_customers(
-        Path(files["customers"]), n_customers, seed, defect_rate, anchor, pools)
-    prod_defects, bad_products, prices = _write_products(
-        Path(files["products"]), n_products, seed, defect_rate, pools)
-    cust_remap = _remap_avoiding(n_customers, bad_customers)
-    prod_remap = _remap_avoiding(n_products, bad_products)
-    weights = 1.0 / (np.arange(n_products) + 20.0)  # mild popularity skew
-    prod_p = weights / weights.sum()
-    defect_pos = _pick_defects(np.random.default_rng([seed, 13]), orders, round(orders * defect_rate))
-    counts: Counter[str] = Counter()
-    schema = pa.schema([(c, pa.string()) for c in RAW_COLUMNS["orders"]])
-    with _csv_writer(Path(files["orders"]), "orders") as writer:
-        for k, start in enumerate(range(0, orders, CHUNK_ROWS)):
-            if check_cancel is not None:
-                check_cancel()
-            size = min(CHUNK_ROWS, orders - start)
-            lo, hi = np.searchsorted(defect_pos, [start, start + size])
-            table = _orders_chunk(
-                np.random.default_rng([seed, 3, k]), start, size, n_customers, prices, cust_remap,
-                prod_remap, prod_p, anchor, defect_pos[lo:hi] - start, int(lo), counts)
-            writer.write_table(table.cast(schema))
-            if on_chunk is not None:
-                on_chunk(start + size, orders)
+    files = {t: out_dir / f"{t}.csv" for t in RAW_COLUMNS}
+    staged = {out_dir / f".{t}.csv.tmp": target for t, target in files.items()}
+    tmp = dict(zip(files, staged, strict=True))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        cust_defects, prod_defects, counts = _write_all(
+            tmp, orders=orders, seed=seed, defect_rate=defect_rate, anchor=anchor, on_chunk=on_chunk,
+            check_cancel=check_cancel)
+        write_atomically(staged)
+    except OSError as exc:
+        raise DataError(f"cannot write raw CSVs in {out_dir}: {exc.strerror or exc}") from exc
+    finally:
+        for t in staged:
+            t.unlink(missing_ok=True)
     order_defects = {k: v for k, v in counts.items() if v}
     logger.info("generated %d orders, %d customers, %d products (seed %d)", orders, n_customers,
                 n_products, seed)
@@ -355,5 +381,5 @@ def generate_raw(
             "products": {k: v for k, v in prod_defects.items() if v},
             "orders": order_defects,
         },
-        files=files,
+        files={t: str(p) for t, p in files.items()},
     )
