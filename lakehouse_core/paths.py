@@ -46,10 +46,12 @@ class DataPaths:
 
     def raw_files(self, table: str) -> list[Path]:
         """Every raw CSV of ``table``, by name: ``raw/<table>.csv`` and ``raw/<table><anything>.csv``
-        (e.g. ``orders-2024-01.csv``, ``orders_part2.csv``); hidden files are not raw data."""
+        (e.g. ``orders-2024-01.csv``, ``orders_part2.csv``), ``<table>.csv`` first, then by name (file
+        order decides which line of a repeated key is kept); hidden files are not raw data."""
         if not self.raw.is_dir():
             return []
-        return sorted(p for p in self.raw.glob(f"{table}*.csv") if p.is_file())
+        found = [p for p in self.raw.glob(f"{table}*.csv") if p.is_file()]
+        return sorted(found, key=lambda p: (p.name != f"{table}.csv", p.name))
 
     def bronze_parquet(self, table: str) -> Path:
         return self.bronze / f"{table}.parquet"

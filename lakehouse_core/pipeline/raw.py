@@ -2,7 +2,7 @@
 need a whole file before DuckDB reads it.
 
 Convention: the raw CSVs of a table are ``raw/<table>.csv`` and ``raw/<table><anything>.csv``
-(``DataPaths.raw_files``), read in name order. Generation (``generate_sample_data``) writes
+(``DataPaths.raw_files``): ``<table>.csv`` first, then the others in name order. Generation (``generate_sample_data``) writes
 ``raw/<table>.csv`` only when asked: ``lakehouse generate``, or phase 1 with ``settings.generate``
 "if-empty" (the default) and no raw CSV at all, or "always".
 
@@ -71,8 +71,7 @@ def refuse_to_replace(paths: DataPaths) -> None:
     """Raise DataError when raw/ holds raw CSVs (``lakehouse generate`` without ``--overwrite``)."""
     files = [f for fs in existing_raw(paths).values() for f in fs]
     if files:
-        raise DataError(f"{paths.raw} already holds {len(files)} raw CSVs ({describe_files(files)}); "
-                        f"pass --overwrite to replace them")
+        raise DataError(f"{paths.raw} already holds {len(files)} raw CSVs: pass --overwrite to replace them")
 
 
 def write_atomically(staged: Mapping[Path, Path]) -> None:
