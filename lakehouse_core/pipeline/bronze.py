@@ -98,7 +98,8 @@ def _raw_view(ctx: TaskContext, src: _Source, *, numbered: bool) -> None:
     nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in cols)
     ctx.view(f"raw_{table}",
              f"SELECT {row} AS _row, {', '.join(cols)}, {src.source(ctx.paths, 'filename')} AS _source, "
-             f"CAST(NULL AS VARCHAR) AS _reject, CAST(NULL AS BIGINT) AS _line, CAST(NULL AS VARCHAR) AS _csv_line "
+             f"CAST(NULL AS VARCHAR) AS _reject, CAST(NULL AS BIGINT) AS _line, "
+             f"CAST(NULL AS VARCHAR) AS _csv_line "
              f"FROM {src.csv(ctx.paths, store_rejects=False)} "
              f"UNION ALL SELECT CAST(NULL AS BIGINT), {nulls}, source_file, reason, line, csv_line "
              f"FROM rejects_{table}")
@@ -122,12 +123,14 @@ def _count_and_reject(ctx: TaskContext, src: _Source) -> tuple[int, int]:
                     f"{sql_text('key_counts', table=table, key=key)}")
         ctx.execute(f"""CREATE OR REPLACE TEMP TABLE rejects_{table} AS
             SELECT {src.source(ctx.paths, 's.file_path')} AS source_file, e.line AS line,
-                'malformed_row:' || arg_max(e.error_type || ': ' || e.error_message, e.byte_position) AS reason,
+                'malformed_row:' || arg_max(e.error_type || ': ' || e.error_message, e.byte_position)
+                    AS reason,
                 arg_max(e.csv_line, e.byte_position) AS csv_line,
                 bool_or(e.error_type = 'UNQUOTED VALUE') AS unquoted
             FROM reject_errors e JOIN reject_scans s USING (scan_id, file_id)
             GROUP BY ALL""")
-        unquoted = ctx.execute(f"SELECT source_file, line, reason, csv_line FROM rejects_{table} WHERE unquoted")
+        unquoted = ctx.execute(
+            f"SELECT source_file, line, reason, csv_line FROM rejects_{table} WHERE unquoted")
         if not unquoted:
             break
         by_name = {str(f): f for f in src.files}
@@ -135,11 +138,13 @@ def _count_and_reject(ctx: TaskContext, src: _Source) -> tuple[int, int]:
             first = str(csv_line).split("\n", 1)[0]
             src.bad.setdefault(by_name[source_file], []).append(BadLine(int(line), str(reason), first))
     else:
-        raise DataError(f"{table}: more than {MAX_RESCANS} unterminated quotes in {describe_files(src.files)}")
+        raise DataError(
+            f"{table}: more than {MAX_RESCANS} unterminated quotes in {describe_files(src.files)}")
     ctx.execute(f"ALTER TABLE rejects_{table} DROP COLUMN unquoted")
     for f, lines in src.bad.items():
         for b in lines:
-            ctx.execute(f"INSERT INTO rejects_{table} VALUES (?, ?, ?, ?)", [str(f), b.line, b.reason, b.text])
+            ctx.execute(f"INSERT INTO rejects_{table} VALUES (?, ?, ?, ?)",
+                        [str(f), b.line, b.reason, b.text])
     (parsed, dup_keys), = ctx.execute(
         f"SELECT COALESCE(MAX(n) FILTER (WHERE is_total), 0), COUNT(*) FILTER (WHERE NOT is_total) "
         f"FROM key_counts_{table}")

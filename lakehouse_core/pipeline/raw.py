@@ -2,9 +2,9 @@
 need a whole file before DuckDB reads it.
 
 Convention: the raw CSVs of a table are ``raw/<table>.csv`` and ``raw/<table><anything>.csv``
-(``DataPaths.raw_files``): ``<table>.csv`` first, then the others in name order. Generation (``generate_sample_data``) writes
-``raw/<table>.csv`` only when asked: ``lakehouse generate``, or phase 1 with ``settings.generate``
-"if-empty" (the default) and no raw CSV at all, or "always".
+(``DataPaths.raw_files``): ``<table>.csv`` first, then the others in name order. Generation
+(``generate_sample_data``) writes ``raw/<table>.csv`` only when asked: ``lakehouse generate``, or
+phase 1 with ``settings.generate`` "if-empty" (the default) and no raw CSV at all, or "always".
 
 A whole-file problem (UTF-16, no or a wrong header, another delimiter) raises DataError with one line
 naming the file, the line and the cause. Lines that are not UTF-8 are quarantined alone: DuckDB's CSV

@@ -246,7 +246,8 @@ def test_missing_raw_csv_is_a_clear_data_error(tmp_path: Path) -> None:
     _write_raw(paths, customers=CUSTOMERS, products=PRODUCTS)
     with pytest.raises(DataError) as err:
         ingest_to_bronze(paths, run_id="r1")
-    assert str(err.value) == f"missing input {paths.raw / 'orders*.csv'}: add raw CSVs or run `lakehouse generate`"
+    assert str(err.value) == (
+        f"missing input {paths.raw / 'orders*.csv'}: add raw CSVs or run `lakehouse generate`")
 
 
 def test_wrong_header_is_a_data_error(paths: DataPaths) -> None:

@@ -55,7 +55,8 @@ def test_the_layout_follows_tables_py(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_phase1_plan_counts_are_the_generators(tmp_path: Path, orders: int) -> None:
     customers, products = sizes_for(orders)
     details = _runner(tmp_path, orders).plan(1).details
-    assert details[0].startswith(f"raw: will generate {orders:,} orders (customers {customers:,}, products {products:,}),")
+    assert details[0].startswith(
+        f"raw: will generate {orders:,} orders (customers {customers:,}, products {products:,}),")
 
 
 def test_three_orders_plan_one_customer(tmp_path: Path) -> None:

@@ -32,7 +32,8 @@ field_text = st.one_of(
     st.sampled_from(NASTY),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str),
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n,\""), max_size=12),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n,\""),
+            max_size=12),
 )
 
 
@@ -84,9 +85,10 @@ def test_fuzzed_raw_orders_never_crash_and_reconcile(raw: tuple[bytes, int]) -> 
             assert text.startswith(f"{orders}: line "), text
             event("whole-file problem")
             return
-        validate_data_quality(paths, run_id="fuzz")  # raises DataError unless raw = bronze = valid + quarantined
+        validate_data_quality(paths, run_id="fuzz")  # DataError unless raw = bronze = valid + quarantined
         report = json.loads(paths.quality_report.read_text())["tables"]["orders"]
-        assert report["raw_rows"] == report["bronze_rows"] == report["valid_rows"] + report["quarantined_rows"]
+        valid, quarantined = report["valid_rows"], report["quarantined_rows"]
+        assert report["raw_rows"] == report["bronze_rows"] == valid + quarantined
         if b'"' not in content:  # without quotes every non-blank data line is one row
             data_lines = content.decode("utf-8", "replace").split("\n")[1:]
             assert report["raw_rows"] == sum(1 for line in data_lines if line.strip()) <= lines

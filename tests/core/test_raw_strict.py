@@ -11,10 +11,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakehouse_core.cli import main
-from lakehouse_core.errors import DataError
+from lakehouse_core.errors import DataError, PhaseFailed
 from lakehouse_core.paths import TABLES, DataPaths
 from lakehouse_core.phases import run_phase1
-from lakehouse_core.pipeline import PHASE1_TASKS, generate_sample_data, ingest_to_bronze, validate_data_quality
+from lakehouse_core.pipeline import (
+    PHASE1_TASKS,
+    generate_sample_data,
+    ingest_to_bronze,
+    validate_data_quality,
+)
 from lakehouse_core.pipeline import generate as generate_module
 from lakehouse_core.settings import BronzeChecks, LakehouseSettings
 from tests.core.test_phase1_tasks import CUSTOMERS, ORDERS, PRODUCTS
@@ -140,7 +145,8 @@ WHOLE_FILE = {
     "UTF-16": ((HEADER + "\n" + _order() + "\n").encode("utf-16"), "line 1: UTF-16"),
     "no header": ((_order() + "\n" + _order("2") + "\n").encode(), "line 1: unexpected CSV header 1,1,10"),
     "empty": (b"", "line 1: empty file"),
-    "latin-1 header": (HEADER.replace("order_id", "ordér_id").encode("latin-1") + b"\n", "line 1: the header"),
+    "latin-1 header": (HEADER.replace("order_id", "ordér_id").encode("latin-1") + b"\n",
+                       "line 1: the header"),
 }
 
 
@@ -185,7 +191,7 @@ def test_phase1_reads_the_users_raw_data_and_never_regenerates_it(tmp_path: Path
     from lakehouse_core.phases.definitions import phase1_details
 
     details = phase1_details(settings)
-    assert details[0].startswith(f"raw: will read 3 files (") and "generating nothing" in details[0]
+    assert details[0].startswith("raw: will read 3 files (") and "generating nothing" in details[0]
     assert any("orders.csv (" in d for d in details)
     result = run_phase1(settings, run_id="user")
     assert {p.name: p.read_bytes() for p in paths.raw.iterdir()} == before
@@ -206,10 +212,9 @@ def test_phase1_generates_into_an_empty_raw_dir_and_as_the_setting_says(tmp_path
     assert "will REPLACE 4 existing files" in phase1_details(always)[1]
     run_phase1(always, run_id="again")
     assert sorted(p.name for p in paths.raw.iterdir()) == ["customers.csv", "orders.csv", "products.csv"]
-    shutil_paths = [paths.raw_csv(t) for t in TABLES]
-    for p in shutil_paths:
-        p.unlink()
-    with pytest.raises(Exception, match="missing input"):
+    for table in TABLES:
+        paths.raw_csv(table).unlink()
+    with pytest.raises(PhaseFailed, match="missing input"):
         run_phase1(_settings(tmp_path / "data", generate="never"), run_id="never")
 
 
@@ -221,13 +226,16 @@ def test_lakehouse_generate_refuses_to_overwrite(tmp_path: Path, monkeypatch: py
     capsys.readouterr()
     assert main(["-q", "generate", "--orders", "80"]) == 1
     err = " ".join(capsys.readouterr().err.split())  # one message (the console wraps long lines)
-    assert err.startswith("error: ") and err.endswith("already holds 3 raw CSVs: pass --overwrite to replace them")
+    assert err.startswith("error: ")
+    assert err.endswith("already holds 3 raw CSVs: pass --overwrite to replace them")
     assert (tmp_path / "data" / "raw" / "orders.csv").read_bytes() == before
     assert main(["-q", "generate", "--orders", "80", "--overwrite"]) == 0
     assert sum(1 for _ in (tmp_path / "data" / "raw" / "orders.csv").open()) == 81
 
 
-def test_a_failed_generation_leaves_the_previous_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_generation_leaves_the_previous_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     paths = DataPaths(tmp_path / "data")
     generate_sample_data(paths, orders=200, seed=1)
     before = {p.name: p.read_bytes() for p in paths.raw.iterdir()}
