@@ -170,6 +170,95 @@ def _explain_analyze_target(tokens: list[Token]) -> int | None:
     return tokens[i].start if i < len(tokens) else -1
 
 
+# ---------------------------------------------------------------- the read-only gate of the engines
+READ_ONLY_MESSAGE = "read-only: {kind} statements are not allowed"
+
+_SHARED_KINDS = frozenset({"LOAD", "SET", "CALL", "VACUUM", "PRAGMA", "MULTI", "INVALID"})
+"""DuckDB statement types several commands share (INSTALL and LOAD are LOAD; RESET, USE and
+``PRAGMA threads=1`` are SET; CHECKPOINT is CALL; ANALYZE is VACUUM): a refusal names the
+statement's first keyword instead."""
+
+_DREMIO_READ_COMMANDS = frozenset({"SHOW", "DESCRIBE", "DESC", "EXPLAIN"})
+"""Dremio statements sqlglot keeps as opaque commands that only read (Dremio's EXPLAIN PLAN FOR
+plans its statement without running it)."""
+
+
+def refused_kind(sql: str, dialect: str = "duckdb") -> str | None:
+    """The kind (``"COPY"``, ``"CREATE"``, ``"INSTALL"``...) of the first statement of ``sql`` that
+    does not only read; None when each statement reads (or there is none).
+
+    ``"duckdb"``: DuckDB's parser decides; a read is what it parses as a SELECT (WITH, VALUES,
+    FROM-first, SHOW, DESCRIBE, SUMMARIZE, the PRAGMAs that show something) or an EXPLAIN (an
+    EXPLAIN ANALYZE when its statement reads). ``VERSION AS OF`` clauses, which DuckDB cannot
+    parse, are left out of what it reads. ``"dremio"``: sqlglot's Dremio dialect decides (DuckDB
+    cannot parse Dremio's ``AT SNAPSHOT``/``AT BRANCH``); a read is a query, DESCRIBE, SHOW or
+    EXPLAIN; a statement sqlglot cannot parse reads only when it starts with SELECT, VALUES or one
+    of those (Dremio then reports the syntax error).
+
+    Raises:
+        duckdb.Error: (``"duckdb"``) DuckDB cannot parse a statement; its parser's message.
+    """
+    check = _duckdb_write_kind if dialect == "duckdb" else _dremio_write_kind
+    for statement in split_statements(sql):
+        kind = check(statement.sql)
+        if kind is not None:
+            return kind
+    return None
+
+
+def _leading_word(tokens: list[Token]) -> str:
+    words = [t.text.upper() for t in tokens[:2]]
+    return words[1] if words[:1] == ["FORCE"] and len(words) > 1 else (words[0] if words else "")
+
+
+def _duckdb_parse(sql: str) -> list[str]:
+    """DuckDB's statement types of ``sql``, retried without ``VERSION AS OF`` clauses."""
+    import duckdb
+
+    try:
+        return [s.type.name for s in duckdb.extract_statements(sql)]
+    except duckdb.Error:
+        spans = [(r.end, r.clause_end, "") for r in table_refs(sql, "duckdb") or () if r.version is not None]
+        if not spans:
+            raise
+    return [s.type.name for s in duckdb.extract_statements(replace_spans(sql, spans))]
+
+
+def _duckdb_write_kind(sql: str) -> str | None:
+    kinds = _duckdb_parse(sql)
+    if kinds == ["SELECT"]:
+        return None
+    tokens = tokenize(sql)
+    if kinds == ["EXPLAIN"]:
+        target = _explain_analyze_target(tokens)
+        if target is None:
+            return None
+        return "EXPLAIN" if target < 0 else _duckdb_write_kind(sql[target:])
+    if len(kinds) == 1 and kinds[0].isidentifier() and kinds[0] not in _SHARED_KINDS:
+        return kinds[0].replace("_", " ")
+    return _leading_word(tokens) or "UNKNOWN"  # e.g. PIVOT without IN: CREATE TYPE, then SELECT
+
+
+def _dremio_write_kind(sql: str) -> str | None:
+    import sqlglot
+    from sqlglot import exp
+
+    lead = _leading_word(tokenize(sql, "dremio"))
+    try:
+        trees = [t for t in sqlglot.parse(sql, read="dremio") if t is not None]
+    except sqlglot.errors.SqlglotError:
+        return None if lead in _DREMIO_READ_COMMANDS | {"SELECT", "VALUES"} else lead or "UNKNOWN"
+    if not trees:
+        return None
+    tree = trees[0]
+    if isinstance(tree, exp.Command):
+        word = str(tree.this).upper()
+        return None if word in _DREMIO_READ_COMMANDS else word
+    if isinstance(tree, exp.Query | exp.Describe | exp.Values):
+        return "SELECT INTO" if tree.args.get("into") else None
+    return tree.key.upper() if lead in ("WITH", "(", "") else lead
+
+
 # ---------------------------------------------------------------- tables named by a statement
 @dataclass(frozen=True)
 class TableRef:

@@ -2,6 +2,12 @@
 
 Each extension ships in the PyPI package ``duckdb-extension-<name>`` and is loaded by file path;
 a connection never auto-installs (download) nor auto-loads an extension.
+
+``sandbox`` locks a connection that runs users' SQL: DuckDB's own access control
+(``enable_external_access=false`` with ``allowed_directories``), then ``lock_configuration``.
+``allowed_directories`` grants writes as well as reads, and DuckDB has no read-only file access
+setting: a ``file://`` warehouse is therefore read through ``ReadOnlyLocalFileSystem`` (an fsspec
+filesystem refusing every write) with DuckDB's own LocalFileSystem disabled.
 """
 
 from __future__ import annotations
@@ -10,8 +16,11 @@ import importlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import urlparse
 
 import duckdb
+from fsspec.implementations.local import LocalFileSystem
 
 logger = logging.getLogger(__name__)
 
@@ -52,3 +61,53 @@ def load_extensions(
         logger.warning("DuckDB extensions %s unavailable (%s); reading through pyiceberg scans", names, exc)
         return False
     return True
+
+
+class ReadOnlyLocalFileSystem(LocalFileSystem):  # type: ignore[misc]
+    """fsspec's local filesystem for ``file://`` paths that refuses every change (open for
+    writing, create, remove, move, copy, link)."""
+
+    protocol = ("file",)
+
+    def _refuse(self, path: Any, *args: Any, **kwargs: Any) -> NoReturn:
+        raise PermissionError(f"read-only file system: {path}")
+
+    def _open(self, path: str, mode: str = "rb", *args: Any, **kwargs: Any) -> Any:
+        if mode not in ("rb", "r"):
+            self._refuse(path)
+        return super()._open(path, mode, *args, **kwargs)
+
+    makedirs = mkdir = makedir = mkdirs = touch = _refuse
+    rm = rm_file = _rm = rmdir = mv = move = rename = _refuse
+    cp_file = copy = put = put_file = pipe_file = link = symlink = chmod = _refuse
+
+
+def _prefix(location: str) -> str:
+    """``location`` as a directory prefix (trailing ``/``: ``s3://b`` must not allow ``s3://b-x``)."""
+    return location if location.endswith("/") else location + "/"
+
+
+def sandbox(con: duckdb.DuckDBPyConnection, readable: Sequence[str]) -> None:
+    """Confine ``con`` to reading ``readable`` (directories: ``file://`` URIs, plain paths or
+    ``s3://bucket/prefix``), then lock its configuration.
+
+    After it the connection cannot read or write any other file or URL, load or install an
+    extension, ATTACH a database, change a setting or show a secret unredacted; its own catalog
+    (views, registered Arrow tables) still works. ``file://`` locations are read-only (see the
+    module's doc); plain paths and ``s3://`` prefixes are readable and, as far as DuckDB goes,
+    writable: only the statement gate of the engines keeps writes out of them.
+    """
+    local = [loc for loc in readable if urlparse(loc).scheme == "file"]
+    if local:
+        con.register_filesystem(ReadOnlyLocalFileSystem())
+    allowed = ", ".join(_sql_string(_prefix(loc)) for loc in readable)
+    con.execute(f"SET allowed_directories = [{allowed}]")
+    con.execute("SET enable_external_access = false")
+    if local and len(local) == len(readable):  # every location goes through the read-only fs
+        con.execute("SET disabled_filesystems = 'LocalFileSystem'")
+    con.execute("SET allow_community_extensions = false")
+    con.execute("SET lock_configuration = true")
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

@@ -7,6 +7,11 @@ snapshot_from_id => ...)``; without it the view reads a pyiceberg scan registere
 syntax tree, never inside a literal or a comment) reads a view pinned to that snapshot. Before each
 statement the tables it names are re-resolved (one ``load_table`` each) and their views replaced
 only when the metadata location or the selected snapshot changed.
+
+The engine runs reads only: each statement is classified by DuckDB's parser before anything runs
+(``sqlparse.refused_kind``) and any other one is refused with "read-only: COPY statements are not
+allowed". Its connection is opened on first use and sandboxed (``duckdb_session.sandbox``): it
+reads the warehouse and nothing else, and its configuration is locked.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -27,7 +32,7 @@ from lakehouse_core.errors import CancelledError, LakehouseError, QueryError
 from lakehouse_core.iceberg import ops
 from lakehouse_core.iceberg.convert import arrow_rows
 from lakehouse_core.models import AsOf, QueryResult
-from lakehouse_core.sqlparse import qualified_names, replace_spans, table_refs
+from lakehouse_core.sqlparse import READ_ONLY_MESSAGE, qualified_names, refused_kind, replace_spans, table_refs
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +56,20 @@ def referenced_tables(sql: str, known: Iterable[tuple[str, str]]) -> set[tuple[s
     return {by_lower[key] for key in ((a.lower(), b.lower()) for a, b in names) if key in by_lower}
 
 
+def check_read_only(sql: str) -> None:
+    """The engines' gate: nothing runs unless each statement of ``sql`` only reads.
+
+    Raises:
+        QueryError: "read-only: <KIND> statements are not allowed", or DuckDB's parser error.
+    """
+    try:
+        kind = refused_kind(sql)
+    except duckdb.Error as exc:
+        raise QueryError(str(exc), ENGINE) from exc
+    if kind is not None:
+        raise QueryError(READ_ONLY_MESSAGE.format(kind=kind), ENGINE)
+
+
 class DuckDbSqlEngine:
     """DuckDB over the lakehouse tables; one connection, statements serialised by a lock."""
 
@@ -66,12 +85,15 @@ class DuckDbSqlEngine:
         extra_extensions: tuple[str, ...] = (),
         init_sql: tuple[str, ...] = (),
         snapshot_table: Callable[[Table, int], Table] | None = None,
+        readable: Sequence[str] | None = None,
     ) -> None:
         """``extra_extensions`` (e.g. ``("httpfs",)``) load from their PyPI packages before iceberg;
         ``init_sql`` runs once after them (e.g. ``CREATE SECRET`` for an S3 warehouse). When any of
         it fails, or ``use_extension`` is False, views read pyiceberg scans instead of ``iceberg_scan``.
         ``snapshot_table(table, snapshot_id)`` gives the Table whose metadata file holds an older
-        snapshot, for catalogs whose current metadata file drops old snapshots (Nessie's REST)."""
+        snapshot, for catalogs whose current metadata file drops old snapshots (Nessie's REST).
+        ``readable``: the only locations DuckDB may read (default: the catalog's ``warehouse``).
+        Nothing is opened here: the connection is made, and the extensions loaded, on first use."""
         self._catalog = catalog
         self._snapshot_table = snapshot_table
         self._lock = threading.Lock()
@@ -79,17 +101,43 @@ class DuckDbSqlEngine:
         self._running = False
         self._cancel_requested = False
         self._timeout = query_timeout_s
-        self._con = duckdb_session.connect()
-        self.uses_iceberg_extension = use_extension and duckdb_session.load_extensions(
-            self._con, (*extra_extensions, *duckdb_session.ICEBERG_EXTENSIONS), init_sql
-        )
+        self._use_extension = use_extension
+        self._extensions = (*extra_extensions, *duckdb_session.ICEBERG_EXTENSIONS)
+        self._init_sql = init_sql
+        if readable is None:
+            warehouse = catalog.properties.get("warehouse")
+            readable = (warehouse,) if warehouse else ()
+        self._readable = tuple(readable)
+        self._con_: duckdb.DuckDBPyConnection | None = None
+        self._uses_extension = False
         self._views: dict[tuple[str, str], tuple[str, int | None]] = {}
         self._schemas: set[str] = set()
 
-    def close(self) -> None:
-        """Close the DuckDB connection."""
+    @property
+    def _con(self) -> duckdb.DuckDBPyConnection:
+        """The sandboxed connection, made on first use (callers hold ``_lock``)."""
+        if self._con_ is None:
+            con = duckdb_session.connect()
+            self._uses_extension = self._use_extension and duckdb_session.load_extensions(
+                con, self._extensions, self._init_sql
+            )
+            duckdb_session.sandbox(con, self._readable)
+            self._con_ = con
+        return self._con_
+
+    @property
+    def uses_iceberg_extension(self) -> bool:
+        """True when views read ``iceberg_scan`` (opens the connection)."""
         with self._lock:
-            self._con.close()
+            self._con  # noqa: B018 - opens it
+            return self._uses_extension
+
+    def close(self) -> None:
+        """Close the DuckDB connection (if one was opened)."""
+        with self._lock:
+            if self._con_ is not None:
+                self._con_.close()
+                self._con_ = None
 
     # ------------------------------------------------------------ views
     def _known_tables(self) -> list[tuple[str, str]]:
@@ -160,7 +208,7 @@ class DuckDbSqlEngine:
         except (NoSuchTableError, NoSuchNamespaceError) as exc:
             raise QueryError(f"catalog changed while resolving tables: {exc}", ENGINE) from exc
         plan = self._plan_snapshots(tables, as_of)
-        for key in known if self.uses_iceberg_extension else ():  # views of unnamed tables, cheap
+        for key in known if self._uses_extension else ():  # views of unnamed tables, cheap
             if key not in tables and key not in self._views:
                 tables[key] = self._catalog.load_table(f"{key[0]}.{key[1]}")
                 head = tables[key].current_snapshot()
@@ -182,7 +230,7 @@ class DuckDbSqlEngine:
         target = f"{_quote(ns)}.{_quote(name)}"
         head = tbl.current_snapshot()
         is_head = head is not None and head.snapshot_id == snapshot_id  # head: current schema
-        if self.uses_iceberg_extension and snapshot_id is not None:
+        if self._uses_extension and snapshot_id is not None:
             location = tbl.metadata_location.replace("'", "''")
             pin = "" if is_head else f", snapshot_from_id => {int(snapshot_id)}"
             source = f"iceberg_scan('{location}'{pin})"
@@ -202,16 +250,19 @@ class DuckDbSqlEngine:
         """Run one statement; at most ``limit`` rows are fetched.
 
         Raises:
-            QueryError: DuckDB's own message (bad SQL, unknown column, unknown snapshot/ref...).
+            QueryError: a statement that does not only read ("read-only: COPY statements are not
+                allowed"), or DuckDB's own message (bad SQL, unknown column, unknown snapshot/ref...).
             CancelledError: ``cancel()`` interrupted the query.
         """
         if limit is not None and limit < 0:
             raise QueryError(f"limit must be >= 0, got {limit}", ENGINE)
+        check_read_only(sql)
         with self._lock:
             started = time.perf_counter()
             with self._state:
                 self._cancel_requested = False
             try:
+                self._con  # noqa: B018 - opens it: the views depend on whether the extensions loaded
                 statement = self._refresh_views(sql, as_of)
             except duckdb.Error as exc:
                 raise QueryError(str(exc), ENGINE) from exc
@@ -267,5 +318,6 @@ class DuckDbSqlEngine:
         with self._state:
             self._cancel_requested = True
             running = self._running
-        if running:
-            self._con.interrupt()
+        con = self._con_
+        if running and con is not None:
+            con.interrupt()

@@ -174,8 +174,9 @@ def test_limit_and_truncated(engine) -> None:
     assert full.row_count == 1_000_000 and full.rows[999_999] == (999_999,) and not full.truncated
 
 
-def test_statements_without_result_and_duplicate_names(engine) -> None:
-    assert engine.execute("CREATE TEMP TABLE IF NOT EXISTS scratch AS SELECT 1 AS x").rows in ((), ((1,),))
+def test_writes_are_refused_and_duplicate_names(engine) -> None:
+    with pytest.raises(QueryError, match="^read-only: CREATE statements are not allowed$"):
+        engine.execute("CREATE TEMP TABLE IF NOT EXISTS scratch AS SELECT 1 AS x")
     dup = engine.execute("SELECT 1 AS a, 2 AS a")
     assert dup.columns == ("a", "a") and dup.rows == ((1, 2),)
 
@@ -283,8 +284,12 @@ def test_init_hooks_and_query_timeout(world) -> None:
     )
     try:
         assert engine.execute("SELECT current_setting('threads')").rows == ((1,),)
-        loaded = "SELECT extension_name FROM duckdb_extensions() WHERE loaded ORDER BY 1"
-        assert {"avro", "httpfs", "iceberg"} <= {r[0] for r in engine.execute(loaded).rows}
+        # duckdb_extensions() lists the extension directory, which the sandbox does not allow
+        loaded = (
+            "SELECT (SELECT COUNT(*) FROM duckdb_functions() WHERE function_name IN ('iceberg_scan', 'read_avro')),"
+            " (SELECT COUNT(*) FROM duckdb_settings() WHERE name = 's3_endpoint')"  # httpfs's setting
+        )
+        assert engine.execute(loaded).rows[0][0] >= 2 and engine.execute(loaded).rows[0][1] == 1
         with pytest.raises(CancelledError):
             engine.execute("SELECT SUM(a.range * b.range) FROM range(200000) a, range(200000) b")
         assert engine.execute(COUNT_ORDERS).rows == ((65,),)
