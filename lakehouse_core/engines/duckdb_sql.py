@@ -32,7 +32,13 @@ from lakehouse_core.errors import CancelledError, LakehouseError, QueryError
 from lakehouse_core.iceberg import ops
 from lakehouse_core.iceberg.convert import arrow_rows
 from lakehouse_core.models import AsOf, QueryResult
-from lakehouse_core.sqlparse import READ_ONLY_MESSAGE, qualified_names, refused_kind, replace_spans, table_refs
+from lakehouse_core.sqlparse import (
+    READ_ONLY_MESSAGE,
+    qualified_names,
+    refused_kind,
+    replace_spans,
+    table_refs,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -286,7 +286,8 @@ def test_init_hooks_and_query_timeout(world) -> None:
         assert engine.execute("SELECT current_setting('threads')").rows == ((1,),)
         # duckdb_extensions() lists the extension directory, which the sandbox does not allow
         loaded = (
-            "SELECT (SELECT COUNT(*) FROM duckdb_functions() WHERE function_name IN ('iceberg_scan', 'read_avro')),"
+            "SELECT (SELECT COUNT(*) FROM duckdb_functions()"
+            "  WHERE function_name IN ('iceberg_scan', 'read_avro')),"
             " (SELECT COUNT(*) FROM duckdb_settings() WHERE name = 's3_endpoint')"  # httpfs's setting
         )
         assert engine.execute(loaded).rows[0][0] >= 2 and engine.execute(loaded).rows[0][1] == 1

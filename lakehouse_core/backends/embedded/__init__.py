@@ -28,10 +28,14 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
     paths.root.mkdir(parents=True, exist_ok=True)
     open_catalog = functools.cache(lambda: open_embedded_catalog(settings))
     catalog = IcebergCatalogBrowser(open_catalog())
-    sql = DuckDbSqlEngine(open_catalog())
+    sql = DuckDbSqlEngine(open_catalog())  # users' session (SQL panel, `lakehouse sql`)
     metrics = metrics or PipelineMetrics()
-    phases = EmbeddedPhaseRunner(
-        settings, open_catalog=open_catalog, catalog=catalog, sql=sql, metrics=metrics
+    phases = EmbeddedPhaseRunner(  # phase 3 gets its own DuckDB session, which users never touch
+        settings,
+        open_catalog=open_catalog,
+        catalog=catalog,
+        sql=DuckDbSqlEngine(open_catalog()),
+        metrics=metrics,
     )
 
     def catalog_probe() -> str:

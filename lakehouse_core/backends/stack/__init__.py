@@ -31,17 +31,21 @@ def build_stack(settings: LakehouseSettings) -> Backend:
         docker = DockerStatus(settings.docker.compose_project, timeout_s=timeout_s)
     client = NessieClient(settings)
     catalog = NessieCatalogBrowser(settings, client)
-    sql = StackSqlEngine(
-        settings.dremio,
-        timeout_s=timeout_s,
-        make_dremio=lambda: DremioSqlEngine(
+
+    def make_sql() -> StackSqlEngine:
+        return StackSqlEngine(
             settings.dremio,
             timeout_s=timeout_s,
-            query_timeout_s=settings.query_timeout_s,
-            fetch_limit=settings.tui.fetch_limit,
-        ),
-        make_fallback=lambda: RestDuckDbSqlEngine(settings, client),
-    )
+            make_dremio=lambda: DremioSqlEngine(
+                settings.dremio,
+                timeout_s=timeout_s,
+                query_timeout_s=settings.query_timeout_s,
+                fetch_limit=settings.tui.fetch_limit,
+            ),
+            make_fallback=lambda: RestDuckDbSqlEngine(settings, client),
+        )
+
+    sql = make_sql()  # users' session (SQL panel, `lakehouse sql`); phase 3 gets its own below
     dremio_setup = (
         DremioSetup(settings.dremio, settings.minio, settings.nessie, timeout_s=timeout_s)
         if settings.dremio.enabled
@@ -57,6 +61,6 @@ def build_stack(settings: LakehouseSettings) -> Backend:
         catalog=catalog,
         sql=sql,
         metrics=PrometheusMetricsSource(settings),
-        phases=StackPhaseRunner(settings, client, sql, catalog=catalog),
+        phases=StackPhaseRunner(settings, client, make_sql(), catalog=catalog),
         setup=dremio_setup,
     )

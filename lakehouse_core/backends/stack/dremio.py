@@ -26,7 +26,7 @@ from lakehouse_core.backends.stack._http import HttpClient
 from lakehouse_core.errors import CancelledError, LakehouseError, NotFoundError, QueryError
 from lakehouse_core.models import AsOf, QueryResult
 from lakehouse_core.settings import DremioSettings
-from lakehouse_core.sqlparse import replace_spans, table_refs, tokenize
+from lakehouse_core.sqlparse import READ_ONLY_MESSAGE, refused_kind, replace_spans, table_refs, tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,17 @@ class DremioSqlEngine:
 
     # ------------------------------------------------------------ SQL
     def submit(self, sql: str, *, as_of: AsOf | None = None) -> str:
-        """POST /api/v3/sql; returns the job id."""
+        """POST /api/v3/sql; returns the job id. Only reads are sent.
+
+        Raises:
+            QueryError: "read-only: CREATE statements are not allowed" (nothing is sent), or
+                Dremio's answer to a rejected query.
+        """
+        # Classified with sqlglot's Dremio dialect: DuckDB's parser cannot read Dremio's
+        # AT SNAPSHOT / AT BRANCH clauses.
+        kind = refused_kind(sql, DIALECT)
+        if kind is not None:
+            raise QueryError(READ_ONLY_MESSAGE.format(kind=kind), engine=ENGINE)
         body: dict[str, Any] = {"sql": apply_as_of(sql, as_of), "context": [self.source]}
         if as_of is not None and as_of.ref and as_of.snapshot_id is None and as_of.timestamp is None:
             body["references"] = {self.source: _reference(as_of.ref)}

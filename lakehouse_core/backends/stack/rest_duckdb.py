@@ -23,7 +23,7 @@ from lakehouse_core.backends.stack.iceberg_rest import (
     s3_down,
 )
 from lakehouse_core.backends.stack.nessie import NessieClient
-from lakehouse_core.engines.duckdb_sql import DuckDbSqlEngine
+from lakehouse_core.engines.duckdb_sql import DuckDbSqlEngine, check_read_only
 from lakehouse_core.errors import QueryError, ServiceUnavailableError
 from lakehouse_core.models import AsOf, QueryResult
 from lakehouse_core.settings import LakehouseSettings, MinioSettings
@@ -66,13 +66,16 @@ def _historic_table(catalog: NessieRestCatalog) -> Callable[[Table, int], Table]
 
 
 def open_rest_duckdb(catalog: NessieRestCatalog, settings: LakehouseSettings) -> DuckDbSqlEngine:
-    """DuckDbSqlEngine over ``catalog`` reading MinIO itself (httpfs + S3 secret + http timeout)."""
+    """DuckDbSqlEngine over ``catalog`` reading MinIO itself (httpfs + S3 secret + http timeout).
+
+    DuckDB may read the warehouse bucket and nothing else (``duckdb_session.sandbox``)."""
     return DuckDbSqlEngine(
         catalog,
         query_timeout_s=settings.query_timeout_s,
         extra_extensions=("httpfs",),
         init_sql=(s3_secret_sql(settings.minio), f"SET http_timeout = {int(settings.http_timeout_s * 1000)}"),
         snapshot_table=_historic_table(catalog),
+        readable=(f"s3://{settings.minio.warehouse_bucket}/",),
     )
 
 
@@ -110,10 +113,12 @@ class RestDuckDbSqlEngine:
         """Run one statement over the Iceberg tables of branch ``settings.nessie.ref``.
 
         Raises:
-            QueryError: DuckDB's own message, with this engine's name.
+            QueryError: a statement that does not only read (refused before Nessie is asked), or
+                DuckDB's own message, with this engine's name.
             ServiceUnavailableError: Nessie or MinIO could not be reached (service + cause).
         """
         try:
+            check_read_only(sql)
             with rest_errors():
                 result = self._get_engine().execute(sql, limit=limit, as_of=as_of)
         except QueryError as exc:
