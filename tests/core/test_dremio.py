@@ -364,3 +364,27 @@ def test_cli_setup_in_embedded_mode_has_nothing_to_do(
 
     assert main(["--mode", "embedded", "--data-dir", str(tmp_path), "setup"]) == EXIT_OK
     assert capsys.readouterr().out.strip() == "nothing to set up in embedded mode"
+
+
+def test_non_reads_are_refused_before_dremio_is_asked(engine: DremioSqlEngine, fake: FakeDremio) -> None:
+    """Classified with sqlglot's Dremio dialect; nothing is submitted for a refused statement."""
+    refused = [
+        ("CREATE OR REPLACE VIEW gold.daily_sales AS SELECT 1 AS x", "CREATE"),
+        ("DROP VIEW gold.daily_sales", "DROP"),
+        ("COPY INTO bronze.orders FROM '@s3/raw/orders.csv'", "COPY"),
+        ("INSERT INTO bronze.orders SELECT * FROM bronze.orders", "INSERT"),
+        ("WITH o AS (SELECT 1) INSERT INTO bronze.orders SELECT * FROM o", "INSERT"),
+        ("DELETE FROM bronze.orders", "DELETE"),
+        ("ALTER TABLE bronze.orders ADD COLUMNS (c INT)", "ALTER"),
+        ("OPTIMIZE TABLE bronze.orders", "OPTIMIZE"),
+        ("ROLLBACK TABLE bronze.orders TO SNAPSHOT '1'", "ROLLBACK"),
+        ("SELECT 1; DROP TABLE bronze.orders", "DROP"),
+    ]
+    for sql, kind in refused:
+        with pytest.raises(QueryError) as info:
+            engine.execute(sql)
+        assert info.value.message == f"read-only: {kind} statements are not allowed", sql
+        assert info.value.engine == "dremio"
+    assert fake.jobs == {}
+    assert engine.execute("SELECT COUNT(*) AS n FROM bronze.orders").rows == ((1_234,),)
+    assert len(fake.jobs) == 1
