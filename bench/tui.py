@@ -12,15 +12,18 @@ Prints, in one run:
      backend (1M orders of progress events, in a thread) and on the embedded backend (its default: a
      child process); the worst of --gap-runs runs counts (target <= 50 ms). Baseline in the same
      process: a bare asyncio loop with the same 10 ms timer (no Textual) beside the same phase run;
-  3. time from the run key to the first painted page of a 1M-row result (target <= 0.3 s): the SQL
-     screen runs a quick first query (one page) then the full fetch; both times are shown.
+  3. time from the run key to the first painted page of a 1M-row result (target <= 0.3 s), and the RSS
+     of that TUI process (psutil, measured in it) once the grid shows the result; each engine in a
+     fresh process.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -360,6 +363,7 @@ async def first_page(backend: Any, settings: Any, sql: str) -> dict[str, float]:
     the key until every shown row is loaded."""
     import dataclasses
 
+    import psutil
     from textual.widgets import TextArea
 
     from tui.app import LakehouseApp
@@ -386,6 +390,7 @@ async def first_page(backend: Any, settings: Any, sql: str) -> dict[str, float]:
 
         grid.render_line = spy  # type: ignore[method-assign]
         probe = LagProbe(app)  # before the key: Pilot.press returns only once the process is idle
+        rss_before = psutil.Process().memory_info().rss
         start = time.perf_counter()
         await pilot.press("ctrl+r")
         await _until(pilot, lambda: bool(painted), 600, idle=False)
@@ -396,7 +401,11 @@ async def first_page(backend: Any, settings: Any, sql: str) -> dict[str, float]:
         probe.stop()
         if screen.result is None:
             raise RuntimeError(f"the query failed: {sql}")
+        rss = psutil.Process().memory_info().rss  # the grid shows the result, the screen holds it
         return {
+            "rss_mb": rss / 2**20,
+            "rss_before_mb": rss_before / 2**20,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "page": painted[0] - start,
             "engine": engine.returned[0][1] - start,
             "first_limit": float(engine.returned[0][0] or 0),
@@ -404,6 +413,45 @@ async def first_page(backend: Any, settings: Any, sql: str) -> dict[str, float]:
             "rows": float(screen.result.row_count),
             "lag": probe.worst_ms,
         }
+
+
+PAGE_SQL = {
+    "page-fake": "SELECT * FROM range(1000000)",
+    "page-embedded": "SELECT range AS i, 'row ' || range AS label FROM range(1000000)",
+}
+
+
+def page_child(variant: str, data_dir: Path) -> None:
+    """One first-page run in this fresh process; prints ``PAGE <json of first_page's figures>``."""
+    from lakehouse_core.settings import load_settings
+
+    settings = load_settings(mode="embedded", data_dir=data_dir, tui=_gap_tui())
+    if variant == "page-fake":
+        from tests.tui.fakes import make_fake_backend
+
+        backend: Any = make_fake_backend()
+    else:
+        from lakehouse_core.backends import load_backend
+
+        backend = load_backend(settings)
+    figures = run_async(lambda: first_page(backend, settings, PAGE_SQL[variant]))
+    print(f"PAGE {json.dumps(figures)}", flush=True)
+
+
+def page_run(variant: str, tmp: Path) -> dict[str, float]:
+    """``page_child`` in a fresh process; its figures."""
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", variant, "--data-dir", str(tmp / variant)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=3600,
+    )
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("PAGE ")), None)
+    if line is None:
+        raise RuntimeError(f"{variant} run failed: {proc.stderr[-2000:]}")
+    figures: dict[str, float] = json.loads(line[len("PAGE ") :])
+    return figures
 
 
 def run_async(factory: Callable[[], Awaitable[Any]]) -> Any:
@@ -429,12 +477,14 @@ def main() -> None:
     if args.child and args.child.startswith("gap-"):
         gap_child(args.child, Path(args.data_dir), args.orders)
         return
+    if args.child and args.child.startswith("page-"):
+        page_child(args.child, Path(args.data_dir))
+        return
     if args.child:
         child(args.child, args.data_dir)
         return
 
     from lakehouse_core.settings import load_settings
-    from tests.tui.fakes import make_fake_backend
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-tui-"))
     load = os.getloadavg()[0]
@@ -446,15 +496,10 @@ def main() -> None:
         return
 
     # 2. frame gap while a phase runs
-    tui = _gap_tui()
-    fake = make_fake_backend(**FAKE_PHASE)
-    settings = load_settings(mode="embedded", data_dir=tmp / "fake", tui=tui)
-    embedded = None
-    if not args.skip_embedded:
-        from lakehouse_core.backends import load_backend
-
-        emb_settings = load_settings(mode="embedded", data_dir=tmp / "embedded", orders=args.orders, tui=tui)
-        embedded = load_backend(emb_settings)
+    embedded = not args.skip_embedded
+    emb_settings = load_settings(
+        mode="embedded", data_dir=tmp / "embedded", orders=args.orders, tui=_gap_tui()
+    )
     if args.only in (None, "gap"):
         print(
             f"\n2. longest frame gap while phase 1 runs (event-loop lag seen by a 10 ms timer; each run a "
@@ -462,7 +507,7 @@ def main() -> None:
         )
         fake_label = "fake backend, 1,000,000 orders (3 tasks x 1,000 progress events in a thread"
         report_gaps(fake_label, gap_runs("gap-fake", args.gap_runs, tmp, args.orders))
-        if embedded is not None:
+        if embedded:
             label = f"embedded backend, {args.orders:,} orders (phase 1 in a child process at nice "
             worst = report_gaps(
                 label + str(emb_settings.phase_nice),
@@ -478,22 +523,29 @@ def main() -> None:
     if args.only == "gap":
         return
 
-    # 3. first page of a 1M-row result
-    print("\n3. first page of a 1,000,000-row result (fetch limit 1,000,000, display cap 10,000)")
-    runs = [("fake engine", fake, settings, "SELECT * FROM range(1000000)")]
-    if embedded is not None:
-        sql = "SELECT range AS i, 'row ' || range AS label FROM range(1000000)"
-        runs.append(("embedded duckdb", embedded, emb_settings, sql))
-    for label, backend, run_settings, sql in runs:
-        t = run_async(lambda b=backend, st=run_settings, q=sql: first_page(b, st, q))
+    # 3. first page of a 1M-row result, each in a fresh process (its RSS is the TUI's own)
+    print(
+        "\n3. first page of a 1,000,000-row result (fetch limit 1,000,000, display cap 10,000; each run a "
+        "fresh process: start the app, F3, ctrl+r)"
+    )
+    variants = [("fake engine", "page-fake")]
+    if embedded:
+        variants.append(("embedded duckdb", "page-embedded"))
+    for label, variant in variants:
+        t = page_run(variant, tmp)
         print(
             f"   {label}: key -> first page {t['page']:.3f} s  target <= {TARGET_FIRST_PAGE_S} s  "
             f"{verdict(t['page'] <= TARGET_FIRST_PAGE_S)}"
         )
         print(
-            f"      = first query (limit {t['first_limit']:,.0f}) {t['engine']:.3f} s "
+            f"      = first engine return (limit {t['first_limit']:,.0f}) {t['engine']:.3f} s "
             f"+ UI {t['page'] - t['engine']:.3f} s; full result ({t['rows']:,.0f} rows) shown after "
             f"{t['full']:.3f} s; worst event-loop lag during the run {t['lag']:.0f} ms"
+        )
+        print(
+            f"      TUI process RSS after showing the result: {t['rss_mb']:,.0f} MB "
+            f"(before the query {t['rss_before_mb']:,.0f} MB, +{t['rss_mb'] - t['rss_before_mb']:,.0f} MB; "
+            f"peak {t['peak_mb']:,.0f} MB)"
         )
 
 
