@@ -179,7 +179,7 @@ class Cli:
                     "engine": result.engine,
                     "columns": result.columns,
                     "types": result.types,
-                    "rows": result.rows,
+                    "rows": result.tuples(),
                     "truncated": result.truncated,
                     "elapsed_s": result.elapsed_s,
                 }
@@ -188,7 +188,7 @@ class Cli:
         table = Table(
             *result.columns, title=f"{result.row_count} rows via {result.engine} ({result.elapsed_s:.3f}s)"
         )
-        for row in result.rows:
+        for row in result.tuples():
             table.add_row(*("NULL" if v is None else str(v) for v in row))
         self.out.print(table)
         if result.truncated:

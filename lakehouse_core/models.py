@@ -1,4 +1,5 @@
-"""Plain frozen dataclasses that cross the core/UI boundary. No I/O, no third-party types."""
+"""Plain frozen dataclasses that cross the core/UI boundary. No I/O; the one third-party type is the
+``pyarrow.Table`` of a query result."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # pyarrow is imported by whoever builds a result, not by importing the models
+    import pyarrow as pa
 
 Namespace = tuple[str, ...]
 
@@ -286,11 +290,12 @@ class AsOf:
 
 @dataclass(frozen=True)
 class QueryResult:
-    """Rows of a query. ``truncated`` says the fetch limit cut the result."""
+    """Rows of a query as an Arrow table with the engine's column types. ``truncated`` says the fetch
+    limit cut the result; ``types`` are the engine's own type names (e.g. ``DECIMAL(18,2)``)."""
 
     columns: tuple[str, ...]
     types: tuple[str, ...]
-    rows: tuple[tuple[Any, ...], ...]
+    table: pa.Table
     engine: str
     elapsed_s: float
     truncated: bool = False
@@ -300,7 +305,12 @@ class QueryResult:
 
     @property
     def row_count(self) -> int:
-        return len(self.rows)
+        return int(self.table.num_rows)
+
+    def tuples(self, limit: int | None = None) -> tuple[tuple[Any, ...], ...]:
+        """The first ``limit`` rows (all when None) as Python tuples, for small consumers (CLI, reports)."""
+        part = self.table if limit is None else self.table.slice(0, limit)
+        return tuple(zip(*(column.to_pylist() for column in part.columns), strict=True))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Every implementation (embedded, stack) satisfies these; the TUI and CLI use noth
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal, Protocol, runtime_checkable
@@ -175,6 +176,10 @@ class CatalogBrowser(Protocol):
         ...
 
 
+FirstPageCallback = Callable[[QueryResult], None]
+"""Receives the first rows of a result while the engine reads the rest (see ``SqlEngine.execute``)."""
+
+
 @runtime_checkable
 class SqlEngine(Protocol):
     """Runs SQL over the lakehouse tables (``namespace.table`` names)."""
@@ -186,11 +191,25 @@ class SqlEngine(Protocol):
         """The engine's name, as results and messages show it."""
         ...
 
-    def execute(self, sql: str, *, limit: int | None = None, as_of: AsOf | None = None) -> QueryResult:
-        """Run one statement; at most ``limit`` rows are fetched (``truncated`` says when cut).
+    def execute(
+        self,
+        sql: str,
+        *,
+        limit: int | None = None,
+        as_of: AsOf | None = None,
+        on_first_page: FirstPageCallback | None = None,
+    ) -> QueryResult:
+        """Run one statement once; at most ``limit`` rows are fetched (``truncated`` says when cut).
+
+        The result's ``table`` is Arrow with the engine's column types. ``on_first_page`` is called at
+        most once, in the executing thread, with the rows the engine's cursor gave first (a partial
+        QueryResult, ``truncated`` set) while the rest of the same execution is still being read; it is
+        not called when the first rows are the whole result. ``cancel()`` interrupts the execution
+        before or after the first page.
 
         Raises:
             QueryError: with the engine's own message.
+            CancelledError: ``cancel()`` interrupted the statement.
         """
         ...
 

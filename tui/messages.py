@@ -179,7 +179,7 @@ class QueryFinished(Message, bubble=False):
 
 @dataclass
 class QueryPreviewed(Message, bubble=False):
-    """The first page of a read-only statement; the full fetch is still running."""
+    """The first rows of a statement from the engine's cursor; the engine is still reading the rest."""
 
     result: QueryResult
 

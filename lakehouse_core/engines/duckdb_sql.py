@@ -30,8 +30,8 @@ from pyiceberg.table import Table
 from lakehouse_core.engines import duckdb_session
 from lakehouse_core.errors import CancelledError, LakehouseError, QueryError
 from lakehouse_core.iceberg import ops
-from lakehouse_core.iceberg.convert import arrow_rows
 from lakehouse_core.models import AsOf, QueryResult
+from lakehouse_core.ports import FirstPageCallback
 from lakehouse_core.sqlparse import (
     READ_ONLY_MESSAGE,
     qualified_names,
@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 ENGINE = "duckdb"
 DIALECT = "duckdb"  # sqlglot's name of the SQL dialect
+BATCH_ROWS = 8_192
+"""Rows per Arrow batch read from DuckDB's streaming result; the first batch is the first page."""
 
 
 def _quote(name: str) -> str:
@@ -252,8 +254,17 @@ class DuckDbSqlEngine:
         logger.debug("view %s -> snapshot %s", target, snapshot_id)
 
     # ------------------------------------------------------------ execute / cancel
-    def execute(self, sql: str, *, limit: int | None = None, as_of: AsOf | None = None) -> QueryResult:
-        """Run one statement; at most ``limit`` rows are fetched.
+    def execute(
+        self,
+        sql: str,
+        *,
+        limit: int | None = None,
+        as_of: AsOf | None = None,
+        on_first_page: FirstPageCallback | None = None,
+    ) -> QueryResult:
+        """Run one statement once, reading its result batch by batch; at most ``limit`` rows are kept.
+
+        ``on_first_page`` receives the first batch when more may follow (see ``ports.SqlEngine``).
 
         Raises:
             QueryError: a statement that does not only read ("read-only: COPY statements are not
@@ -274,6 +285,26 @@ class DuckDbSqlEngine:
                 raise QueryError(str(exc), ENGINE) from exc
             except LakehouseError as exc:
                 raise QueryError(exc.message, ENGINE) from exc
+
+            def result(
+                columns: tuple[str, ...], types: tuple[str, ...], data: pa.Table, cut: bool
+            ) -> QueryResult:
+                return QueryResult(
+                    columns=columns,
+                    types=types,
+                    table=data,
+                    engine=ENGINE,
+                    elapsed_s=time.perf_counter() - started,
+                    truncated=cut,
+                    total_rows=None if cut else data.num_rows,
+                    sql=sql,
+                    as_of=as_of,
+                )
+
+            def first_page(columns: tuple[str, ...], types: tuple[str, ...], data: pa.Table) -> None:
+                if on_first_page is not None:
+                    on_first_page(result(columns, types, data, True))
+
             timer = threading.Timer(self._timeout, self.cancel) if self._timeout else None
             try:
                 with self._state:
@@ -282,30 +313,28 @@ class DuckDbSqlEngine:
                     self._running = True
                 if timer is not None:
                     timer.start()
-                columns, types, data, truncated = self._run(statement, limit)
+                columns, types, data, truncated = self._run(statement, limit, first_page)
             except duckdb.InterruptException as exc:
                 raise CancelledError("query cancelled") from exc
             except duckdb.Error as exc:
+                raise QueryError(str(exc), ENGINE) from exc
+            except (pa.ArrowException, OSError) as exc:  # DuckDB's error while streaming, as Arrow's
+                if self._cancel_requested:
+                    raise CancelledError("query cancelled") from exc
                 raise QueryError(str(exc), ENGINE) from exc
             finally:
                 if timer is not None:
                     timer.cancel()
                 with self._state:
                     self._running = False
-            rows = arrow_rows(data)
-            return QueryResult(
-                columns=columns,
-                types=types,
-                rows=rows,
-                engine=ENGINE,
-                elapsed_s=time.perf_counter() - started,
-                truncated=truncated,
-                total_rows=None if truncated else len(rows),
-                sql=sql,
-                as_of=as_of,
-            )
+            return result(columns, types, data, truncated)
 
-    def _run(self, sql: str, limit: int | None) -> tuple[tuple[str, ...], tuple[str, ...], pa.Table, bool]:
+    def _run(
+        self,
+        sql: str,
+        limit: int | None,
+        first_page: Callable[[tuple[str, ...], tuple[str, ...], pa.Table], None],
+    ) -> tuple[tuple[str, ...], tuple[str, ...], pa.Table, bool]:
         rel = self._con.sql(sql)
         if rel is None:  # DDL / statements without a result
             return (), (), pa.table({}), False
@@ -313,7 +342,21 @@ class DuckDbSqlEngine:
         types = tuple(str(t) for t in rel.types)
         if limit is not None:
             rel = rel.limit(limit + 1)  # one extra row tells whether the result was cut
-        data = rel.to_arrow_table()  # parallel materialisation, then column-wise conversion
+        # interrupt() stops DuckDB while it computes a batch; between batches the loop checks the flag
+        reader = rel.to_arrow_reader(BATCH_ROWS)
+        batches: list[pa.RecordBatch] = []
+        rows = 0
+        with reader:
+            for batch in reader:
+                if self._cancel_requested:
+                    raise CancelledError("query cancelled")
+                batches.append(batch)
+                rows += batch.num_rows
+                if len(batches) == 1 and batch.num_rows >= BATCH_ROWS and (limit is None or rows <= limit):
+                    first_page(columns, types, pa.Table.from_batches(batches))
+                if limit is not None and rows > limit:
+                    break
+        data = pa.Table.from_batches(batches, schema=reader.schema)
         truncated = limit is not None and data.num_rows > limit
         if truncated:
             data = data.slice(0, limit)

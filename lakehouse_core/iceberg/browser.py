@@ -16,7 +16,7 @@ from pyiceberg.table import Table
 
 from lakehouse_core.errors import LakehouseError, NotFoundError
 from lakehouse_core.iceberg import ops
-from lakehouse_core.iceberg.convert import arrow_rows, arrow_type_names
+from lakehouse_core.iceberg.convert import arrow_type_names
 from lakehouse_core.models import (
     DataFileInfo,
     Namespace,
@@ -158,7 +158,7 @@ class IcebergCatalogBrowser:
         return QueryResult(
             columns=tuple(data.column_names),
             types=arrow_type_names(data.schema),
-            rows=arrow_rows(data),
+            table=data,
             engine="pyiceberg",
             elapsed_s=time.perf_counter() - started,
             truncated=truncated,

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 from pyiceberg.table.refs import MAIN_BRANCH, SnapshotRefType
@@ -126,75 +122,9 @@ def partition_label(partition: Mapping[str, Any] | None) -> str:
     return "/".join(parts)
 
 
-_DICT_MIN_ROWS = 4096
-
-
-def _fast_values(column: pa.Array) -> list[Any]:
-    """``to_pylist`` equivalent with C-speed paths for dates, naive timestamps and decimals."""
-    kind = column.type
-    if pa.types.is_date32(kind) or (
-        pa.types.is_timestamp(kind) and kind.tz is None and kind.unit in ("s", "ms", "us")
-    ):
-        out: list[Any] = column.to_numpy(zero_copy_only=False).astype(object).tolist()
-        if column.null_count:
-            for i in np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False)):
-                out[i] = None
-        return out
-    if pa.types.is_decimal(kind):
-        text = pc.cast(column, pa.string()).to_pylist()
-        if column.null_count:
-            return [None if v is None else Decimal(v) for v in text]
-        return list(map(Decimal, text))
-    return column.to_pylist()
-
-
-def _column_values(column: pa.Array | pa.ChunkedArray) -> list[Any]:
-    """Python values of one column, fast for large temporal/decimal/string columns: low-cardinality
-    columns convert each distinct value once and fan out by index; others use C-speed converters."""
-    kind = column.type
-    if (
-        len(column) < _DICT_MIN_ROWS
-        or pa.types.is_integer(kind)
-        or pa.types.is_floating(kind)
-        or pa.types.is_boolean(kind)
-        or pa.types.is_nested(kind)
-    ):
-        return column.to_pylist()
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    try:
-        encoded = pc.dictionary_encode(column, null_encoding="encode")
-    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-        return _fast_values(column)
-    dictionary = encoded.dictionary
-    if len(dictionary) * 2 > len(column):
-        return _fast_values(column)
-    values = np.empty(len(dictionary), dtype=object)
-    values[:] = _fast_values(dictionary)
-    result: list[Any] = values[encoded.indices.to_numpy(zero_copy_only=False)].tolist()
-    return result
-
-
-ROWS_PER_SLICE = 32_768
-
-
-def arrow_rows(table: pa.Table | pa.RecordBatch) -> tuple[tuple[Any, ...], ...]:
-    """Rows of an arrow table as tuples, converted column by column (no per-row Python dicts)."""
-    if table.num_columns == 0:
-        return tuple(() for _ in range(table.num_rows))
-    enabled = gc.isenabled()
-    gc.disable()  # millions of new tuples would trigger repeated full collections
-    try:
-        rows: list[tuple[Any, ...]] = []
-        # slice by slice: each conversion is one C call holding the GIL, so a 1M-row result in one
-        # piece would stall every other thread (the TUI's event loop) for ~100 ms
-        for offset in range(0, table.num_rows, ROWS_PER_SLICE):
-            part = table.slice(offset, ROWS_PER_SLICE)
-            rows.extend(zip(*[_column_values(col) for col in part.columns], strict=True))
-        return tuple(rows)
-    finally:
-        if enabled:
-            gc.enable()
+def arrow_rows(table: pa.Table) -> tuple[tuple[Any, ...], ...]:
+    """Rows of a small arrow table (a diff sample) as tuples, converted column by column."""
+    return tuple(zip(*(column.to_pylist() for column in table.columns), strict=True))
 
 
 def arrow_type_names(schema: pa.Schema) -> tuple[str, ...]:

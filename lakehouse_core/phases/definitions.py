@@ -134,7 +134,7 @@ def _result_payload(result: QueryResult, max_rows: int = 50) -> dict[str, Any]:
     return {
         "engine": result.engine,
         "columns": list(result.columns),
-        "rows": [[_plain(v) for v in row] for row in result.rows[:max_rows]],
+        "rows": [[_plain(v) for v in row] for row in result.tuples(max_rows)],
         "row_count": result.row_count,
         "elapsed_s": round(result.elapsed_s, 4),
     }
@@ -170,8 +170,8 @@ def phase3_steps(sql: SqlEngine, catalog: CatalogBrowser) -> list[Step]:
         payload = {
             "snapshot_id": older.snapshot_id,
             "committed_at": older.committed_at.isoformat(),
-            "count_then": _plain(then.rows[0][0]),
-            "count_now": _plain(now.rows[0][0]),
+            "count_then": _plain(then.tuples(1)[0][0]),
+            "count_now": _plain(now.tuples(1)[0][0]),
         }
         return StepOutput(
             outputs={"time_travel": payload},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pyarrow as pa
 import pytest
 
 from lakehouse_core.errors import NotFoundError, QueryError
@@ -66,9 +67,9 @@ def test_preview_and_missing_table(backend: Backend) -> None:
 
 
 def test_scan_plan_prunes_to_one_file(backend: Backend) -> None:
-    day = backend.sql.execute("SELECT MIN(order_date) FROM bronze.orders WHERE order_date IS NOT NULL").rows[
-        0
-    ][0]
+    day = backend.sql.execute(
+        "SELECT MIN(order_date) FROM bronze.orders WHERE order_date IS NOT NULL"
+    ).tuples()[0][0]
     plan = backend.catalog.scan_plan(ORDERS, f"order_date = '{day}'")
     assert plan.files_scanned == 1 and plan.files_total > 1
 
@@ -83,7 +84,7 @@ def test_diff_of_a_snapshot_with_itself_is_empty(backend: Backend) -> None:
 def test_sql_counts_match_catalog(backend: Backend) -> None:
     result = backend.sql.execute("SELECT COUNT(*) AS n FROM gold.daily_sales")
     detail = backend.catalog.table_detail(TableRef(("gold",), "daily_sales"))
-    assert result.columns == ("n",) and result.rows[0][0] == detail.row_count > 0
+    assert result.columns == ("n",) and result.tuples()[0][0] == detail.row_count > 0
     assert result.engine == backend.sql.name
 
 
@@ -92,6 +93,38 @@ def test_sql_limit_truncates_and_says_so(backend: Backend) -> None:
     assert result.row_count == 10 and result.truncated
     full = backend.sql.execute("SELECT order_id FROM bronze.orders WHERE order_id < 0", limit=10)
     assert not full.truncated
+
+
+def test_sql_result_is_arrow_with_the_engines_types(backend: Backend) -> None:
+    result = backend.sql.execute(
+        "SELECT order_id, order_date, status FROM bronze.orders WHERE order_date IS NOT NULL", limit=3
+    )
+    schema = result.table.schema
+    assert isinstance(result.table, pa.Table) and result.table.num_rows == result.row_count == 3
+    assert tuple(schema.names) == result.columns == ("order_id", "order_date", "status")
+    assert len(result.types) == 3
+    assert pa.types.is_integer(schema.field("order_id").type)
+    assert pa.types.is_date(schema.field("order_date").type)
+    assert pa.types.is_string(schema.field("status").type) or pa.types.is_large_string(
+        schema.field("status").type
+    )
+
+
+def test_sql_first_page_comes_from_the_one_execution(backend: Backend) -> None:
+    sql = (
+        "SELECT a.order_id AS a_id, b.order_id AS b_id FROM bronze.orders a CROSS JOIN bronze.orders b "
+        "WHERE b.order_id <= 4 ORDER BY a_id, b_id"
+    )
+    pages: list = []
+    result = backend.sql.execute(sql, limit=100_000, on_first_page=pages.append)
+    assert result.row_count == 20_000 and not result.truncated
+    assert len(pages) == 1  # the engine reads 20,000 rows in more than one batch or page
+    first = pages[0]
+    assert first.truncated and 0 < first.row_count < result.row_count and first.columns == result.columns
+    assert first.table.equals(result.table.slice(0, first.row_count))
+    quiet: list = []
+    backend.sql.execute("SELECT COUNT(*) AS n FROM bronze.orders", on_first_page=quiet.append)
+    assert quiet == []
 
 
 def test_sql_error_carries_engine_message(backend: Backend) -> None:
@@ -105,7 +138,7 @@ def test_sql_as_of_snapshot(backend: Backend) -> None:
     result = backend.sql.execute(
         "SELECT COUNT(*) FROM bronze.orders", as_of=AsOf(snapshot_id=snaps[0].snapshot_id)
     )
-    assert result.rows[0][0] == snaps[0].total_rows
+    assert result.tuples()[0][0] == snaps[0].total_rows
 
 
 # ---------------------------------------------------------------- MetricsSource

@@ -61,7 +61,7 @@ def _expected_order(i: int) -> tuple[object, ...]:
     status = ("completed", "pending", "cancelled")[i % 3]
     amount = float(round(Decimal(10) + Decimal(i % 97) * Decimal("1.5"), 2))
     day = datetime(2024, 1, 1).toordinal() + i % 60
-    return (i, i % 10 + 1, amount, status, datetime.fromordinal(day).date().isoformat())
+    return (i, i % 10 + 1, amount, status, datetime.fromordinal(day).date())
 
 
 def _result_calls(fake: FakeDremio) -> list[tuple[int, int]]:
@@ -84,7 +84,7 @@ def test_login_submit_poll_and_page_1234_rows(engine: DremioSqlEngine, fake: Fak
     assert result.row_count == 1_234
     assert result.total_rows == 1_234
     assert result.truncated is False
-    assert list(result.rows) == [_expected_order(i) for i in range(1, 1_235)]
+    assert list(result.tuples()) == [_expected_order(i) for i in range(1, 1_235)]
     # three pages of <= 500 rows, exactly covering the result
     assert _result_calls(fake) == [(0, 500), (500, 500), (1000, 234)]
     # login once, token sent in Dremio's self-contained form
@@ -104,7 +104,7 @@ def test_truncation_at_fetch_limit(engine: DremioSqlEngine, fake: FakeDremio) ->
     assert result.row_count == 600
     assert result.truncated is True
     assert result.total_rows == 1_234
-    assert [r[0] for r in result.rows] == list(range(1, 601))
+    assert [r[0] for r in result.tuples()] == list(range(1, 601))
     assert _result_calls(fake) == [(0, 500), (500, 100)]
 
 
@@ -190,8 +190,8 @@ def test_relogin_on_401(engine: DremioSqlEngine, fake: FakeDremio) -> None:
     fake.expire_tokens()
     second = engine.execute("SELECT count(*) AS n FROM bronze.customers")
 
-    assert first.rows == ((1_234,),)
-    assert second.rows == ((10,),)
+    assert first.tuples() == ((1_234,),)
+    assert second.tuples() == ((10,),)
     assert fake.logins == 2
     assert engine.token != old_token
     submits = fake.calls("POST", "/api/v3/sql")
@@ -222,7 +222,7 @@ def test_as_of_mapping(engine: DremioSqlEngine, fake: FakeDremio) -> None:
     )
 
     result = engine.execute("SELECT count(*) FROM bronze.orders", as_of=AsOf(snapshot_id=42))
-    assert result.rows == ((1_234,),)
+    assert result.tuples() == ((1_234,),)
     assert result.as_of == AsOf(snapshot_id=42)
     engine.execute("SELECT count(*) FROM bronze.orders", as_of=AsOf(ref="dev"))
     bodies = [r.body for r in fake.calls("POST", "/api/v3/sql")]
@@ -302,7 +302,7 @@ def test_stack_sql_engine_chooses_on_first_query_without_side_effects(fake: Fake
     assert backend.sql.name == "dremio or duckdb (Nessie REST fallback)"
     assert backend.setup is not None
     backend.setup.setup()
-    assert backend.sql.execute("SELECT count(*) FROM bronze.orders").rows == ((1_234,),)
+    assert backend.sql.execute("SELECT count(*) FROM bronze.orders").tuples() == ((1_234,),)
     assert backend.sql.name == "dremio"
     assert fake.sources.keys() == {"minio", "nessie"}  # made by the explicit set-up only
 

@@ -69,7 +69,7 @@ def test_daily_revenue_trend_last_14_days(engine, world) -> None:
         (r["date"], r["num_orders"], r["total_revenue"], r["avg_order_value"])
         for r in sorted(fx.rows["gold.daily_sales"], key=lambda r: r["date"], reverse=True)[:14]
     ]
-    assert list(result.rows) == expected
+    assert list(result.tuples()) == expected
     assert result.columns == ("date", "num_orders", "total_revenue", "avg_order_value")
     assert result.types == ("DATE", "BIGINT", "DECIMAL(18,2)", "DECIMAL(18,2)")
     assert result.engine == "duckdb" and result.elapsed_s > 0 and not result.truncated
@@ -82,8 +82,8 @@ def test_top_10_customers_by_lifetime_value(engine, world) -> None:
     metrics = fx.rows["gold.customer_metrics"]
     everyone = {(r["customer_id"], r["total_orders"], r["lifetime_value"]) for r in metrics}
     values = sorted((v for _, _, v in everyone), reverse=True)[:10]
-    assert [r[2] for r in result.rows] == values
-    assert set(result.rows) <= everyone and len(result.rows) == 10
+    assert [r[2] for r in result.tuples()] == values
+    assert set(result.tuples()) <= everyone and len(result.tuples()) == 10
 
 
 def test_revenue_and_units_by_category(engine, world) -> None:
@@ -95,19 +95,19 @@ def test_revenue_and_units_by_category(engine, world) -> None:
         units[r["category"]] += r["units_sold"]
     expected = sorted(((c, revenue[c], units[c]) for c in revenue), key=lambda t: t[1], reverse=True)
     result = engine.execute(CATEGORY)
-    assert [tuple(r) for r in result.rows] == [(c, v, u) for c, v, u in expected]
+    assert [tuple(r) for r in result.tuples()] == [(c, v, u) for c, v, u in expected]
     assert result.columns == ("category", "revenu", "unites")
 
 
 def test_time_travel_count_at_older_snapshot(engine, world) -> None:
     _, _, s1, s2 = world
-    assert engine.execute(COUNT_ORDERS).rows == ((65,),)
-    assert engine.execute(COUNT_ORDERS, as_of=AsOf(snapshot_id=s1.snapshot_id)).rows == ((60,),)
+    assert engine.execute(COUNT_ORDERS).tuples() == ((65,),)
+    assert engine.execute(COUNT_ORDERS, as_of=AsOf(snapshot_id=s1.snapshot_id)).tuples() == ((60,),)
     dremio_style = f"SELECT COUNT(*) FROM bronze.orders VERSION AS OF {s1.snapshot_id}"
-    assert engine.execute(dremio_style).rows == ((60,),)
+    assert engine.execute(dremio_style).tuples() == ((60,),)
     both = "SELECT (SELECT COUNT(*) FROM bronze.orders AT_S), (SELECT COUNT(*) FROM bronze.orders)"
     both = both.replace("bronze.orders AT_S", f"bronze.orders FOR VERSION AS OF {s1.snapshot_id}")
-    assert engine.execute(both).rows == ((60, 65),)
+    assert engine.execute(both).tuples() == ((60, 65),)
     with pytest.raises(QueryError, match="snapshot 123 does not exist"):
         engine.execute("SELECT COUNT(*) FROM bronze.orders VERSION AS OF 123")
 
@@ -132,28 +132,28 @@ def test_as_of_snapshot_applies_to_its_table_only(engine, world) -> None:
     _, _, s1, _ = world
     sql = "SELECT (SELECT COUNT(*) FROM bronze.orders), (SELECT COUNT(*) FROM gold.daily_sales)"
     result = engine.execute(sql, as_of=AsOf(snapshot_id=s1.snapshot_id))
-    assert result.rows == ((60, 20),) and result.as_of == AsOf(snapshot_id=s1.snapshot_id)
+    assert result.tuples() == ((60, 20),) and result.as_of == AsOf(snapshot_id=s1.snapshot_id)
     with pytest.raises(QueryError, match="snapshot 99"):
         engine.execute(sql, as_of=AsOf(snapshot_id=99))
-    assert engine.execute(sql).rows == ((65, 20),)
+    assert engine.execute(sql).tuples() == ((65, 20),)
 
 
 def test_as_of_timestamp_applies_to_all_tables(engine, world) -> None:
     _, _, s1, s2 = world
     sql = "SELECT (SELECT COUNT(*) FROM bronze.orders), (SELECT COUNT(*) FROM gold.daily_sales)"
     # promote_all committed bronze.orders before gold.daily_sales: at s1 the gold table was still empty
-    assert engine.execute(sql, as_of=AsOf(timestamp=s1.committed_at)).rows == ((60, 0),)
-    assert engine.execute(sql, as_of=AsOf(timestamp=s2.committed_at)).rows == ((65, 20),)
+    assert engine.execute(sql, as_of=AsOf(timestamp=s1.committed_at)).tuples() == ((60, 0),)
+    assert engine.execute(sql, as_of=AsOf(timestamp=s2.committed_at)).tuples() == ((65, 20),)
     long_ago = s1.committed_at - timedelta(days=1)
-    assert engine.execute(sql, as_of=AsOf(timestamp=long_ago)).rows == ((0, 0),)
+    assert engine.execute(sql, as_of=AsOf(timestamp=long_ago)).tuples() == ((0, 0),)
     cols = engine.execute("SELECT * FROM bronze.orders", as_of=AsOf(timestamp=long_ago)).columns
     assert cols[0] == "order_id"
 
 
 def test_as_of_ref(engine) -> None:
     sql = "SELECT (SELECT COUNT(*) FROM bronze.orders), (SELECT COUNT(*) FROM gold.daily_sales)"
-    assert engine.execute(sql, as_of=AsOf(ref="v1")).rows == ((60, 20),)
-    assert engine.execute(sql, as_of=AsOf(ref="main")).rows == ((65, 20),)
+    assert engine.execute(sql, as_of=AsOf(ref="v1")).tuples() == ((60, 20),)
+    assert engine.execute(sql, as_of=AsOf(ref="main")).tuples() == ((65, 20),)
     with pytest.raises(QueryError, match="ref 'nope'"):
         engine.execute(sql, as_of=AsOf(ref="nope"))
 
@@ -161,24 +161,45 @@ def test_as_of_ref(engine) -> None:
 def test_limit_and_truncated(engine) -> None:
     sql = "SELECT order_id FROM bronze.orders ORDER BY order_id"
     cut = engine.execute(sql, limit=10)
-    assert [r[0] for r in cut.rows] == list(range(1, 11))
+    assert [r[0] for r in cut.tuples()] == list(range(1, 11))
     assert cut.truncated and cut.total_rows is None
     exact = engine.execute(sql, limit=65)
     assert exact.row_count == 65 and not exact.truncated and exact.total_rows == 65
     assert engine.execute(sql).row_count == 65
     zero = engine.execute(sql, limit=0)
-    assert zero.rows == () and zero.truncated and zero.columns == ("order_id",)
+    assert zero.tuples() == () and zero.truncated and zero.columns == ("order_id",)
     big = engine.execute("SELECT range AS i, range * 2 AS j FROM range(1000000)", limit=250_000)
-    assert big.row_count == 250_000 and big.truncated and big.rows[-1] == (249_999, 499_998)
+    assert big.row_count == 250_000 and big.truncated and big.tuples()[-1] == (249_999, 499_998)
     full = engine.execute("SELECT range AS i FROM range(1000000)")
-    assert full.row_count == 1_000_000 and full.rows[999_999] == (999_999,) and not full.truncated
+    assert (
+        full.row_count == 1_000_000
+        and full.table.column(0)[999_999].as_py() == 999_999
+        and not full.truncated
+    )
+
+
+def test_first_page_comes_from_the_same_execution(engine) -> None:
+    pages: list = []
+    result = engine.execute("SELECT range AS i FROM range(100000)", limit=50_000, on_first_page=pages.append)
+    assert len(pages) == 1 and 0 < pages[0].row_count < 50_000 and pages[0].truncated
+    assert pages[0].table.equals(result.table.slice(0, pages[0].row_count))
+    assert result.row_count == 50_000 and result.truncated and result.table.schema == pages[0].table.schema
+    whole: list = []
+    assert engine.execute("SELECT 1 AS x", on_first_page=whole.append).tuples() == ((1,),)
+    assert whole == []  # the first rows are the whole result: no separate first page
+
+
+def test_cancel_after_the_first_page(engine) -> None:
+    with pytest.raises(CancelledError):
+        engine.execute("SELECT range FROM range(20000000)", on_first_page=lambda _: engine.cancel())
+    assert engine.execute("SELECT 42").tuples() == ((42,),)
 
 
 def test_writes_are_refused_and_duplicate_names(engine) -> None:
     with pytest.raises(QueryError, match="^read-only: CREATE statements are not allowed$"):
         engine.execute("CREATE TEMP TABLE IF NOT EXISTS scratch AS SELECT 1 AS x")
     dup = engine.execute("SELECT 1 AS a, 2 AS a")
-    assert dup.columns == ("a", "a") and dup.rows == ((1, 2),)
+    assert dup.columns == ("a", "a") and dup.tuples() == ((1, 2),)
 
 
 def test_bad_queries_raise_query_error_with_duckdb_message(engine) -> None:
@@ -190,7 +211,7 @@ def test_bad_queries_raise_query_error_with_duckdb_message(engine) -> None:
         engine.execute("SELEC 1")
     with pytest.raises(QueryError, match="nope"):
         engine.execute("SELECT * FROM bronze.nope")
-    assert engine.execute("SELECT 42").rows == ((42,),)  # still usable
+    assert engine.execute("SELECT 42").tuples() == ((42,),)  # still usable
 
 
 def test_cancel_long_query_from_another_thread(engine) -> None:
@@ -213,29 +234,29 @@ def test_cancel_long_query_from_another_thread(engine) -> None:
         engine.cancel()
         worker.join(timeout=0.2)
     assert isinstance(outcome["error"], CancelledError)
-    assert engine.execute("SELECT 1").rows == ((1,),)
+    assert engine.execute("SELECT 1").tuples() == ((1,),)
     engine.cancel()  # idle: no-op
-    assert engine.execute("SELECT 2").rows == ((2,),)
+    assert engine.execute("SELECT 2").tuples() == ((2,),)
 
 
 def test_views_follow_new_snapshots_and_schema_evolution(tmp_path: Path) -> None:
     catalog, _ = promoted(tmp_path)
     engine = DuckDbSqlEngine(catalog)
-    assert engine.execute(COUNT_ORDERS).rows == ((60,),)
+    assert engine.execute(COUNT_ORDERS).tuples() == ((60,),)
     extra = write_orders(tmp_path / "x.parquet", orders(1, 2, first_id=7000))
     append_table(catalog, "bronze.orders", extra, "r")
-    assert engine.execute(COUNT_ORDERS).rows == ((62,),)
+    assert engine.execute(COUNT_ORDERS).tuples() == ((62,),)
     ops.add_column(catalog.load_table("bronze.orders"), "channel", "string")
     old_query = "SELECT COUNT(order_id), SUM(quantity) > 0 FROM bronze.orders"
-    assert engine.execute(old_query).rows == ((62, True),)
-    assert engine.execute("SELECT COUNT(channel) FROM BRONZE.Orders").rows == ((0,),)
+    assert engine.execute(old_query).tuples() == ((62, True),)
+    assert engine.execute("SELECT COUNT(channel) FROM BRONZE.Orders").tuples() == ((0,),)
 
 
 def test_concurrent_executes_are_serialised(engine) -> None:
     results: list[tuple] = []
 
     def run(n: int) -> None:
-        results.append(engine.execute(f"SELECT COUNT(*) + {n} FROM bronze.orders").rows[0])
+        results.append(engine.execute(f"SELECT COUNT(*) + {n} FROM bronze.orders").tuples()[0])
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(6)]
     for t in threads:
@@ -251,49 +272,22 @@ def test_referenced_tables_parsing() -> None:
     assert referenced_tables(sql, known) == {("bronze", "orders"), ("gold", "daily_sales")}
 
 
-def test_fast_row_conversion_equals_to_pylist() -> None:
-    import datetime as dt
-    from decimal import Decimal
-
-    import pyarrow as pa
-
-    from lakehouse_core.iceberg.convert import arrow_rows
-
-    n = 20_000
-    dates = [None if i % 997 == 0 else dt.date(2024, 1, 1) + dt.timedelta(days=i % 400) for i in range(n)]
-    many_dates = [dt.date(1970, 1, 1) + dt.timedelta(days=i) for i in range(n)]
-    stamps = [None if i % 501 == 0 else dt.datetime(2024, 1, 1, 0, 0, i % 60, i) for i in range(n)]
-    money = [None if i % 333 == 0 else Decimal(i) / 100 for i in range(n)]
-    low_money = [Decimal("1.50") if i % 2 else Decimal("-0.01") for i in range(n)]
-    text = [None if i % 7 == 0 else f"s{i % 10}" for i in range(n)]
-    table = pa.table({
-        "d": pa.array(dates, pa.date32()), "dd": pa.array(many_dates, pa.date32()),
-        "t": pa.array(stamps, pa.timestamp("us")), "m": pa.array(money, pa.decimal128(12, 2)),
-        "lm": pa.array(low_money, pa.decimal128(12, 2)), "s": pa.array(text), "i": pa.array(range(n)),
-    })
-    expected = tuple(zip(*[c.to_pylist() for c in table.columns], strict=True))
-    got = arrow_rows(table)
-    assert got == expected
-    assert [repr(v) for row in got[:50] for v in row] == [repr(v) for row in expected[:50] for v in row]
-    assert arrow_rows(pa.Table.from_batches(table.to_batches(max_chunksize=3000))) == expected
-
-
 def test_init_hooks_and_query_timeout(world) -> None:
     engine = DuckDbSqlEngine(
         world[0], extra_extensions=("httpfs",), init_sql=("SET threads = 1",), query_timeout_s=0.5
     )
     try:
-        assert engine.execute("SELECT current_setting('threads')").rows == ((1,),)
+        assert engine.execute("SELECT current_setting('threads')").tuples() == ((1,),)
         # duckdb_extensions() lists the extension directory, which the sandbox does not allow
         loaded = (
             "SELECT (SELECT COUNT(*) FROM duckdb_functions()"
             "  WHERE function_name IN ('iceberg_scan', 'read_avro')),"
             " (SELECT COUNT(*) FROM duckdb_settings() WHERE name = 's3_endpoint')"  # httpfs's setting
         )
-        assert engine.execute(loaded).rows[0][0] >= 2 and engine.execute(loaded).rows[0][1] == 1
+        assert engine.execute(loaded).tuples()[0][0] >= 2 and engine.execute(loaded).tuples()[0][1] == 1
         with pytest.raises(CancelledError):
             engine.execute("SELECT SUM(a.range * b.range) FROM range(200000) a, range(200000) b")
-        assert engine.execute(COUNT_ORDERS).rows == ((65,),)
+        assert engine.execute(COUNT_ORDERS).tuples() == ((65,),)
     finally:
         engine.close()
 
@@ -319,6 +313,6 @@ def test_failing_init_sql_falls_back_to_pyiceberg_scans(world) -> None:
     engine = DuckDbSqlEngine(world[0], init_sql=("SET no_such_setting = 1",))
     try:
         assert engine.uses_iceberg_extension is False
-        assert engine.execute(COUNT_ORDERS).rows == ((65,),)
+        assert engine.execute(COUNT_ORDERS).tuples() == ((65,),)
     finally:
         engine.close()

@@ -108,7 +108,7 @@ def test_phases_end_to_end(tmp_path: Path) -> None:
     backend.phases.run(2)
     assert {name: backend.catalog.table_detail(TableRef.parse(name)).row_count for name in SPECS} == counts
     gold = backend.sql.execute("SELECT SUM(total_revenue), SUM(num_orders) FROM gold.daily_sales")
-    assert gold.rows[0] == (revenue, orders)
+    assert gold.tuples()[0] == (revenue, orders)
 
     # a second append: time travel returns the older count
     orders_ref = TableRef(("bronze",), "orders")
@@ -116,9 +116,9 @@ def test_phases_end_to_end(tmp_path: Path) -> None:
     append_table(
         open_embedded_catalog(settings), "bronze.orders", paths.bronze_parquet("orders"), run_id="again"
     )
-    assert backend.sql.execute("SELECT COUNT(*) FROM bronze.orders").rows[0][0] == 10000
+    assert backend.sql.execute("SELECT COUNT(*) FROM bronze.orders").tuples()[0][0] == 10000
     old = backend.sql.execute("SELECT COUNT(*) FROM bronze.orders", as_of=AsOf(snapshot_id=before))
-    assert old.rows[0][0] == 5000
+    assert old.tuples()[0][0] == 5000
 
     p3 = backend.phases.run(3)
     assert p3.outputs["time_travel"]["count_then"] == 5000

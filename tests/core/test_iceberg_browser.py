@@ -108,7 +108,7 @@ def test_preview_current_and_as_of_snapshot(setup) -> None:
     assert current.row_count == 64 and not current.truncated
     assert current.columns[0] == "order_id" and current.types[0] == "int64"
     old = browser.preview(ORDERS, snapshot_id=snaps[0].snapshot_id, limit=1000)
-    assert old.row_count == 60 and 900 not in {r[0] for r in old.rows}
+    assert old.row_count == 60 and 900 not in {r[0] for r in old.tuples()}
     cut = browser.preview(ORDERS, limit=10)
     assert cut.row_count == 10 and cut.truncated
     with pytest.raises(NotFoundError, match="snapshot 7"):

@@ -30,6 +30,6 @@ def test_pipeline_output_promotes_and_queries(tmp_path: Path) -> None:
     got = engine.execute(
         "SELECT (SELECT SUM(revenue) FROM silver.orders_enriched), "
         "(SELECT SUM(total_revenue) FROM gold.daily_sales)"
-    ).rows[0]
+    ).tuples()[0]
     expected_revenue = sum(v for v in silver.column("revenue").to_pylist() if v is not None)
     assert got == (expected_revenue, expected_revenue)

@@ -46,5 +46,5 @@ def test_build_stack_wires_every_capability(fake: FakeDremio, stack_settings: La
     assert rows["dremio"].state is ServiceState.DEGRADED  # it answers, without sources yet
     assert rows["dremio"].needs_setup
     assert [step.created for step in backend.setup.setup()] == [False, True, True]
-    assert backend.sql.execute("SELECT count(*) FROM bronze.orders").rows == ((1_234,),)
+    assert backend.sql.execute("SELECT count(*) FROM bronze.orders").tuples() == ((1_234,),)
     assert backend.sql.name == "dremio"

@@ -111,7 +111,7 @@ def test_nessie_killed_mid_session_then_recovers(session: dict[str, Any]) -> Non
     assert branch in {r.name for r in client.list_refs()}
     assert browser.preview(table).row_count == 3
     assert [s.total_rows for s in browser.snapshots(table)] == [3]
-    assert sql.execute(f"SELECT COUNT(*) FROM {table.identifier}").rows == ((3,),)
+    assert sql.execute(f"SELECT COUNT(*) FROM {table.identifier}").tuples() == ((3,),)
     assert _rows(session["settings"])["nessie"].state is ServiceState.UP
     sql.close()
 
@@ -139,6 +139,6 @@ def test_minio_stopped_mid_session_then_recovers(session: dict[str, Any]) -> Non
         assert rows["nessie"].state is ServiceState.BLOCKED and rows["nessie"].blocked_by == "minio"
 
     assert browser.preview(table).row_count == 3
-    assert sql.execute(query).rows == ((3,),)
+    assert sql.execute(query).tuples() == ((3,),)
     assert client.get_ref(branch).hash == head
     sql.close()

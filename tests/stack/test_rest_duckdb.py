@@ -57,11 +57,11 @@ def test_query_over_a_stack_table(setup: dict[str, Any]) -> None:
     )
     assert result.engine == ENGINE
     assert engine.uses_iceberg_extension is True  # iceberg_scan over s3:// with the MinIO secret
-    assert result.columns == ("n", "lo", "hi") and result.rows == ((64, 1, 903),)
+    assert result.columns == ("n", "lo", "hi") and result.tuples() == ((64, 1, 903),)
     joined = engine.execute(
         "SELECT COUNT(*) FROM bronze.orders o JOIN bronze.customers c USING (customer_id)"
     )
-    assert joined.rows[0][0] == 64
+    assert joined.tuples()[0][0] == 64
 
 
 def test_time_travel_to_an_older_nessie_commit(setup: dict[str, Any]) -> None:
@@ -69,14 +69,14 @@ def test_time_travel_to_an_older_nessie_commit(setup: dict[str, Any]) -> None:
     then = engine.execute("SELECT COUNT(*) FROM bronze.orders",
                           as_of=AsOf(snapshot_id=setup["first_snapshot"]))
     now = engine.execute("SELECT COUNT(*) FROM bronze.orders")
-    assert (then.rows[0][0], now.rows[0][0]) == (60, 64)
+    assert (then.tuples()[0][0], now.tuples()[0][0]) == (60, 64)
     assert then.as_of == AsOf(snapshot_id=setup["first_snapshot"])
 
 
 def test_limit_truncates(setup: dict[str, Any]) -> None:
     engine: RestDuckDbSqlEngine = setup["engine"]
     result = engine.execute("SELECT order_id FROM bronze.orders ORDER BY order_id", limit=5)
-    assert [r[0] for r in result.rows] == [1, 2, 3, 4, 5] and result.truncated
+    assert [r[0] for r in result.tuples()] == [1, 2, 3, 4, 5] and result.truncated
 
 
 def test_bad_sql_raises_query_error_with_engine_name(setup: dict[str, Any]) -> None:

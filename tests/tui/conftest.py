@@ -50,9 +50,15 @@ async def settle(pilot: object, rounds: int = 3) -> None:
 
 
 def cells(table: object) -> list[list[str]]:
-    """Plain text of every row of a DataTable."""
+    """Plain text of every row of a DataTable, or of a ResultsTable's values (None as NULL)."""
     from textual.widgets import DataTable
 
+    from tui.widgets.results_table import ResultsTable
+
+    if isinstance(table, ResultsTable):
+        return [
+            ["NULL" if v is None else str(v) for v in table.get_row_at(i)] for i in range(table.row_count)
+        ]
     assert isinstance(table, DataTable)
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 

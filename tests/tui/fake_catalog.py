@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakehouse_core.errors import (
     CancelledError,
@@ -30,6 +34,7 @@ from lakehouse_core.models import (
     TableDetail,
     TableRef,
 )
+from lakehouse_core.ports import FirstPageCallback
 from tests.tui.fake_base import HANG_TIMEOUT_S, T0, Gate
 
 # ------------------------------------------------------------------ catalog
@@ -73,6 +78,28 @@ ORDER_SNAPSHOTS = (
         {"added-records": "1000", "added-data-files": "1", "total-records": "5990"},
     ),
 )
+
+
+ORDER_SCHEMA = pa.schema(
+    [
+        ("order_id", pa.int64()),
+        ("customer_id", pa.int64()),
+        ("product_id", pa.int64()),
+        ("order_date", pa.date32()),
+        ("quantity", pa.int64()),
+        ("total_amount", pa.decimal128(12, 2)),
+        ("status", pa.string()),
+        ("payment_method", pa.string()),
+    ]
+)
+
+
+def arrow_rows(rows: Sequence[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+    """Python rows as an Arrow table of ``schema`` (what an engine hands over)."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    return pa.Table.from_arrays(
+        [pa.array(list(c), type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
+    )
 
 
 def order_row(i: int, snapshot_id: int) -> tuple[Any, ...]:
@@ -199,11 +226,11 @@ class FakeCatalog:
         snaps = {s.snapshot_id: s for s in self._snapshots(table)}
         snap = snaps[snapshot_id] if snapshot_id is not None else list(snaps.values())[-1]
         self.preview_calls.append((table.identifier, snapshot_id))
-        rows = tuple(order_row(i, snap.snapshot_id) for i in range(1, min(limit, snap.total_rows) + 1))
+        rows = [order_row(i, snap.snapshot_id) for i in range(1, min(limit, snap.total_rows) + 1)]
         return QueryResult(
             tuple(f.name for f in ORDER_FIELDS),
             tuple(f.type for f in ORDER_FIELDS),
-            rows,
+            arrow_rows(rows, ORDER_SCHEMA),
             "fake",
             0.004,
             total_rows=snap.total_rows,
@@ -237,6 +264,17 @@ class FakeCatalog:
 
 
 # ------------------------------------------------------------------ sql
+DAILY_SALES_SCHEMA = pa.schema(
+    [
+        ("date", pa.date32()),
+        ("num_orders", pa.int64()),
+        ("total_revenue", pa.decimal128(18, 2)),
+        ("unique_customers", pa.int64()),
+        ("avg_order_value", pa.decimal128(18, 2)),
+    ]
+)
+FIRST_PAGE_ROWS = 200
+"""Rows the fake engine hands to ``on_first_page`` when a result has more."""
 DAILY_SALES = (
     (T0.date(), 180, Decimal("9876.50"), 150, Decimal("54.87")),
     (T0.date() + timedelta(days=1), 175, Decimal("9001.25"), 149, Decimal("51.44")),
@@ -253,7 +291,14 @@ class FakeSqlEngine:
         self.calls: list[tuple[str, int | None, AsOf | None]] = []
         self.cancelled = threading.Event()
 
-    def execute(self, sql: str, *, limit: int | None = None, as_of: AsOf | None = None) -> QueryResult:
+    def execute(
+        self,
+        sql: str,
+        *,
+        limit: int | None = None,
+        as_of: AsOf | None = None,
+        on_first_page: FirstPageCallback | None = None,
+    ) -> QueryResult:
         self.gate.check("execute")
         self.calls.append((sql, limit, as_of))
         text = " ".join(sql.split()).lower()
@@ -264,25 +309,34 @@ class FakeSqlEngine:
         if match := re.search(r"range\((\d+)\)", text):
             total = int(match.group(1))
             fetched = total if limit is None else min(total, limit)
-            rows = tuple((i, f"row {i}") for i in range(fetched))
-            return QueryResult(
-                ("i", "label"),
-                ("BIGINT", "VARCHAR"),
-                rows,
-                "fake",
-                0.012,
-                truncated=fetched < total,
-                total_rows=total,
-                sql=sql,
-                as_of=as_of,
+            ids = pa.array(range(fetched), type=pa.int64())
+            table = pa.table(
+                {"i": ids, "label": pc.binary_join_element_wise("row ", ids.cast(pa.string()), "")}
             )
+
+            def result(data: pa.Table, truncated: bool) -> QueryResult:
+                return QueryResult(
+                    ("i", "label"),
+                    ("BIGINT", "VARCHAR"),
+                    data,
+                    "fake",
+                    0.012,
+                    truncated=truncated,
+                    total_rows=total,
+                    sql=sql,
+                    as_of=as_of,
+                )
+
+            if on_first_page is not None and fetched > FIRST_PAGE_ROWS:
+                on_first_page(result(table.slice(0, FIRST_PAGE_ROWS), True))
+            return result(table, fetched < total)
         if text.startswith("selec ") or not text.startswith(("select", "with")):
             raise QueryError(f'Parser Error: syntax error at or near "{sql.split()[0]}"', engine="fake")
         if "gold.daily_sales" in text:
             return QueryResult(
                 ("date", "num_orders", "total_revenue", "unique_customers", "avg_order_value"),
                 ("DATE", "BIGINT", "DECIMAL(18,2)", "BIGINT", "DECIMAL(18,2)"),
-                DAILY_SALES,
+                arrow_rows(DAILY_SALES, DAILY_SALES_SCHEMA),
                 "fake",
                 0.012,
                 sql=sql,
@@ -290,11 +344,11 @@ class FakeSqlEngine:
             )
         if "bronze.orders" in text:
             snapshot = as_of.snapshot_id if as_of and as_of.snapshot_id else 3003
-            rows = tuple(order_row(i, snapshot) for i in range(1, 6))
+            rows = [order_row(i, snapshot) for i in range(1, 6)]
             return QueryResult(
                 tuple(f.name for f in ORDER_FIELDS),
                 tuple(f.type for f in ORDER_FIELDS),
-                rows,
+                arrow_rows(rows, ORDER_SCHEMA),
                 "fake",
                 0.012,
                 sql=sql,

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
-from decimal import Decimal
-from pathlib import Path
 
-import pyarrow.parquet as pq
+import pyarrow as pa
 import pytest
 
 from lakehouse_core.models import AsOf, MetricPanel, ProgressEvent, QueryResult
-from tui.export import export_result
 from tui.messages import PhaseProgress
 from tui.progress import TuiProgressSink
 from tui.sqltext import parse_as_of, statement_at
@@ -37,9 +33,9 @@ def test_parse_as_of() -> None:
 
 
 def _result(n: int, truncated: bool = False, total: int | None = None) -> QueryResult:
-    rows = tuple((i, f"r{i}") for i in range(n))
+    table = pa.table({"i": list(range(n)), "s": [f"r{i}" for i in range(n)]})
     return QueryResult(
-        ("i", "s"), ("INT", "TEXT"), rows, "duckdb", 0.25, truncated=truncated, total_rows=total
+        ("i", "s"), ("INT", "TEXT"), table, "duckdb", 0.25, truncated=truncated, total_rows=total
     )
 
 
@@ -55,26 +51,6 @@ def test_result_summary_never_hides_truncation() -> None:
         result_summary(_result(100, truncated=True), 500, 100)
         == "showing 100 of 100+ rows (fetch limit 100 reached) · 250 ms · duckdb"
     )
-
-
-def test_export_csv_and_parquet(tmp_path: Path) -> None:
-    result = QueryResult(
-        ("id", "amount", "name"),
-        ("INT", "DECIMAL", "TEXT"),
-        ((1, Decimal("1.50"), "a"), (2, None, "b")),
-        "fake",
-        0.1,
-    )
-    assert export_result(result, tmp_path / "out" / "r.csv", "csv") == 2
-    with (tmp_path / "out" / "r.csv").open() as handle:
-        assert list(csv.reader(handle)) == [["id", "amount", "name"], ["1", "1.50", "a"], ["2", "", "b"]]
-    assert export_result(result, tmp_path / "r.parquet", "parquet") == 2
-    table = pq.read_table(tmp_path / "r.parquet")
-    assert table.column_names == ["id", "amount", "name"]
-    assert table.to_pylist() == [
-        {"id": 1, "amount": Decimal("1.50"), "name": "a"},
-        {"id": 2, "amount": None, "name": "b"},
-    ]
 
 
 class _Collector:

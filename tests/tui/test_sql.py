@@ -91,7 +91,7 @@ async def test_caps_are_stated_never_silent(fake_backend: FakeBackend, settings:
         )
 
 
-async def test_big_result_is_added_in_chunks(fake_backend: FakeBackend, tmp_path: Path) -> None:
+async def test_big_result_is_shown_up_to_the_display_cap(fake_backend: FakeBackend, tmp_path: Path) -> None:
     from tests.tui.conftest import make_settings
 
     app = LakehouseApp(fake_backend, make_settings(tmp_path, display_cap=2_500, fetch_limit=1_000_000))
@@ -100,12 +100,8 @@ async def test_big_result_is_added_in_chunks(fake_backend: FakeBackend, tmp_path
         await pilot.press("ctrl+r")
         await settle(pilot)
         grid = screen.query_one(ResultsTable)
-        for _ in range(50):
-            if grid.fully_loaded:
-                break
-            await pilot.pause(0.05)
         assert grid.row_count == 2_500
-        assert grid.get_row_at(2_499) == ["2499", "row 2499"]
+        assert grid.get_row_at(2_499) == [2_499, "row 2499"]
         assert text_of(screen.query_one("#result-summary")) == (
             "showing 2,500 of 1,000,000 rows (display cap 2,500) · 12 ms · fake"
         )

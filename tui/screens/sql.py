@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,32 +26,6 @@ from tui.widgets import fmt
 from tui.widgets.footer import LakehouseFooter
 from tui.widgets.results_table import ResultsTable, result_summary
 
-BIG_RESULT_ROWS = 100_000
-
-
-@contextmanager
-def collector_paused(active: bool = True) -> Iterator[None]:
-    """Pause Python's cyclic GC while a big result is built, then move the rows out of its reach.
-
-    A million row tuples created at once trigger full collections that walk them all while holding the
-    GIL (80-100 ms each here), which the event loop sees as frozen frames. The rows are acyclic
-    (reference counting frees them), so nothing is lost by not scanning them.
-    """
-    if not active:
-        yield
-        return
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
-FIRST_PAGE_ROWS = 200
-"""Rows of the quick first query of a read-only statement, shown while the full fetch runs."""
 CANCELLED_TEXT = "query cancelled by user"
 DEFAULT_SQL = "SELECT * FROM gold.daily_sales ORDER BY date DESC;\n"
 
@@ -98,7 +69,7 @@ class SqlScreen(LakehouseScreen):
         self.result: QueryResult | None = None
         self.history: list[HistoryEntry] = []
         self.running = False
-        self.previewing = False  # a first page is shown, the full fetch still runs
+        self.previewing = False  # the first page is shown, the engine still reads the rest
         self._cancel = threading.Event()
         self._started = 0.0
         self._exports = 0
@@ -151,7 +122,7 @@ class SqlScreen(LakehouseScreen):
 
     @work(thread=True, exclusive=True, group="sql", exit_on_error=False)
     def execute(self, sql: str, as_of: AsOf | None, cancel: threading.Event) -> None:
-        """Run ``sql``; a read-only statement first fetches one page (shown at once), then every row."""
+        """Run ``sql`` once; the engine's first page is shown while it reads the rest."""
         started = time.monotonic()
         try:
             result = self._fetch(sql, as_of, cancel)
@@ -167,19 +138,13 @@ class SqlScreen(LakehouseScreen):
         self.post_message(QueryFinished(result))
 
     def _fetch(self, sql: str, as_of: AsOf | None, cancel: threading.Event) -> QueryResult:
-        engine = self.backend.sql
-        fetch_limit = self.settings.tui.fetch_limit
-        if fetch_limit <= FIRST_PAGE_ROWS or not is_read_only(sql):  # DDL/DML never runs twice
-            return engine.execute(sql, limit=fetch_limit, as_of=as_of)
-        first = engine.execute(sql, limit=FIRST_PAGE_ROWS, as_of=as_of)
-        if not first.truncated and first.row_count < FIRST_PAGE_ROWS:
-            return first  # the first page is the whole result
-        self.post_message(QueryPreviewed(first))
-        if cancel.is_set():  # cancelled between the two queries: the engine had nothing to interrupt
-            raise CancelledError(CANCELLED_TEXT)
-        with collector_paused(fetch_limit >= BIG_RESULT_ROWS):
-            result = engine.execute(sql, limit=fetch_limit, as_of=as_of)
-        if cancel.is_set():
+        def first_page(first: QueryResult) -> None:
+            self.post_message(QueryPreviewed(first))
+
+        result = self.backend.sql.execute(
+            sql, limit=self.settings.tui.fetch_limit, as_of=as_of, on_first_page=first_page
+        )
+        if cancel.is_set():  # cancelled after the engine's last batch: nothing left to interrupt
             raise CancelledError(CANCELLED_TEXT)
         return result
 
@@ -261,7 +226,7 @@ class SqlScreen(LakehouseScreen):
             self.notify(f"the {self.backend.sql.name} engine cannot cancel queries", severity="warning")
             return
         self.query_one("#sql-status", Label).update("cancelling…")
-        self._cancel.set()  # also stops a two-step run between its first page and the full fetch
+        self._cancel.set()  # a result that arrives anyway is dropped
         self.cancel_query()
 
     @work(thread=True, group="sql-cancel", exit_on_error=False)

@@ -1,27 +1,25 @@
-"""A DataTable for query results that stays responsive on huge results.
+"""The query-results grid: textual-fastdatatable's DataTable drawing a result's Arrow table.
 
-Only the first ``display_cap`` rows are added, the first page at once and the rest in chunks on
-later event-loop turns; column widths are measured on the first rows only (DataTable would
-otherwise measure every cell on the event loop).
+The grid formats only the cells on screen, straight from Arrow, so showing a result creates no Python
+object per row and costs the same for 10 rows as for the display cap. fastdatatable's tables are not
+refilled in place, so each result mounts a new one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from typing import Any
 
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Container
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable
-from textual.widgets._data_table import RowKey
+from textual_fastdatatable import ArrowBackend, DataTable
 
 from lakehouse_core.models import QueryResult
 from tui.widgets import fmt
 
-FIRST_PAGE = 100
-CHUNK = 500
-CHUNK_PAUSE_S = 0.02
-MEASURED_ROWS = 200
 MAX_COLUMN_WIDTH = 40
+NULL_TEXT = "[dim]NULL[/]"
 
 
 def result_summary(result: QueryResult, display_cap: int, fetch_limit: int) -> str:
@@ -50,66 +48,60 @@ def result_summary(result: QueryResult, display_cap: int, fetch_limit: int) -> s
     return f"{text} · {fmt.seconds(result.elapsed_s)} · {result.engine}{suffix}"
 
 
-class ResultsTable(DataTable[str]):
-    """Shows the first ``display_cap`` rows of a QueryResult."""
+class ResultsTable(Container):
+    """Shows the first ``display_cap`` rows of a QueryResult (``grid`` is the current DataTable)."""
+
+    DEFAULT_CSS = """
+    ResultsTable { height: 1fr; }
+    ResultsTable > DataTable { height: 1fr; }
+    """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
-        super().__init__(id=id, classes=classes, zebra_stripes=True)
-        self._pending: list[Sequence[Any]] = []
-        self._generation = 0
-        self.loaded_rows = 0
+        super().__init__(id=id, classes=classes)
+        self.grid = self._new_grid(None, [])
+
+    def compose(self) -> ComposeResult:
+        yield self.grid
+
+    @staticmethod
+    def _new_grid(backend: ArrowBackend | None, labels: list[str]) -> DataTable:
+        return DataTable(
+            backend=backend,
+            column_labels=[Text(name) for name in labels],  # Text: a column name is never markup
+            zebra_stripes=True,
+            show_row_labels=False,
+            null_rep=NULL_TEXT,
+            render_markup=False,
+            max_column_content_width=MAX_COLUMN_WIDTH,
+        )
 
     def show_result(self, result: QueryResult, display_cap: int, *, keep_position: bool = False) -> None:
-        """Replace the grid with ``result`` (first page now, the rest on later loop turns).
+        """Replace the grid with the first ``display_cap`` rows of ``result``.
 
-        ``keep_position``: the result replaces a first page of the same query; the rows already shown are
-        added at once and the cursor and scroll offsets are kept.
+        ``keep_position``: the result replaces a first page of the same query; the cursor and scroll
+        offsets are kept.
         """
-        cursor, scroll, loaded = self.cursor_coordinate, (self.scroll_x, self.scroll_y), self.loaded_rows
-        self._generation += 1
-        self.clear(columns=True)
-        rows = result.rows[:display_cap]
-        sample = rows[:MEASURED_ROWS]
-        for index, name in enumerate(result.columns):
-            width = max([len(name)] + [len(fmt.cell(r[index])) for r in sample] or [len(name)])
-            self.add_column(name, width=min(width, MAX_COLUMN_WIDTH), key=f"c{index}")
-        first = max(FIRST_PAGE, loaded) if keep_position else FIRST_PAGE
-        self._add(rows[:first])
-        self._pending = list(rows[first:])
-        if keep_position and self.row_count and result.columns:
-            self.cursor_coordinate = Coordinate(
-                min(cursor.row, self.row_count - 1), min(cursor.column, len(result.columns) - 1)
+        old = self.grid
+        backend = ArrowBackend(result.table, max_rows=display_cap)
+        grid = self._new_grid(backend, list(result.columns))
+        self.grid = grid
+        focused = old.has_focus
+        old.remove()
+        self.mount(grid)
+        if focused:
+            grid.focus()
+        if keep_position and grid.row_count and result.columns:
+            cursor = old.cursor_coordinate
+            grid.cursor_coordinate = Coordinate(
+                min(cursor.row, grid.row_count - 1), min(cursor.column, len(result.columns) - 1)
             )
-            self.call_after_refresh(self.scroll_to, *scroll, animate=False)
-        if self._pending:
-            self.set_timer(CHUNK_PAUSE_S, lambda gen=self._generation: self._add_chunk(gen))
-
-    def show_message(self, columns: Iterable[str], rows: Iterable[Sequence[Any]]) -> None:
-        """Show a small fixed table (e.g. an error)."""
-        self._generation += 1
-        self._pending = []
-        self.clear(columns=True)
-        for name in columns:
-            self.add_column(name)
-        self._add(list(rows))
-
-    def _add(self, rows: Sequence[Sequence[Any]]) -> None:
-        self.add_rows([fmt.cell(v) for v in row] for row in rows)
-        self.loaded_rows = self.row_count
-
-    def _add_chunk(self, generation: int) -> None:
-        if generation != self._generation or not self._pending:
-            return
-        chunk, self._pending = self._pending[:CHUNK], self._pending[CHUNK:]
-        self._add(chunk)
-        if self._pending:
-            self.set_timer(CHUNK_PAUSE_S, lambda: self._add_chunk(generation))
+            grid.call_after_refresh(grid.scroll_to, old.scroll_x, old.scroll_y, animate=False)
 
     @property
-    def fully_loaded(self) -> bool:
-        return not self._pending
+    def row_count(self) -> int:
+        """Rows the grid holds (at most the display cap)."""
+        return self.grid.row_count
 
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        locations = self._row_locations
-        sample = [key for key in new_rows if (i := locations.get(key)) is not None and i < MEASURED_ROWS]
-        super()._update_dimensions(sample)
+    def get_row_at(self, index: int) -> list[Any]:
+        """The Python values of one shown row."""
+        return list(self.grid.get_row_at(index))

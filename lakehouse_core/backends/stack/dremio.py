@@ -12,7 +12,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,8 +23,10 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from lakehouse_core.backends.stack._http import HttpClient
+from lakehouse_core.backends.stack.dremio_arrow import arrow_table, type_name
 from lakehouse_core.errors import CancelledError, LakehouseError, NotFoundError, QueryError
 from lakehouse_core.models import AsOf, QueryResult
+from lakehouse_core.ports import FirstPageCallback
 from lakehouse_core.settings import DremioSettings
 from lakehouse_core.sqlparse import READ_ONLY_MESSAGE, refused_kind, replace_spans, table_refs, tokenize
 
@@ -230,8 +232,16 @@ class DremioSqlEngine:
         params = {"offset": offset, "limit": limit}
         return dict(self._json("GET", f"/api/v3/job/{quote(job_id)}/results", params=params) or {})
 
-    def execute(self, sql: str, *, limit: int | None = None, as_of: AsOf | None = None) -> QueryResult:
-        """Run one statement and fetch up to ``limit`` rows (default: ``fetch_limit``)."""
+    def execute(
+        self,
+        sql: str,
+        *,
+        limit: int | None = None,
+        as_of: AsOf | None = None,
+        on_first_page: FirstPageCallback | None = None,
+    ) -> QueryResult:
+        """Run one statement and fetch up to ``limit`` rows (default: ``fetch_limit``), page by
+        page; ``on_first_page`` gets the first results page when more pages follow."""
         started = time.perf_counter()
         want = self.fetch_limit if limit is None else max(0, limit)
         with self._job_lock:
@@ -245,43 +255,57 @@ class DremioSqlEngine:
                 self._cancel_job(job_id)
             info = self.wait(job_id)
             total = int(info.get("rowCount") or 0)
-            columns, types, rows = self._fetch(job_id, min(want, total))
+
+            def result(schema: list[dict[str, Any]], rows: list[dict[str, Any]]) -> QueryResult:
+                return QueryResult(
+                    columns=tuple(str(field.get("name")) for field in schema),
+                    types=tuple(type_name(field) for field in schema),
+                    table=arrow_table(schema, rows),
+                    engine=ENGINE,
+                    elapsed_s=time.perf_counter() - started,
+                    truncated=total > len(rows),
+                    total_rows=total,
+                    sql=sql,
+                    as_of=as_of,
+                )
+
+            first_page = None
+            if on_first_page is not None:
+                callback = on_first_page
+
+                def first_page(schema: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+                    callback(result(schema, rows))
+
+            schema, rows = self._fetch(job_id, min(want, total), first_page)
+            if self._cancel_requested:
+                raise CancelledError(f"dremio job {job_id} cancelled")
         finally:
             with self._job_lock:
                 self._job_id = None
-        return QueryResult(
-            columns=columns,
-            types=types,
-            rows=tuple(rows),
-            engine=ENGINE,
-            elapsed_s=time.perf_counter() - started,
-            truncated=total > len(rows),
-            total_rows=total,
-            sql=sql,
-            as_of=as_of,
-        )
+        return result(schema, rows)
 
     def _fetch(
-        self, job_id: str, want: int
-    ) -> tuple[tuple[str, ...], tuple[str, ...], list[tuple[Any, ...]]]:
-        columns: tuple[str, ...] = ()
-        types: tuple[str, ...] = ()
-        rows: list[tuple[Any, ...]] = []
+        self,
+        job_id: str,
+        want: int,
+        first_page: Callable[[list[dict[str, Any]], list[dict[str, Any]]], None] | None = None,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The schema and the first ``want`` rows (JSON objects) of a finished job, page by page."""
+        schema: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
         offset = 0
         max_pages = want // self.page_size + 2  # bounded loop
         for _ in range(max_pages):
             page = self.results_page(job_id, offset, min(self.page_size, max(1, want - offset)))
-            if not columns:
-                schema = page.get("schema") or []
-                columns = tuple(str(col.get("name")) for col in schema)
-                types = tuple(str((col.get("type") or {}).get("name", "")) for col in schema)
+            schema = schema or list(page.get("schema") or [])
             page_rows = page.get("rows") or []
-            for raw in page_rows[: max(0, want - offset)]:
-                rows.append(tuple(raw.get(c) for c in columns))
+            rows.extend(page_rows[: max(0, want - offset)])
             offset += len(page_rows)
             if offset >= want or not page_rows or self._cancel_requested:
                 break
-        return columns, types, rows[:want]
+            if first_page is not None and offset == len(page_rows):  # the first page, more follow
+                first_page(schema, rows[:])
+        return schema, rows[:want]
 
     def _cancel_job(self, job_id: str) -> None:
         try:

@@ -26,6 +26,7 @@ from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.engines.duckdb_sql import DuckDbSqlEngine, check_read_only
 from lakehouse_core.errors import QueryError, ServiceUnavailableError
 from lakehouse_core.models import AsOf, QueryResult
+from lakehouse_core.ports import FirstPageCallback
 from lakehouse_core.settings import LakehouseSettings, MinioSettings
 
 logger = logging.getLogger(__name__)
@@ -109,8 +110,16 @@ class RestDuckDbSqlEngine:
                 self._engine = open_rest_duckdb(catalog, self._settings)
             return self._engine
 
-    def execute(self, sql: str, *, limit: int | None = None, as_of: AsOf | None = None) -> QueryResult:
-        """Run one statement over the Iceberg tables of branch ``settings.nessie.ref``.
+    def execute(
+        self,
+        sql: str,
+        *,
+        limit: int | None = None,
+        as_of: AsOf | None = None,
+        on_first_page: FirstPageCallback | None = None,
+    ) -> QueryResult:
+        """Run one statement over the Iceberg tables of branch ``settings.nessie.ref`` (streamed as by
+        the embedded engine: ``on_first_page`` gets the first batch).
 
         Raises:
             QueryError: a statement that does not only read (refused before Nessie is asked), or
@@ -120,7 +129,14 @@ class RestDuckDbSqlEngine:
         try:
             check_read_only(sql)
             with rest_errors():
-                result = self._get_engine().execute(sql, limit=limit, as_of=as_of)
+                first_page = None
+                if on_first_page is not None:
+                    callback = on_first_page
+
+                    def first_page(first: QueryResult) -> None:
+                        callback(dataclasses.replace(first, engine=ENGINE_NAME))
+
+                result = self._get_engine().execute(sql, limit=limit, as_of=as_of, on_first_page=first_page)
         except QueryError as exc:
             if s3_down(exc.message):
                 raise ServiceUnavailableError("minio", f"connection refused ({exc.message})") from exc
