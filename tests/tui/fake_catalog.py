@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -273,6 +274,15 @@ DAILY_SALES_SCHEMA = pa.schema(
         ("avg_order_value", pa.decimal128(18, 2)),
     ]
 )
+def range_table(rows: int) -> pa.Table:
+    """``SELECT * FROM range(rows)`` of the fake engine: ``i`` and ``label`` (``row <i>``), built in Arrow."""
+    # no pa.array/pa.scalar/pa.table of Python objects: those import pandas (to test for pandas types),
+    # 40 MB of RSS that an engine's result does not cost
+    ids = pa.Array.from_buffers(pa.int64(), rows, [None, pa.py_buffer(np.arange(rows, dtype=np.int64))])
+    labels = pc.utf8_replace_slice(ids.cast(pa.string()), start=0, stop=0, replacement="row ")
+    return pa.Table.from_arrays([ids, labels], names=["i", "label"])
+
+
 FIRST_PAGE_ROWS = 200
 """Rows the fake engine hands to ``on_first_page`` when a result has more."""
 DAILY_SALES = (
@@ -309,11 +319,6 @@ class FakeSqlEngine:
         if match := re.search(r"range\((\d+)\)", text):
             total = int(match.group(1))
             fetched = total if limit is None else min(total, limit)
-            ids = pa.array(range(fetched), type=pa.int64())
-            table = pa.table(
-                {"i": ids, "label": pc.binary_join_element_wise("row ", ids.cast(pa.string()), "")}
-            )
-
             def result(data: pa.Table, truncated: bool) -> QueryResult:
                 return QueryResult(
                     ("i", "label"),
@@ -328,8 +333,8 @@ class FakeSqlEngine:
                 )
 
             if on_first_page is not None and fetched > FIRST_PAGE_ROWS:
-                on_first_page(result(table.slice(0, FIRST_PAGE_ROWS), True))
-            return result(table, fetched < total)
+                on_first_page(result(range_table(FIRST_PAGE_ROWS), True))
+            return result(range_table(fetched), fetched < total)
         if text.startswith("selec ") or not text.startswith(("select", "with")):
             raise QueryError(f'Parser Error: syntax error at or near "{sql.split()[0]}"', engine="fake")
         if "gold.daily_sales" in text:

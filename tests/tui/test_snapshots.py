@@ -100,11 +100,11 @@ def test_startup_error(snap_compare: Any, tmp_path: Path) -> None:
 def test_sql_first_page_while_loading(snap_compare: Any, tmp_path: Path) -> None:
     import dataclasses
 
-    from tests.tui.test_sql_two_step import SecondCallGate
+    from tests.tui.test_sql_first_page import HoldAfterFirstPage
 
     backend = make_fake_backend()
-    gate = SecondCallGate(backend.sql)  # type: ignore[arg-type]
-    app = LakehouseApp(dataclasses.replace(backend, sql=gate), make_settings(tmp_path, fetch_limit=1_000))
+    hold = HoldAfterFirstPage(backend.sql)  # type: ignore[arg-type]
+    app = LakehouseApp(dataclasses.replace(backend, sql=hold), make_settings(tmp_path, fetch_limit=1_000))
 
     async def run(pilot: Pilot[None]) -> None:
         await settle(pilot)
@@ -114,10 +114,10 @@ def test_sql_first_page_while_loading(snap_compare: Any, tmp_path: Path) -> None
         editor.cursor_blink = False
         editor.text = "SELECT * FROM range(1000)"
         await pilot.press("ctrl+r")
-        assert gate.second_entered.wait(5)
+        assert hold.first_page_handed.wait(5)
         await pilot.pause(0.3)
 
     try:
         assert snap_compare(app, terminal_size=SIZE, run_before=run)
     finally:
-        gate.release.set()
+        hold.release.set()

@@ -7,19 +7,25 @@ refilled in place, so each result mounts a new one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.coordinate import Coordinate
 from textual_fastdatatable import ArrowBackend, DataTable
+from textual_fastdatatable.format import measure_width
 
 from lakehouse_core.models import QueryResult
 from tui.widgets import fmt
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 MAX_COLUMN_WIDTH = 40
+MEASURED_ROWS = 200
 NULL_TEXT = "[dim]NULL[/]"
+NULL_WIDTH = 4
 
 
 def result_summary(result: QueryResult, display_cap: int, fetch_limit: int) -> str:
@@ -48,6 +54,40 @@ def result_summary(result: QueryResult, display_cap: int, fetch_limit: int) -> s
     return f"{text} · {fmt.seconds(result.elapsed_s)} · {result.engine}{suffix}"
 
 
+class ResultBackend(ArrowBackend):
+    """ArrowBackend measuring a numeric column by its extremes and any other on its first
+    ``MEASURED_ROWS`` rows.
+
+    ArrowBackend measures every shown row, and its numeric measurement (``fill_null(0)``) makes pyarrow
+    import pandas: half a second and 40 MB on the first result.
+    """
+
+    def __init__(self, data: pa.Table, max_rows: int | None = None) -> None:
+        super().__init__(data, max_rows=max_rows)
+        self._widths: list[int] | None = None
+
+    @property
+    def column_content_widths(self) -> list[int]:
+        if self._widths is None:
+            self._widths = [_content_width(column) for column in self.data.columns]
+        return self._widths
+
+
+def _content_width(column: pa.ChunkedArray) -> int:
+    """Cells the widest value of ``column`` needs (NULL included)."""
+    import pyarrow.compute as pc
+    import pyarrow.types as pt
+
+    kind = column.type
+    if pt.is_integer(kind) or pt.is_floating(kind) or pt.is_decimal(kind):
+        extremes = pc.min_max(column).as_py()
+        values = [v for v in (extremes["min"], extremes["max"]) if v is not None]
+    else:
+        values = [v for v in column.slice(0, MEASURED_ROWS).to_pylist() if v is not None]
+    widths = [measure_width(v, render_markup=False) for v in values]
+    return max([NULL_WIDTH if column.null_count else 0, *widths])
+
+
 class ResultsTable(Container):
     """Shows the first ``display_cap`` rows of a QueryResult (``grid`` is the current DataTable)."""
 
@@ -64,7 +104,7 @@ class ResultsTable(Container):
         yield self.grid
 
     @staticmethod
-    def _new_grid(backend: ArrowBackend | None, labels: list[str]) -> DataTable:
+    def _new_grid(backend: ResultBackend | None, labels: list[str]) -> DataTable:
         return DataTable(
             backend=backend,
             column_labels=[Text(name) for name in labels],  # Text: a column name is never markup
@@ -82,7 +122,7 @@ class ResultsTable(Container):
         offsets are kept.
         """
         old = self.grid
-        backend = ArrowBackend(result.table, max_rows=display_cap)
+        backend = ResultBackend(result.table, max_rows=display_cap)
         grid = self._new_grid(backend, list(result.columns))
         self.grid = grid
         focused = old.has_focus
