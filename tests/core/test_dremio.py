@@ -386,5 +386,51 @@ def test_non_reads_are_refused_before_dremio_is_asked(engine: DremioSqlEngine, f
         assert info.value.message == f"read-only: {kind} statements are not allowed", sql
         assert info.value.engine == "dremio"
     assert fake.jobs == {}
-    assert engine.execute("SELECT COUNT(*) AS n FROM bronze.orders").rows == ((1_234,),)
+    assert engine.execute("SELECT COUNT(*) AS n FROM bronze.orders").tuples() == ((1_234,),)
     assert len(fake.jobs) == 1
+
+
+def test_first_page_is_the_first_results_page(engine: DremioSqlEngine, fake: FakeDremio) -> None:
+    pages: list = []
+    sql = "SELECT * FROM bronze.orders ORDER BY order_id"
+    result = engine.execute(sql, limit=10_000, on_first_page=pages.append)
+    assert [p.row_count for p in pages] == [500] and pages[0].truncated
+    assert pages[0].table.equals(result.table.slice(0, 500))
+    assert result.row_count == 1_234 and len(fake.calls("POST", "/api/v3/sql")) == 1  # one job
+    small: list = []
+    engine.execute("SELECT count(*) FROM bronze.orders", on_first_page=small.append)
+    assert small == []
+
+
+def test_json_rows_become_arrow_of_the_reported_types() -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    from lakehouse_core.backends.stack.dremio_arrow import arrow_table
+
+    schema = [
+        {"name": "n", "type": {"name": "BIGINT"}},
+        {"name": "amount", "type": {"name": "DECIMAL", "precision": 12, "scale": 2}},
+        {"name": "day", "type": {"name": "DATE"}},
+        {"name": "at", "type": {"name": "TIMESTAMP"}},
+        {"name": "clock", "type": {"name": "TIME"}},
+        {"name": "ok", "type": {"name": "BOOLEAN"}},
+        {"name": "tags", "type": {"name": "LIST"}},
+    ]
+    rows = [
+        {"n": 1, "amount": 12.5, "day": "2024-02-29", "at": "2024-02-29 13:45:07.123"}
+        | {"clock": "13:45:07", "ok": True, "tags": ["a"]},
+        {"n": None, "amount": None, "day": None, "at": None, "clock": None, "ok": None, "tags": None},
+    ]
+    table = arrow_table(schema, rows)
+    assert table.schema.types[:6] == [
+        pa.int64(), pa.decimal128(12, 2), pa.date32(), pa.timestamp("ms"), pa.time64("us"), pa.bool_()
+    ]
+    assert table.to_pylist()[0] == {
+        "n": 1, "amount": Decimal("12.50"), "day": dt.date(2024, 2, 29),
+        "at": dt.datetime(2024, 2, 29, 13, 45, 7, 123000), "clock": dt.time(13, 45, 7),
+        "ok": True, "tags": ["a"],
+    }
+    assert all(v is None for v in table.to_pylist()[1].values())
