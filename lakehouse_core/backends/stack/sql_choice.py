@@ -15,7 +15,7 @@ from lakehouse_core.backends.stack.dremio import DremioSqlEngine, dremio_reachab
 from lakehouse_core.backends.stack.rest_duckdb import ENGINE_NAME as REST_DUCKDB
 from lakehouse_core.backends.stack.rest_duckdb import RestDuckDbSqlEngine
 from lakehouse_core.models import AsOf, QueryResult
-from lakehouse_core.ports import SqlEngine
+from lakehouse_core.ports import FirstPageCallback, SqlEngine
 from lakehouse_core.settings import DremioSettings
 
 logger = logging.getLogger(__name__)
@@ -66,9 +66,16 @@ class StackSqlEngine:
                     self._engine = self._make_fallback()
             return self._engine
 
-    def execute(self, sql: str, *, limit: int | None = None, as_of: AsOf | None = None) -> QueryResult:
+    def execute(
+        self,
+        sql: str,
+        *,
+        limit: int | None = None,
+        as_of: AsOf | None = None,
+        on_first_page: FirstPageCallback | None = None,
+    ) -> QueryResult:
         """Run one statement on the chosen engine (see DremioSqlEngine / RestDuckDbSqlEngine)."""
-        return self.engine().execute(sql, limit=limit, as_of=as_of)
+        return self.engine().execute(sql, limit=limit, as_of=as_of, on_first_page=on_first_page)
 
     def cancel(self) -> None:
         """Cancel the running query (no-op before the first query or when idle)."""
