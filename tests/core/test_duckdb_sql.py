@@ -303,7 +303,7 @@ def test_snapshot_table_hook_reads_older_snapshots(world) -> None:
     engine = DuckDbSqlEngine(catalog, snapshot_table=snapshot_table)
     try:
         result = engine.execute(f"SELECT COUNT(*) FROM bronze.orders VERSION AS OF {s1.snapshot_id}")
-        assert result.rows == ((len(fx.rows["bronze.orders"]),),)
+        assert result.tuples() == ((len(fx.rows["bronze.orders"]),),)
         assert s1.snapshot_id in asked
     finally:
         engine.close()
