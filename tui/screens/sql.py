@@ -16,7 +16,6 @@ from textual.widgets.text_area import LanguageDoesNotExist
 
 from lakehouse_core.errors import CancelledError, QueryError
 from lakehouse_core.models import AsOf, QueryResult
-from lakehouse_core.sqlparse import is_read_only
 from tui.export import ExportFormat, export_result
 from tui.messages import QueryFailed, QueryFinished, QueryPreviewed
 from tui.screens.base import LakehouseScreen
