@@ -316,25 +316,7 @@ def gap_runs(variant: str, runs: int, tmp: Path, orders: int) -> list[tuple[floa
     """``runs`` fresh processes of ``gap_child``; [(worst lag ms, phase seconds)]."""
     out = []
     for i in range(runs):
-        proc = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--child",
-                variant,
-                "--data-dir",
-                str(tmp / f"{variant}-{i}"),
-                "--orders",
-                str(orders),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=3600,
-        )
-        line = next((x for x in proc.stdout.splitlines() if x.startswith("GAP ")), None)
-        if line is None:
-            raise RuntimeError(f"{variant} run failed: {proc.stderr[-2000:]}")
+        line = child_line(variant, tmp / f"{variant}-{i}", "GAP ", "--orders", str(orders))
         out.append((float(line.split()[1]), float(line.split()[2])))
     return out
 
@@ -457,18 +439,24 @@ def page_child(variant: str, data_dir: Path) -> None:
 
 def page_run(variant: str, tmp: Path) -> dict[str, float]:
     """``page_child`` in a fresh process; its figures."""
+    line = child_line(variant, tmp / variant, "PAGE ")
+    figures: dict[str, float] = json.loads(line[len("PAGE ") :])
+    return figures
+
+
+def child_line(variant: str, data_dir: Path, prefix: str, *args: str) -> str:
+    """Run ``--child variant`` in a fresh process; its output line starting with ``prefix``."""
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", variant, "--data-dir", str(tmp / variant)],
+        [sys.executable, __file__, "--child", variant, "--data-dir", str(data_dir), *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
         timeout=3600,
     )
-    line = next((x for x in proc.stdout.splitlines() if x.startswith("PAGE ")), None)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith(prefix)), None)
     if line is None:
         raise RuntimeError(f"{variant} run failed: {proc.stderr[-2000:]}")
-    figures: dict[str, float] = json.loads(line[len("PAGE ") :])
-    return figures
+    return line
 
 
 def run_async(factory: Callable[[], Awaitable[Any]]) -> Any:
