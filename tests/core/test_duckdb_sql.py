@@ -118,14 +118,14 @@ def test_version_as_of_is_read_from_the_syntax_tree(engine, world) -> None:
         f"SELECT COUNT(*), 'bronze.orders VERSION AS OF 1' AS text FROM Bronze.\"orders\" "
         f"FOR VERSION AS OF {s1.snapshot_id} AS o /* bronze.orders VERSION AS OF 2 */"
     )
-    assert engine.execute(sql).rows == ((60, "bronze.orders VERSION AS OF 1"),)
+    assert engine.execute(sql).tuples() == ((60, "bronze.orders VERSION AS OF 1"),)
     shadow = (
         f"WITH orders AS (SELECT * FROM bronze.orders VERSION AS OF {s1.snapshot_id}) "
         "SELECT (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM bronze.orders)"
     )
-    assert engine.execute(shadow).rows == ((60, 65),)
+    assert engine.execute(shadow).tuples() == ((60, 65),)
     untouched = "SELECT 'bronze.orders VERSION AS OF 123' -- bronze.orders VERSION AS OF 123"
-    assert engine.execute(untouched).rows == (("bronze.orders VERSION AS OF 123",),)
+    assert engine.execute(untouched).tuples() == (("bronze.orders VERSION AS OF 123",),)
 
 
 def test_as_of_snapshot_applies_to_its_table_only(engine, world) -> None:
