@@ -125,31 +125,31 @@ def test_the_gate_refuses_everything_but_reads(engine: DuckDbSqlEngine, lake: La
     assert list(tmp_path.iterdir()) == []
     assert _digest(lake.metadata_json) == before
     assert not (lake.warehouse / "bronze" / "stolen.parquet").exists()
-    assert engine.execute(DAILY).rows == lake.daily  # the app's view is still the real one
+    assert engine.execute(DAILY).tuples() == lake.daily  # the app's view is still the real one
 
 
 def test_reads_still_work(engine: DuckDbSqlEngine, lake: Lake) -> None:
-    assert engine.execute(DAILY).rows == lake.daily
-    assert engine.execute(f"WITH d AS ({DAILY}) SELECT COUNT(*) FROM d").rows == ((len(lake.daily),),)
-    assert engine.execute("FROM gold.daily_sales SELECT COUNT(*)").rows == ((len(lake.daily),),)
-    assert "daily_sales" in str(engine.execute(f"EXPLAIN {DAILY}").rows)
-    described = engine.execute("DESCRIBE gold.daily_sales").rows
+    assert engine.execute(DAILY).tuples() == lake.daily
+    assert engine.execute(f"WITH d AS ({DAILY}) SELECT COUNT(*) FROM d").tuples() == ((len(lake.daily),),)
+    assert engine.execute("FROM gold.daily_sales SELECT COUNT(*)").tuples() == ((len(lake.daily),),)
+    assert "daily_sales" in str(engine.execute(f"EXPLAIN {DAILY}").tuples())
+    described = engine.execute("DESCRIBE gold.daily_sales").tuples()
     assert [r[0] for r in described][:3] == ["date", "num_orders", "total_revenue"]
-    shown = {(r[1], r[2]) for r in engine.execute("SHOW ALL TABLES").rows}
+    shown = {(r[1], r[2]) for r in engine.execute("SHOW ALL TABLES").tuples()}
     assert ("gold", "daily_sales") in shown
     assert engine.execute("SHOW TABLES").columns == ("name",)
     summary = engine.execute("SUMMARIZE SELECT num_orders FROM gold.daily_sales")
-    assert summary.rows[0][0] == "num_orders"
+    assert summary.tuples()[0][0] == "num_orders"
     assert engine.execute("PRAGMA version").row_count == 1
     assert engine.execute("EXPLAIN ANALYZE SELECT COUNT(*) FROM bronze.orders").row_count >= 1
 
 
 def test_time_travel_still_works(engine: DuckDbSqlEngine, lake: Lake) -> None:
     count = "SELECT COUNT(*) FROM bronze.orders"
-    assert engine.execute(count).rows == ((65,),)
-    assert engine.execute(count, as_of=AsOf(snapshot_id=lake.first_snapshot)).rows == ((60,),)
+    assert engine.execute(count).tuples() == ((65,),)
+    assert engine.execute(count, as_of=AsOf(snapshot_id=lake.first_snapshot)).tuples() == ((60,),)
     pinned = f"SELECT COUNT(*) FROM bronze.orders VERSION AS OF {lake.first_snapshot}"
-    assert engine.execute(pinned).rows == ((60,),)
+    assert engine.execute(pinned).tuples() == ((60,),)
 
 
 def test_files_outside_the_warehouse_are_out_of_reach(engine: DuckDbSqlEngine, lake: Lake) -> None:
@@ -168,7 +168,7 @@ def test_files_outside_the_warehouse_are_out_of_reach(engine: DuckDbSqlEngine, l
             engine.execute(sql)
         assert "\n" not in info.value.message.strip(), sql
     inside = f"SELECT COUNT(*) > 0 FROM glob('{lake.warehouse.as_uri()}/bronze/orders/metadata/*')"
-    assert engine.execute(inside).rows == ((True,),)  # the warehouse itself stays readable
+    assert engine.execute(inside).tuples() == ((True,),)  # the warehouse itself stays readable
 
 
 def test_duckdb_refuses_even_with_the_gate_bypassed(lake: Lake, tmp_path: Path) -> None:
@@ -176,7 +176,7 @@ def test_duckdb_refuses_even_with_the_gate_bypassed(lake: Lake, tmp_path: Path) 
     written, the warehouse is not written, no extension, ATTACH or setting change."""
     engine = DuckDbSqlEngine(open_embedded_catalog(lake.settings))
     try:
-        assert engine.execute(DAILY).rows == lake.daily  # opens the sandboxed connection
+        assert engine.execute(DAILY).tuples() == lake.daily  # opens the sandboxed connection
         con = engine._con  # the gate is bypassed from here on
         before = _digest(lake.metadata_json)
         attempts = [
@@ -216,7 +216,7 @@ def test_duckdb_refuses_even_with_the_gate_bypassed(lake: Lake, tmp_path: Path) 
         }
         # DuckDB adds its temp directory itself; the warehouse is the one we give
         assert f"'file:{lake.warehouse}/'" in allowed
-        assert engine.execute(DAILY).rows == lake.daily
+        assert engine.execute(DAILY).tuples() == lake.daily
     finally:
         engine.close()
 
@@ -287,17 +287,17 @@ def test_phase_3_is_not_fooled_by_the_users_session(lake: Lake) -> None:
         backend.sql.execute(fake)
     with pytest.raises(QueryError, match="^read-only: DROP statements are not allowed$"):
         backend.sql.execute("DROP VIEW bronze.orders")
-    assert backend.sql.execute(DAILY).rows == lake.daily
+    assert backend.sql.execute(DAILY).tuples() == lake.daily
     con = backend.sql._con  # type: ignore[attr-defined]
     con.execute(fake + ", 0 AS total_revenue, 0 AS avg_order_value, 0 AS unique_customers")
     con.execute("DROP VIEW bronze.orders")
-    assert backend.sql.execute("SELECT COUNT(*) FROM gold.daily_sales").rows == ((1,),)  # fooled
+    assert backend.sql.execute("SELECT COUNT(*) FROM gold.daily_sales").tuples() == ((1,),)  # fooled
 
     result = backend.phases.run(3)
     assert result.ok
     reference = DuckDbSqlEngine(open_embedded_catalog(lake.settings))
     for query in BUSINESS_QUERIES:
-        expected = [list(row) for row in reference.execute(query.sql, limit=1000).rows]
+        expected = [list(row) for row in reference.execute(query.sql, limit=1000).tuples()]
         got = result.outputs[query.key]["rows"]
         assert len(got) == len(expected) and got[:1] and len(got[0]) == len(expected[0]), query.key
     daily = next(q for q in BUSINESS_QUERIES if "daily_sales" in q.sql)
