@@ -26,15 +26,16 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
 
     paths = DataPaths(settings.data_path)
     paths.root.mkdir(parents=True, exist_ok=True)
-    open_catalog = functools.cache(lambda: open_embedded_catalog(settings))
-    catalog = IcebergCatalogBrowser(open_catalog())
-    sql = DuckDbSqlEngine(open_catalog())  # users' session (SQL panel, `lakehouse sql`)
+    open_catalog = functools.cache(lambda: open_embedded_catalog(settings))  # writers: phase 2
+    reader = open_embedded_catalog(settings, for_reading=True)  # browsing and SQL
+    catalog = IcebergCatalogBrowser(reader)
+    sql = DuckDbSqlEngine(reader)  # users' session (SQL panel, `lakehouse sql`)
     metrics = metrics or PipelineMetrics()
     phases = EmbeddedPhaseRunner(  # phase 3 gets its own DuckDB session, which users never touch
         settings,
         open_catalog=open_catalog,
         catalog=catalog,
-        sql=DuckDbSqlEngine(open_catalog()),
+        sql=DuckDbSqlEngine(reader),
         metrics=metrics,
     )
 
