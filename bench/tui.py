@@ -417,6 +417,7 @@ async def first_page(backend: Any, settings: Any, sql: str) -> dict[str, float]:
 PAGE_SQL = {
     "page-fake": "SELECT * FROM range(1000000)",
     "page-embedded": "SELECT range AS i, 'row ' || range AS label FROM range(1000000)",
+    "page-lakehouse": "SELECT * FROM bronze.orders",
 }
 
 
@@ -444,19 +445,36 @@ def page_run(variant: str, tmp: Path) -> dict[str, float]:
     return figures
 
 
-def child_line(variant: str, data_dir: Path, prefix: str, *args: str) -> str:
-    """Run ``--child variant`` in a fresh process; its output line starting with ``prefix``."""
+def child_line(
+    variant: str, data_dir: Path, prefix: str, *args: str, script: Path | None = None, src: Path | None = None
+) -> str:
+    """Run ``--child variant`` in a fresh process; its output line starting with ``prefix``.
+
+    ``script``/``src``: another revision's bench script, run with that checkout first on the path.
+    """
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else None
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", variant, "--data-dir", str(data_dir), *args],
+        [sys.executable, str(script or __file__), "--child", variant, "--data-dir", str(data_dir), *args],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=src or ROOT,
+        env=env,
         timeout=3600,
     )
     line = next((x for x in proc.stdout.splitlines() if x.startswith(prefix)), None)
     if line is None:
         raise RuntimeError(f"{variant} run failed: {proc.stderr[-2000:]}")
     return line
+
+
+def build_lakehouse(data_dir: Path, orders: int) -> None:
+    """Phases 1 and 2 on ``orders`` generated orders, with the CLI (once per bench run)."""
+    for command in (["generate", "--orders", str(orders)], ["phase", "1"], ["phase", "2"]):
+        subprocess.run(
+            [sys.executable, "-m", "lakehouse_core.cli", "--data-dir", str(data_dir), *command],
+            check=True, capture_output=True, cwd=ROOT, timeout=3600,
+            env={**os.environ, "LAKEHOUSE_ORDERS": str(orders)},
+        )
 
 
 def run_async(factory: Callable[[], Awaitable[Any]]) -> Any:
@@ -476,6 +494,15 @@ def main() -> None:
     parser.add_argument("--gap-runs", type=int, default=3, help="phase runs per backend for the frame gap")
     parser.add_argument("--skip-embedded", action="store_true", help="fake backend only")
     parser.add_argument("--only", choices=("paint", "gap", "page"), help="run one section")
+    parser.add_argument(
+        "--lakehouse-orders", type=int, default=1_000_000,
+        help="orders of the lakehouse whose bronze.orders the page section reads (0: skip)",
+    )
+    parser.add_argument(
+        "--baseline-src", type=Path,
+        help="a checkout of an earlier revision: its bench/tui.py child runs the same bronze.orders "
+        "query on the same lakehouse, in this run (its PAGE_SQL needs the page-lakehouse entry)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -536,8 +563,19 @@ def main() -> None:
     variants = [("fake engine", "page-fake")]
     if embedded:
         variants.append(("embedded duckdb", "page-embedded"))
+    if embedded and args.lakehouse_orders:
+        lakehouse = tmp / "page-lakehouse"
+        build_lakehouse(lakehouse, args.lakehouse_orders)
+        label = f"embedded duckdb, bronze.orders of {args.lakehouse_orders:,} orders"
+        variants.append((label, "page-lakehouse"))
+    baseline: dict[str, float] | None = None
     for label, variant in variants:
         t = page_run(variant, tmp)
+        baseline = None
+        if variant != "page-fake" and args.baseline_src:
+            src = args.baseline_src.resolve()
+            line = child_line(variant, tmp / variant, "PAGE ", script=src / "bench" / "tui.py", src=src)
+            baseline = json.loads(line[len("PAGE ") :])
         print(
             f"   {label}: key -> first page {t['page']:.3f} s  target <= {TARGET_FIRST_PAGE_S} s  "
             f"{verdict(t['page'] <= TARGET_FIRST_PAGE_S)}"
@@ -553,6 +591,16 @@ def main() -> None:
             f"(before the query {t['rss_before_mb']:,.0f} MB, +{t['rss_mb'] - t['rss_before_mb']:,.0f} MB; "
             f"peak {t['peak_mb']:,.0f} MB)"
         )
+        if baseline is not None:
+            ratio = t["rss_mb"] / baseline["rss_mb"]
+            print(
+                f"      baseline {args.baseline_src}, same query and data: "
+                f"first page {baseline['page']:.3f} s, "
+                f"full result after {baseline['full']:.3f} s ({baseline.get('executions', 0):.0f} "
+                f"execution(s)), RSS {baseline['rss_mb']:,.0f} MB (before the query "
+                f"{baseline['rss_before_mb']:,.0f} MB); RSS ratio now/baseline {ratio:.2f}  "
+                f"target <= 0.5  {verdict(ratio <= 0.5)}"
+            )
 
 
 def paint_section(args: argparse.Namespace, tmp: Path) -> None:
