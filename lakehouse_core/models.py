@@ -363,3 +363,48 @@ class AlertState:
     threshold: float
     message: str = ""
     severity: Literal["warning", "critical"] = "warning"
+
+
+# ---------------------------------------------------------------- table maintenance
+@dataclass(frozen=True)
+class TableMaintenanceResult:
+    """What maintenance did (or, in a dry run, would do) to one table."""
+
+    table: str
+    snapshots_expired: int = 0
+    snapshots_kept: int = 0
+    files_removed: int = 0
+    """Files only expired snapshots (or dropped metadata versions) referenced."""
+    bytes_removed: int = 0
+    orphans_removed: int = 0
+    """Files no retained snapshot or metadata version references, older than the safety window."""
+    orphan_bytes: int = 0
+    orphans_too_young: int = 0
+    """Unreferenced files inside the safety window (possibly an in-flight write): kept."""
+    files_compacted: int = 0
+    files_written: int = 0
+    partitions_compacted: int = 0
+    skipped: str = ""
+    """Why a step was not done on this table (empty when every step ran)."""
+
+
+@dataclass(frozen=True)
+class MaintenanceReport:
+    """Maintenance of every table asked for; ``dry_run`` says nothing was changed."""
+
+    dry_run: bool
+    tables: tuple[TableMaintenanceResult, ...] = ()
+
+    def total(self, name: str) -> int:
+        """Sum of one integer field of TableMaintenanceResult over the tables."""
+        return sum(int(getattr(t, name)) for t in self.tables)
+
+    @property
+    def changes_anything(self) -> bool:
+        return any(
+            self.total(n) for n in ("snapshots_expired", "files_removed", "orphans_removed", "files_compacted")
+        )
+
+
+MaintenancePlan = MaintenanceReport
+"""A dry-run report: what ``TableMaintenance.run`` would do."""

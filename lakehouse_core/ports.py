@@ -16,6 +16,7 @@ from lakehouse_core.models import (
     AlertState,
     AsOf,
     DataFileInfo,
+    MaintenanceReport,
     MetricPanel,
     Namespace,
     PartitionStat,
@@ -245,6 +246,30 @@ class ServiceSetup(Protocol):
         ...
 
 
+@runtime_checkable
+class TableMaintenance(Protocol):
+    """Expire old snapshots, remove orphan files, compact small files (``lakehouse maintain``)."""
+
+    def plan(self, table: TableRef | None = None) -> MaintenanceReport:
+        """What ``run`` would do to ``table`` (every table when None); changes nothing (dry run)."""
+        ...
+
+    def run(
+        self,
+        table: TableRef | None = None,
+        progress: ProgressSink = NULL_PROGRESS,
+        cancel: CancelToken | None = None,
+    ) -> MaintenanceReport:
+        """Maintain ``table`` (every table when None), one table after the other.
+
+        Raises:
+            NotFoundError: ``table`` does not exist.
+            ConflictError: a table changed while it was maintained (nothing of it was removed).
+            CancelledError: ``cancel`` was triggered (tables done so far stay done).
+        """
+        ...
+
+
 @dataclass(frozen=True)
 class Backend:
     """Every capability of one mode."""
@@ -257,3 +282,5 @@ class Backend:
     phases: PhaseRunner
     setup: ServiceSetup | None = None
     """None when nothing needs a set-up (embedded mode)."""
+    maintenance: TableMaintenance | None = None
+    """None when the mode cannot maintain its tables."""

@@ -96,6 +96,23 @@ class BronzeChecks(BaseModel):
         return self.date_max or (datetime.now(UTC).date() + timedelta(days=1))
 
 
+class MaintenanceSettings(BaseModel):
+    """What ``lakehouse maintain`` keeps: a snapshot is expired only when it is older than
+    ``keep_days`` AND not among the ``keep_last`` newest, and never when a branch or tag needs it."""
+
+    keep_last: int = Field(default=5, ge=1)
+    keep_days: float = Field(default=7.0, ge=0)
+    orphan_min_age_s: float = Field(default=3600.0, ge=0)
+    """Unreferenced files younger than this are kept (a write may still be committing them). 0 is
+    refused unless ``allow_zero_orphan_age`` is set too."""
+    allow_zero_orphan_age: bool = False
+    compact_min_files: int = Field(default=5, ge=2)
+    """A partition is compacted when it holds at least this many small data files."""
+    small_file_bytes: int = Field(default=32 * 1024 * 1024, ge=1)
+    metadata_versions: int = Field(default=5, ge=1)
+    """Previous metadata files each table keeps (Iceberg ``write.metadata.previous-versions-max``)."""
+
+
 class TuiSettings(BaseModel):
     refresh_seconds: float = 5.0
     """Service table refresh interval; 0 disables timers (tests)."""
@@ -155,6 +172,7 @@ class LakehouseSettings(BaseSettings):
     """When phase 1 generates raw CSVs: "if-empty" (only when raw/ holds none), "always" (replacing
     them) or "never". ``lakehouse generate`` always generates but refuses to replace without --overwrite."""
     bronze: BronzeChecks = Field(default_factory=BronzeChecks)
+    maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
 
     @classmethod
     def settings_customise_sources(

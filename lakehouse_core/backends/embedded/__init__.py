@@ -22,6 +22,7 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
     from lakehouse_core.engines.duckdb_sql import DuckDbSqlEngine
     from lakehouse_core.iceberg.browser import IcebergCatalogBrowser
     from lakehouse_core.iceberg.catalog import open_embedded_catalog
+    from lakehouse_core.iceberg.maintenance import IcebergTableMaintenance
     from lakehouse_core.phases import record_table_commits
 
     paths = DataPaths(settings.data_path)
@@ -82,4 +83,5 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
             metrics, interval_s=max(settings.tui.metrics_refresh_seconds, 1.0), warmup=warmup
         ),
         phases=phases,
+        maintenance=IcebergTableMaintenance(open_catalog, settings.maintenance),
     )
