@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lakehouse_core import cli_maintain
 from lakehouse_core.errors import (
     CancelledError,
     ConfigError,
@@ -276,6 +277,9 @@ class Cli:
             self.out.print(str(step), markup=False)
         return EXIT_OK
 
+    def cmd_maintain(self) -> int:
+        return cli_maintain.cmd_maintain(self)
+
     def cmd_exporter(self) -> int:
         """Serve the persisted run results of the data dir (either mode) for Prometheus."""
         import time
@@ -333,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "setup", help="create what the services lack (Dremio's first user and sources); idempotent"
     )
+    cli_maintain.add_parser(sub)
     exp = sub.add_parser("exporter", help="serve pipeline metrics for Prometheus")
     exp.add_argument("--port", type=int, help="default: settings.prometheus.exporter_port")
     exp.add_argument("--addr", default="127.0.0.1")

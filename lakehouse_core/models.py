@@ -402,7 +402,8 @@ class MaintenanceReport:
     @property
     def changes_anything(self) -> bool:
         return any(
-            self.total(n) for n in ("snapshots_expired", "files_removed", "orphans_removed", "files_compacted")
+            self.total(n)
+            for n in ("snapshots_expired", "files_removed", "orphans_removed", "files_compacted")
         )
 
 

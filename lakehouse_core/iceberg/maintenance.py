@@ -158,13 +158,14 @@ def maintain_table(
     compacted = sum(len(g) for g in groups)
     written = len(groups)
     dead = dead_manifests(table)
+    initial_meta = metadata_files(table.metadata_location, table.metadata)  # a commit may drop some
     try:
         if (groups or dead) and not dry_run:
             written = _compact(table, groups)
         now_s = time.time() if now is None else now
         metadata = table.metadata
         before_meta = metadata_files(table.metadata_location, metadata)
-        before = referenced_files(io, metadata, metadata_locations=before_meta)
+        before = referenced_files(io, metadata, metadata_locations=[*initial_meta, *before_meta])
         retained = retained_snapshot_ids(metadata, settings, int(now_s * 1000))
         expire_ids = {s.snapshot_id for s in metadata.snapshots} - retained
         if dry_run:

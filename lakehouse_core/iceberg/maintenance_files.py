@@ -123,8 +123,8 @@ def retained_snapshot_ids(metadata: TableMetadata, settings: MaintenanceSettings
         max_age = ref.max_snapshot_age_ms or (int(table_age) if table_age else None)
         if max_age:
             keep |= {s.snapshot_id for s in lineage if s.timestamp_ms >= now_ms - max_age}
-    keep |= {s.snapshot_id for s in snaps if s.snapshot_id not in on_branches and s.timestamp_ms > newest_head}
-    return keep
+    staged = {s.snapshot_id for s in snaps if s.snapshot_id not in on_branches}
+    return keep | {s.snapshot_id for s in snaps if s.snapshot_id in staged and s.timestamp_ms > newest_head}
 
 
 def small_file_groups(table: Table, settings: MaintenanceSettings) -> list[list[FileScanTask]]:

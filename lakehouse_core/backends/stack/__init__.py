@@ -18,6 +18,7 @@ def build_stack(settings: LakehouseSettings) -> Backend:
     from lakehouse_core.backends.stack.docker_status import DockerStatus
     from lakehouse_core.backends.stack.dremio import DremioSqlEngine
     from lakehouse_core.backends.stack.dremio_setup import DremioSetup
+    from lakehouse_core.backends.stack.maintenance import NessieTableMaintenance
     from lakehouse_core.backends.stack.nessie import NessieClient
     from lakehouse_core.backends.stack.phases import StackPhaseRunner
     from lakehouse_core.backends.stack.prometheus import PrometheusMetricsSource
@@ -63,4 +64,5 @@ def build_stack(settings: LakehouseSettings) -> Backend:
         metrics=PrometheusMetricsSource(settings),
         phases=StackPhaseRunner(settings, client, make_sql(), catalog=catalog),
         setup=dremio_setup,
+        maintenance=NessieTableMaintenance(settings, client),
     )
