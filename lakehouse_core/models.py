@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -384,8 +384,26 @@ class TableMaintenanceResult:
     files_compacted: int = 0
     files_written: int = 0
     partitions_compacted: int = 0
-    skipped: str = ""
-    """Why a step was not done on this table (empty when every step ran)."""
+
+    def describe(self, dry_run: bool) -> str:
+        """One line: snapshots expired, files removed (bytes), orphans removed (bytes), compaction."""
+        verb = "would be " if dry_run else ""
+        line = (
+            f"{self.snapshots_expired} snapshots {verb}expired, {self.files_removed} released files "
+            f"({_size(self.bytes_removed)}) and {self.orphans_removed} orphans ({_size(self.orphan_bytes)}) "
+            f"{verb}removed, {self.files_compacted} small files {verb}compacted into {self.files_written}"
+        )
+        young = self.orphans_too_young
+        return line + (f"; {young} recent unreferenced files kept" if young else "")
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
 
 
 @dataclass(frozen=True)
@@ -398,6 +416,11 @@ class MaintenanceReport:
     def total(self, name: str) -> int:
         """Sum of one integer field of TableMaintenanceResult over the tables."""
         return sum(int(getattr(t, name)) for t in self.tables)
+
+    def totals(self) -> TableMaintenanceResult:
+        """Every count summed over the tables (``table`` is "total")."""
+        names = [f.name for f in fields(TableMaintenanceResult) if f.type in ("int", int)]
+        return TableMaintenanceResult("total", **{n: self.total(n) for n in names})  # type: ignore[arg-type]
 
     @property
     def changes_anything(self) -> bool:

@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # annotations only: importing the models (~20 ms of dataclass
     from lakehouse_core.models import (
         AlertState,
         DataFileInfo,
+        MaintenanceReport,
         MetricPanel,
         PartitionStat,
         PhasePlan,
@@ -202,3 +203,17 @@ class MetricsLoaded(Message, bubble=False):
     series: dict[str, list[Series]]
     alerts: list[AlertState]
     window_s: int = field(default=300)
+
+
+@dataclass
+class MaintenancePlanned(Message, bubble=False):
+    """``Backend.maintenance.plan`` returned: the dry run to confirm."""
+
+    report: MaintenanceReport
+
+
+@dataclass
+class MaintenanceDone(Message, bubble=False):
+    """``Backend.maintenance.run`` returned."""
+
+    report: MaintenanceReport

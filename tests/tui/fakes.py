@@ -17,6 +17,7 @@ from lakehouse_core.errors import (
 )
 from lakehouse_core.models import (
     AlertState,
+    MaintenanceReport,
     MetricPanel,
     PhasePlan,
     PhaseResult,
@@ -25,6 +26,8 @@ from lakehouse_core.models import (
     ServiceState,
     ServiceStatus,
     SnapshotRef,
+    TableMaintenanceResult,
+    TableRef,
     TaskResult,
     TaskSpec,
 )
@@ -47,6 +50,7 @@ __all__ = [
     "TABLES",
     "FakeBackend",
     "FakeCatalog",
+    "FakeMaintenance",
     "FakeMetrics",
     "FakePhaseRunner",
     "FakeSqlEngine",
@@ -272,6 +276,43 @@ class FakeMetrics:
         ]
 
 
+# ------------------------------------------------------------------ maintenance
+class FakeMaintenance:
+    """Plans 12 expired snapshots on bronze.orders; ``runs`` counts the real runs."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.runs = 0
+
+    def _report(self, dry_run: bool) -> MaintenanceReport:
+        done = dry_run or self.runs <= 1
+        orders = TableMaintenanceResult(
+            "bronze.orders",
+            snapshots_expired=12 if done else 0,
+            snapshots_kept=5,
+            files_removed=40 if done else 0,
+            bytes_removed=3 * 1024 * 1024 if done else 0,
+            orphans_removed=2 if done else 0,
+            orphan_bytes=2048 if done else 0,
+        )
+        daily = TableMaintenanceResult("gold.daily_sales", snapshots_kept=1)
+        return MaintenanceReport(dry_run, (orders, daily))
+
+    def plan(self, table: TableRef | None = None) -> MaintenanceReport:
+        self.gate.check("maintenance.plan")
+        return self._report(True)
+
+    def run(
+        self,
+        table: TableRef | None = None,
+        progress: ProgressSink = NULL_PROGRESS,
+        cancel: CancelToken | None = None,
+    ) -> MaintenanceReport:
+        self.gate.check("maintenance.run")
+        self.runs += 1
+        return self._report(False)
+
+
 # ------------------------------------------------------------------ bundle
 @dataclass(frozen=True)
 class FakeBackend(Backend):
@@ -292,5 +333,6 @@ def make_fake_backend(
         FakeSqlEngine(gate),
         FakeMetrics(gate),
         FakePhaseRunner(gate, orders, chunk, delay_s),
+        maintenance=FakeMaintenance(gate),
         gate=gate,
     )

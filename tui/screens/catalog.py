@@ -14,9 +14,17 @@ from textual.widgets import DataTable, Header, Label, TabbedContent, TabPane, Tr
 from textual.widgets.tree import TreeNode
 
 from lakehouse_core.models import Namespace, SnapshotInfo, TableRef
-from tui.messages import CatalogChildrenLoaded, DiffLoaded, PreviewLoaded, RefCreated, TableLoaded
+from tui.messages import (
+    CatalogChildrenLoaded,
+    DiffLoaded,
+    MaintenanceDone,
+    MaintenancePlanned,
+    PreviewLoaded,
+    RefCreated,
+    TableLoaded,
+)
 from tui.screens.base import LakehouseScreen
-from tui.screens.modals import InputModal
+from tui.screens.modals import ConfirmActionModal, InputModal
 from tui.widgets import fmt
 from tui.widgets.footer import LakehouseFooter
 from tui.widgets.results_table import ResultsTable
@@ -46,6 +54,7 @@ class CatalogScreen(LakehouseScreen):
         Binding("d", "diff", "Diff marked", id="catalog.diff"),
         Binding("b", "create_ref('branch')", "Branch", id="catalog.branch"),
         Binding("t", "create_ref('tag')", "Tag", id="catalog.tag"),
+        Binding("M", "maintain", "Maintain tables", id="catalog.maintain"),
     ]
 
     def __init__(self) -> None:
@@ -361,3 +370,40 @@ class CatalogScreen(LakehouseScreen):
         ref = message.ref
         self.notify(f"{ref.kind} {ref.name} created at {ref.hash or 'head'}", title="Ref created")
         self._reload_tree()
+
+    # ------------------------------------------------------------------ maintenance
+    def action_maintain(self) -> None:
+        """Dry-run maintenance of every table, show it, run it when confirmed (``lakehouse maintain``)."""
+        if self.backend.maintenance is None:
+            self.notify(f"table maintenance is not available in {self.backend.mode} mode", severity="warning")
+            return
+        self.plan_maintenance()
+
+    @work(thread=True, exclusive=True, group="catalog-maintain", exit_on_error=False)
+    def plan_maintenance(self) -> None:
+        assert self.backend.maintenance is not None
+        self.post_message(MaintenancePlanned(self.backend.maintenance.plan(None)))
+
+    @on(MaintenancePlanned)
+    def confirm_maintenance(self, message: MaintenancePlanned) -> None:
+        report = message.report
+        lines = [f"{t.table}: {t.describe(True)}" for t in report.tables]
+        lines.append("total: " + report.totals().describe(True))
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.run_maintenance()
+
+        self.app.push_screen(
+            ConfirmActionModal("Maintain every table?", "\n".join(lines), "Maintain"), confirmed
+        )
+
+    @work(thread=True, exclusive=True, group="catalog-maintain", exit_on_error=False)
+    def run_maintenance(self) -> None:
+        assert self.backend.maintenance is not None
+        self.post_message(MaintenanceDone(self.backend.maintenance.run(None)))
+
+    @on(MaintenanceDone)
+    def maintenance_done(self, message: MaintenanceDone) -> None:
+        self.notify(message.report.totals().describe(False), title="Maintenance done")
+        self.action_refresh()
