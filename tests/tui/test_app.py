@@ -73,6 +73,7 @@ async def test_help_screen_lists_every_binding(
             "catalog.diff",
             "catalog.branch",
             "catalog.tag",
+            "catalog.maintain",
             "sql.run",
             "sql.cancel",
             "sql.history",
