@@ -8,13 +8,28 @@ settings, 3 a service is unavailable, 4 the table does not exist, 130 cancelled.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from rich.console import Console
 
 from lakehouse_core.errors import ConfigError, LakehouseError
 from lakehouse_core.models import TableRef
+from lakehouse_core.ports import Backend, CancelToken
 
-if TYPE_CHECKING:
-    from lakehouse_core.cli import Cli
+
+class Cli(Protocol):
+    """What ``maintain`` uses of ``lakehouse_core.cli.Cli``."""
+
+    args: argparse.Namespace
+    out: Console
+
+    @property
+    def backend(self) -> Backend: ...
+
+    def emit_json(self, payload: Any) -> None: ...
+
+    def with_progress(self, fn: Callable[[Any, CancelToken], Any]) -> Any: ...
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

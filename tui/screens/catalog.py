@@ -54,7 +54,7 @@ class CatalogScreen(LakehouseScreen):
         Binding("d", "diff", "Diff marked", id="catalog.diff"),
         Binding("b", "create_ref('branch')", "Branch", id="catalog.branch"),
         Binding("t", "create_ref('tag')", "Tag", id="catalog.tag"),
-        Binding("M", "maintain", "Maintain tables", id="catalog.maintain"),
+        Binding("M", "maintain", "Maintain tables", id="catalog.maintain", show=False),
     ]
 
     def __init__(self) -> None:
