@@ -83,9 +83,14 @@ class _LiveManifestsOverwrite(_OverwriteFiles):
 
 
 def dead_manifests(table: Table) -> int:
-    """Manifests of the current snapshot listing no live file."""
+    """Manifests of the current snapshot listing no live file, carried from earlier snapshots (its
+    own manifest of the files it deleted is not counted: it goes with the next commit)."""
     snap = table.current_snapshot()
-    return 0 if snap is None else sum(1 for m in snap.manifests(table.io) if _is_dead(m))
+    if snap is None:
+        return 0
+    return sum(
+        1 for m in snap.manifests(table.io) if _is_dead(m) and m.added_snapshot_id != snap.snapshot_id
+    )
 
 
 def _compact(table: Table, groups: list[list[FileScanTask]]) -> int:
