@@ -1,43 +1,71 @@
 """Headless CLI ``lakehouse``: the same core as the TUI, for scripts and CI.
 
-Exit codes: 0 ok, 1 the operation failed (phase, query), 2 bad arguments or configuration,
-3 a service is unavailable, 4 not found, 130 cancelled. ``setup`` prints one line per thing it
-made sure of (created or already there); it exits 1 when a service refuses it, 3 when one is down.
+Exit codes (``lakehouse_core.cli_support.EXIT_CODES_HELP``, also the epilog of ``--help``): 0 ok,
+1 the operation failed, 2 bad arguments or settings, 3 a service is unavailable, 4 not found, 5 busy
+(another run holds the run lock), 70 internal error, 74 I/O error (disk full), 130 cancelled. Every
+error is one line on stderr. ``setup`` prints one line per thing it made sure of (created or already
+there); it exits 1 when a service refuses it, 3 when one is down.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from lakehouse_core import cli_maintain
+from lakehouse_core.cli_support import (
+    EXIT_BUSY,
+    EXIT_CANCELLED,
+    EXIT_CODES_HELP,
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_IO,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    Guard,
+    check_data_dir,
+    check_port,
+    console,
+    setup_logging,
+)
 from lakehouse_core.errors import (
-    CancelledError,
     ConfigError,
     LakehouseError,
-    NotFoundError,
-    PhaseFailed,
-    ServiceUnavailableError,
 )
 from lakehouse_core.models import AsOf, ProgressEvent, TableRef
 from lakehouse_core.ports import Backend, CancelToken
+from lakehouse_core.redact import Redactor
 from lakehouse_core.runs import result_to_dict, to_jsonable
 from lakehouse_core.settings import LakehouseSettings, load_settings
 
 logger = logging.getLogger("lakehouse")
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_NOT_FOUND, EXIT_CANCELLED = 0, 1, 2, 3, 4, 130
+__all__ = [
+    "EXIT_BUSY",
+    "EXIT_CANCELLED",
+    "EXIT_FAILED",
+    "EXIT_INTERNAL",
+    "EXIT_IO",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_UNAVAILABLE",
+    "EXIT_USAGE",
+    "main",
+]
 
 
 class RichProgress:
@@ -69,11 +97,15 @@ class RichProgress:
 class Cli:
     """Runs one parsed command; output to ``out`` (stdout), diagnostics and progress to ``err``."""
 
-    def __init__(self, args: argparse.Namespace, settings: LakehouseSettings) -> None:
+    def __init__(
+        self, args: argparse.Namespace, settings: LakehouseSettings, redactor: Redactor | None = None
+    ) -> None:
         self.args = args
         self.settings = settings
-        self.out = Console(soft_wrap=True)
-        self.err = Console(stderr=True)
+        redact = redactor or Redactor()
+        # data is printed literally (never as Rich markup) and without the settings' secrets
+        self.out = console(lambda: sys.stdout, redact)
+        self.err = console(lambda: sys.stderr, redact)
         self._backend: Backend | None = None
 
     @property
@@ -104,6 +136,15 @@ class Cli:
                 return fn(RichProgress(progress), cancel)
         finally:
             signal.signal(signal.SIGINT, previous)
+
+    @contextlib.contextmanager
+    def run_lock(self, what: str) -> Iterator[None]:
+        """Hold the data dir's run lock (phases take it again: the lock is reentrant per thread)."""
+        from lakehouse_core.phases.lock import RunLock
+
+        lock = RunLock.for_key(self.settings.data_path, "data-dir")
+        with lock.hold(what, wait=self.settings.run_wait, timeout_s=self.settings.run_wait_timeout_s):
+            yield
 
     # ------------------------------------------------------------ commands
     def cmd_generate(self) -> int:
@@ -139,6 +180,8 @@ class Cli:
         return self._run_phases([1, 2, 3, 4])
 
     def _run_phases(self, phases: Sequence[int]) -> int:
+        runner = self.backend.phases  # built before the progress display: its errors are one line
+        del runner
         results = []
         for phase in phases:
             result = self.with_progress(functools.partial(self._run_one, phase))
@@ -155,7 +198,11 @@ class Cli:
         return self.backend.phases.run(phase, sink, cancel)
 
     def _print_phase(self, result: Any) -> None:
-        self.out.print(f"[bold]phase {result.phase}[/] ok in {result.seconds:.2f}s (run {result.run_id})")
+        self.out.print(
+            Text.assemble(
+                (f"phase {result.phase}", "bold"), f" ok in {result.seconds:.2f}s (run {result.run_id})"
+            )
+        )
         for task in result.tasks:
             self.out.print(f"  {task.name:<24} {task.seconds:7.2f}s  {task.detail}")
         if result.rows_per_layer:
@@ -193,7 +240,7 @@ class Cli:
             table.add_row(*("NULL" if v is None else str(v) for v in row))
         self.out.print(table)
         if result.truncated:
-            self.err.print(f"[yellow]result truncated at the fetch limit ({self.args.limit:,} rows)[/]")
+            self.err.print(Text(f"result truncated at the fetch limit ({self.args.limit:,} rows)", "yellow"))
         return EXIT_OK
 
     def cmd_tables(self) -> int:
@@ -289,7 +336,13 @@ class Cli:
         from lakehouse_core.runs import RunStore
 
         metrics = PipelineMetrics()
-        start_exporter(metrics, self.args.port, self.args.addr)
+        try:
+            start_exporter(metrics, self.args.port, self.args.addr)
+        except OSError as exc:  # the port is taken, the address is not ours...
+            raise LakehouseError(
+                f"cannot serve metrics on {self.args.addr}:{self.args.port}: {exc.strerror or exc}",
+                title="Exporter failed",
+            ) from exc
         self.err.print(f"serving pipeline metrics on http://{self.args.addr}:{self.args.port}/metrics")
         store = RunStore(DataPaths(self.settings.data_path).runs)
         for _ in range(self.args.iterations or sys.maxsize):
@@ -302,7 +355,12 @@ class Cli:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of ``lakehouse``."""
-    parser = argparse.ArgumentParser(prog="lakehouse", description="Headless control of the lakehouse.")
+    parser = argparse.ArgumentParser(
+        prog="lakehouse",
+        description="Headless control of the lakehouse.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--mode", choices=["embedded", "stack"], help="backend (default: settings)")
     parser.add_argument("--data-dir", help="data directory (default: ./data)")
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
@@ -318,11 +376,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ph = sub.add_parser("phase", help="run one phase")
     ph.add_argument("number", type=int, choices=[1, 2, 3, 4])
-    ph.add_argument("--orders", type=int)
-    ph.add_argument("--defect-rate", type=float)
     run = sub.add_parser("run", help="run phases 1-4")
-    run.add_argument("--orders", type=int)
-    run.add_argument("--defect-rate", type=float)
+    for command in (ph, run):
+        command.add_argument("--orders", type=int)
+        command.add_argument("--defect-rate", type=float)
+        command.add_argument(
+            "--wait", action="store_true", help="when another run holds the run lock, wait for it"
+        )
+        command.add_argument("--wait-timeout", type=float, metavar="S", help="with --wait: give up after S s")
 
     sql = sub.add_parser("sql", help="run one SQL statement")
     sql.add_argument("query")
@@ -346,58 +407,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_DATA_DIR_WRITERS = ("generate", "phase", "run")
+_LOCKED = {"generate": "generate", "run": "phases 1-4"}
+"""Commands holding the data dir's run lock throughout (``run``: no other run slips in between its
+phases); each phase takes the lock(s) of its runner too."""
+
+
+def _settings_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Settings given on the command line (checked first: their errors name the option)."""
+    if getattr(args, "orders", None) is not None and args.orders <= 0:
+        raise ConfigError("--orders must be a positive number")
+    if getattr(args, "defect_rate", None) is not None and not 0 <= args.defect_rate <= 1:
+        raise ConfigError("--defect-rate must be between 0 and 1")
+    if getattr(args, "wait_timeout", None) is not None and args.wait_timeout <= 0:
+        raise ConfigError("--wait-timeout must be a positive number of seconds")
+    if getattr(args, "port", None) is not None:
+        check_port(args.port)
+    overrides: dict[str, Any] = {}
+    if args.mode:
+        overrides["mode"] = args.mode
+    if args.data_dir:
+        overrides["data_dir"] = args.data_dir
+    for name in ("orders", "seed", "defect_rate"):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    if getattr(args, "wait", False):
+        overrides["run_wait"] = True
+    if getattr(args, "wait_timeout", None) is not None:
+        overrides["run_wait_timeout_s"] = args.wait_timeout
+    return overrides
+
+
+def _command(args: argparse.Namespace, redactor: Redactor) -> int:
+    settings = load_settings(**_settings_overrides(args))
+    redactor.forms = Redactor.for_settings(settings).forms
+    if args.command == "exporter" and args.port is None:
+        args.port = settings.prometheus.exporter_port
+        check_port(args.port)
+    if settings.mode == "embedded" or args.command in (*_DATA_DIR_WRITERS, "exporter"):
+        check_data_dir(
+            settings.data_path,
+            create=args.command != "exporter",
+            write=args.command in _DATA_DIR_WRITERS,
+        )
+    cli = Cli(args, settings, redactor)
+    with cli.run_lock(_LOCKED[args.command]) if args.command in _LOCKED else contextlib.nullcontext():
+        return int(getattr(cli, f"cmd_{args.command}")())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``lakehouse``; returns the exit code."""
+    """Entry point of ``lakehouse``; returns the exit code. Never raises (except argparse's exit 2
+    on a malformed command line): every error is one line on stderr and an exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    err = Console(stderr=True)
-    try:
-        overrides: dict[str, Any] = {}
-        if args.mode:
-            overrides["mode"] = args.mode
-        if args.data_dir:
-            overrides["data_dir"] = args.data_dir
-        for name in ("orders", "seed", "defect_rate"):
-            if getattr(args, name, None) is not None:
-                overrides[name] = getattr(args, name)
-        settings = load_settings(**overrides)
-        if args.command == "exporter" and args.port is None:
-            args.port = settings.prometheus.exporter_port
-        if getattr(args, "orders", None) is not None and args.orders <= 0:
-            raise ConfigError("--orders must be a positive number")
-        if getattr(args, "defect_rate", None) is not None and not 0 <= args.defect_rate <= 1:
-            raise ConfigError("--defect-rate must be between 0 and 1")
-        cli = Cli(args, settings)
-        return int(getattr(cli, f"cmd_{args.command}")())
-    except CancelledError as exc:
-        err.print(f"[yellow]cancelled:[/] {exc}")
-        return EXIT_CANCELLED
-    except PhaseFailed as exc:
-        if isinstance(exc.cause, CancelledError):
-            err.print("[yellow]cancelled[/]")
-            return EXIT_CANCELLED
-        err.print(f"[red]error:[/] {exc}")
-        return EXIT_FAILED
-    except ServiceUnavailableError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        return EXIT_UNAVAILABLE
-    except NotFoundError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        return EXIT_NOT_FOUND
-    except ConfigError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        return EXIT_USAGE
-    except LakehouseError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        return EXIT_FAILED
-    except ValueError as exc:  # pydantic validation of settings
-        err.print(f"[red]error:[/] invalid settings: {str(exc).splitlines()[0]}")
-        return EXIT_USAGE
+    redactor = Redactor()  # filled with the secrets once the settings are loaded
+    log_path = setup_logging(args.verbose, redactor)
+    guard = Guard(console(lambda: sys.stderr, redactor), redactor, log_path)
+    return guard.run(lambda: _command(args, redactor))
 
 
 if __name__ == "__main__":  # pragma: no cover

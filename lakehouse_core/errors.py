@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import re
 from typing import Any
 
 
@@ -80,6 +82,49 @@ class DataError(LakehouseError):
     """Input data is missing or unusable (e.g. no raw CSVs before phase 1 ingest)."""
 
     title = "Data error"
+
+
+class BusyError(LakehouseError):
+    """Another run holds the run lock of this data dir (or Nessie branch); ``holder`` describes it."""
+
+    title = "Busy"
+
+    def __init__(self, message: str, holder: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+class DiskFullError(LakehouseError):
+    """A write failed for lack of space (ENOSPC, or DuckDB's "No space left on device")."""
+
+    title = "Disk full"
+
+    def __init__(self, path: str | None = None) -> None:
+        where = f" while writing {path}" if path else ""
+        super().__init__(f"no space left on device{where}")
+        self.path = path
+
+
+_NO_SPACE = "no space left on device"
+_QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
+
+
+def disk_full_error(exc: BaseException) -> DiskFullError | None:
+    """A DiskFullError naming the file, when ``exc`` (or what caused it) is a full disk; else None."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DiskFullError):
+            return current
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return DiskFullError(None if current.filename is None else str(current.filename))
+        text = str(current)
+        if _NO_SPACE in text.lower():  # DuckDB: 'IO Error: Could not write file "/x": No space left...'
+            match = _QUOTED_PATH.search(text)
+            return DiskFullError(match.group(1) if match else None)
+        current = current.__cause__ or current.__context__
+    return None
 
 
 class CancelledError(LakehouseError):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lakehouse_core.fileio import atomic_write_text
 from lakehouse_core.models import PhaseResult, SnapshotRef, TaskResult
 
 logger = logging.getLogger(__name__)
@@ -68,17 +69,17 @@ def result_from_dict(data: dict[str, Any]) -> PhaseResult:
 
 
 class RunStore:
-    """Stores the last PhaseResult of each phase as ``runs/phase-<n>.json`` (atomic replace)."""
+    """Stores the last PhaseResult of each phase as ``runs/phase-<n>.json`` (atomic replace: tmp +
+    fsync + rename; a failed write leaves the previous file and no temporary one). ``redact`` is
+    applied to the JSON text (secrets out of run files)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, redact: Callable[[str], str] | None = None) -> None:
         self.directory = directory
+        self._redact = redact or (lambda text: text)
 
     def save(self, result: PhaseResult) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         target = self.directory / f"phase-{result.phase}.json"
-        tmp = target.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(result_to_dict(result), indent=2))
-        os.replace(tmp, target)
+        atomic_write_text(target, self._redact(json.dumps(result_to_dict(result), indent=2)))
 
     def load_all(self) -> dict[int, PhaseResult]:
         results: dict[int, PhaseResult] = {}

@@ -142,10 +142,10 @@ class LakehouseSettings(BaseSettings):
     """Iceberg warehouse location; default ``file://<data_dir>/warehouse``."""
     catalog_uri: str | None = None
     """Embedded SQL catalog URI; default ``sqlite:///<data_dir>/catalog.db``."""
-    orders: int = 5_000
+    orders: int = Field(default=5_000, gt=0)
     """Orders to generate (customers = orders/5, products = max(200, orders/25))."""
     seed: int = 42
-    defect_rate: float = 0.0
+    defect_rate: float = Field(default=0.0, ge=0, le=1)
     """Fraction of generated rows given a realistic defect (for the quality gates)."""
     http_timeout_s: float = 5.0
     query_timeout_s: float = 300.0
@@ -154,6 +154,10 @@ class LakehouseSettings(BaseSettings):
     crash fails the phase, not the app) or a thread of the caller."""
     phase_nice: int = Field(default=10, ge=0, le=19)
     """CPU niceness added to the phase child process, so the interactive process wins the cores."""
+    run_wait: bool = False
+    """When another run holds the data dir's run lock: wait for it (True) or fail at once (False)."""
+    run_wait_timeout_s: float | None = Field(default=None, gt=0)
+    """With ``run_wait``: give up after this many seconds (None: wait as long as it takes)."""
 
     nessie: NessieSettings = Field(default_factory=NessieSettings)
     minio: MinioSettings = Field(default_factory=MinioSettings)

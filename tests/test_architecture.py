@@ -22,11 +22,12 @@ LAYERS: dict[str, set[str]] = {
     # the lakehouse itself, on pyiceberg/DuckDB/pyarrow: never imports a backend, the CLI or the UI
     "shared": {
         "pipeline", "iceberg", "engines", "phases", "observability", "paths", "queries", "runs", "schemas",
+        "fileio", "redact",
     },
     # thin assemblies of shared parts and service clients, independent of each other
     "backends": {"backends"},
     # composition roots: the only callers of load_backend (with tui.cli)
-    "entry points": {"cli", "cli_maintain"},
+    "entry points": {"cli", "cli_maintain", "cli_support"},
 }
 
 

@@ -7,6 +7,12 @@ from lakehouse_core.ports import Backend
 from lakehouse_core.settings import LakehouseSettings
 
 
+STACK_EXTRA_MODULES = frozenset(
+    {"httpx", "docker", "prometheus_api_client", "pyiceberg", "s3fs", "psycopg2", "duckdb_extension_httpfs"}
+)
+"""Top-level modules of the ``[stack]`` extra: their absence means the extra is not installed."""
+
+
 def load_backend(settings: LakehouseSettings) -> Backend:
     """Build the Backend for ``settings.mode``."""
     if settings.mode == "embedded":
@@ -15,8 +21,12 @@ def load_backend(settings: LakehouseSettings) -> Backend:
         return build_embedded(settings)
     try:
         from lakehouse_core.backends.stack import build_stack
-    except ImportError as exc:  # pragma: no cover - depends on installed extras
+
+        return build_stack(settings)
+    except ImportError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in STACK_EXTRA_MODULES:
+            raise
         raise BackendNotInstalledError(
-            f"stack mode needs: pip install 'lakehouse-tui[stack]' ({exc})"
+            f"stack mode needs the [stack] extra: pip install 'lakehouse-tui[stack]' (no module {missing})"
         ) from exc
-    return build_stack(settings)

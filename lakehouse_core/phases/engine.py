@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lakehouse_core.errors import CancelledError, LakehouseError, PhaseFailed
+from lakehouse_core.errors import CancelledError, LakehouseError, PhaseFailed, disk_full_error
 from lakehouse_core.models import PhaseResult, ProgressEvent, SnapshotRef, TaskResult, TaskSpec
+from lakehouse_core.phases.hooks import hook_point
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ def run_steps(
         progress.emit(ProgressEvent(phase, step.name, "start", message=step.description))
         s0 = time.perf_counter()
         try:
+            hook_point("step", phase=phase, step=step.name)
             value = call_with(step.fn, **available)
         except CancelledError:
             progress.emit(ProgressEvent(phase, step.name, "log", message="cancelled"))
@@ -97,7 +99,8 @@ def run_steps(
             logger.warning("phase %s task %s failed: %s", phase, step.name, exc)
             progress.emit(ProgressEvent(phase, step.name, "log", message=f"FAILED: {exc}"))
             partial = summarize(phase, done, run_id=run_id, started=started, t0=t0, error=str(exc))
-            raise PhaseFailed(phase, exc if isinstance(exc, LakehouseError) else repr(exc), partial) from exc
+            cause = exc if isinstance(exc, LakehouseError) else disk_full_error(exc) or repr(exc)
+            raise PhaseFailed(phase, cause, partial) from exc
         result = _task_result(step, value, time.perf_counter() - s0)
         done.append(result)
         progress.emit(

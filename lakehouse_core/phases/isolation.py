@@ -27,6 +27,7 @@ from typing import IO
 
 from lakehouse_core.errors import CancelledError, LakehouseError, PhaseFailed
 from lakehouse_core.models import PhaseResult
+from lakehouse_core.phases.lock import held_fds, note_child
 from lakehouse_core.phases.messages import (
     ChildMsg,
     ErrorMsg,
@@ -127,11 +128,13 @@ def run_isolated(
             stdout=subprocess.PIPE,
             stderr=log_file,
             env=env,
+            pass_fds=held_fds(),  # the child holds the run lock too: it stays held until both are gone
             # same session as the caller on purpose: with the kernel's autogroup scheduling, a new
             # session would get its own CPU share and make the child's niceness meaningless
         )
     assert process.stdin is not None and process.stdout is not None
     logger.info("phase %s runs in child process %s", phase, process.pid)
+    note_child(process.pid)
     inbox: _Inbox = queue.Queue()
     reader = threading.Thread(target=_reader, args=(process.stdout, inbox), daemon=True)
     reader.start()
@@ -186,3 +189,4 @@ def run_isolated(
             process.wait(timeout=5)
         reader.join(timeout=5)
         process.stdout.close()
+        note_child(None)

@@ -4,7 +4,7 @@ steps and details, phase 4's extra steps and details (and the SQL engine and cat
 
 from __future__ import annotations
 
-import threading
+import logging
 
 from lakehouse_core.errors import LakehouseError, PhaseFailed
 from lakehouse_core.models import PhasePlan, PhaseResult
@@ -21,9 +21,14 @@ from lakehouse_core.phases.definitions import (
     run_phase1,
 )
 from lakehouse_core.phases.engine import Step, run_steps
+from lakehouse_core.phases.hooks import hook_point
+from lakehouse_core.phases.lock import RunLock, hold_all
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, CatalogBrowser, ProgressSink, SqlEngine
+from lakehouse_core.redact import Redactor
 from lakehouse_core.runs import RunStore, new_run_id
 from lakehouse_core.settings import LakehouseSettings
+
+logger = logging.getLogger(__name__)
 
 
 def execute_phase1(
@@ -67,8 +72,7 @@ class PersistentPhaseRunner:
         self._sql = sql
         self._catalog = catalog
         self._metrics = metrics or PipelineMetrics()
-        self._store = RunStore(self.paths.runs)
-        self._lock = threading.Lock()
+        self._store = RunStore(self.paths.runs, redact=Redactor.for_settings(settings))
 
     # ------------------------------------------------------------ what differs per backend
     def phase2_steps(self) -> list[Step]:  # pragma: no cover - abstract
@@ -83,6 +87,10 @@ class PersistentPhaseRunner:
 
     def phase4_details(self) -> tuple[str, ...]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def run_locks(self, phase: int) -> list[RunLock]:
+        """The run locks ``run(phase)`` holds: the data dir's (a backend may add its own)."""
+        return [RunLock.for_key(self.settings.data_path, "data-dir")]
 
     # ------------------------------------------------------------ shared
     def steps(self, phase: int) -> list[Step]:
@@ -121,20 +129,30 @@ class PersistentPhaseRunner:
     def run(
         self, phase: int, progress: ProgressSink = NULL_PROGRESS, cancel: CancelToken | None = None
     ) -> PhaseResult:
-        """Run one phase; PhaseFailed carries (and persists) the partial result."""
+        """Run one phase holding the run locks; PhaseFailed carries (and persists) the partial result.
+
+        Raises BusyError at once when another run holds a lock, unless ``settings.run_wait``.
+        """
         check_phase(phase)
-        if not self._lock.acquire(blocking=False):
-            raise LakehouseError("another phase is already running", title="Busy")
-        try:
-            result = self._run(phase, progress, cancel)
-        except PhaseFailed as exc:
-            if isinstance(exc.partial, PhaseResult):
-                self._store.save(exc.partial)
-                self._metrics.record_phase(exc.partial)
-            raise
-        finally:
-            self._lock.release()
-        self._store.save(result)
+        with hold_all(
+            self.run_locks(phase),
+            f"phase {phase}",
+            wait=self.settings.run_wait,
+            timeout_s=self.settings.run_wait_timeout_s,
+            cancel=cancel,
+        ):
+            hook_point("locked", phase=phase)
+            try:
+                result = self._run(phase, progress, cancel)
+            except PhaseFailed as exc:
+                if isinstance(exc.partial, PhaseResult):
+                    self._metrics.record_phase(exc.partial)
+                    try:
+                        self._store.save(exc.partial)
+                    except OSError as save_error:  # e.g. the disk that failed the phase is full
+                        logger.warning("cannot save the failed run's result: %s", save_error)
+                raise
+            self._store.save(result)
         self._metrics.record_phase(result)
         return result
 

@@ -26,6 +26,7 @@ from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.errors import LakehouseError, ServiceUnavailableError
 from lakehouse_core.observability import PipelineMetrics
 from lakehouse_core.phases import PersistentPhaseRunner, Step, StepOutput, iceberg_layout, promote_step
+from lakehouse_core.phases.lock import RunLock
 from lakehouse_core.ports import CatalogBrowser, SqlEngine
 from lakehouse_core.settings import LakehouseSettings
 
@@ -81,6 +82,12 @@ class StackPhaseRunner(PersistentPhaseRunner):
     def branch(self) -> str:
         """The Nessie branch phase 2 writes."""
         return self.settings.nessie.ref
+
+    def run_locks(self, phase: int) -> list[RunLock]:
+        """The Nessie branch's run lock (a lock file under the data dir: per machine), and the data
+        dir's for phase 1, which writes it."""
+        branch = RunLock.for_key(self.settings.data_path, f"nessie-{self.branch}")
+        return [branch, *super().run_locks(phase)] if phase == 1 else [branch]
 
     # ------------------------------------------------------------ phase 2
     def phase2_steps(self) -> list[Step]:
