@@ -6,7 +6,6 @@ from lakehouse_core.errors import BackendNotInstalledError
 from lakehouse_core.ports import Backend
 from lakehouse_core.settings import LakehouseSettings
 
-
 STACK_EXTRA_MODULES = frozenset(
     {"httpx", "docker", "prometheus_api_client", "pyiceberg", "s3fs", "psycopg2", "duckdb_extension_httpfs"}
 )
