@@ -57,7 +57,9 @@ def start(env: dict[str, str], *argv: str, cwd: Path | None = None) -> subproces
     )
 
 
-def run(env: dict[str, str], *argv: str, timeout: float = 300, cwd: Path | None = None) -> tuple[int, str, str]:
+def run(
+    env: dict[str, str], *argv: str, timeout: float = 300, cwd: Path | None = None
+) -> tuple[int, str, str]:
     """Run ``lakehouse *argv``; (exit code, stdout, stderr)."""
     proc = start(env, *argv, cwd=cwd)
     out, err = proc.communicate(timeout=timeout)

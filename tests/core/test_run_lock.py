@@ -109,7 +109,8 @@ def _reached(gate: Path) -> Path:
 def _busy_line(err: str, phase: str, pid: int) -> None:
     line = one_line(err)
     assert re.fullmatch(
-        rf"busy: {phase} is running since \d\d:\d\d:\d\d \(pid {pid}, `lakehouse [^`]*`\); use --wait to queue",
+        rf"busy: {phase} is running since \d\d:\d\d:\d\d \(pid {pid}, `lakehouse [^`]*`\)"
+        r"; use --wait to queue",
         line,
     ), line
 
@@ -212,7 +213,8 @@ def test_a_killed_holder_is_taken_over(gated: tuple[dict[str, str], Path, Path],
     code, _, err = run(plain, "-q", "--data-dir", str(data), "phase", "1", "--orders", "300")
     assert code == 0, err
     assert re.search(
-        rf"taking over the run lock \S+ left by a run that died: phase 1 started \d\d:\d\d:\d\d \(pid {first.pid}",
+        r"taking over the run lock \S+ left by a run that died: "
+        rf"phase 1 started \d\d:\d\d:\d\d \(pid {first.pid}",
         err,
     ), err
     assert_counts(data, 300)
