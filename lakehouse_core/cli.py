@@ -90,7 +90,8 @@ class RichProgress:
                 self.progress.update(
                     task, completed=1, total=1, description=f"[{event.phase}] {event.task} ✓"
                 )
-            elif event.kind == "log" and event.message:
+            elif event.kind == "log" and event.message and not event.message.startswith("FAILED: "):
+                # a failure is the command's one error line at the end, not a line here too
                 self.progress.console.print(f"  {event.task}: {event.message}")
 
 

@@ -24,9 +24,11 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(exc, OSError) and exc.filename is None:  # name the file the write was for
+            raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from exc
         raise
     fsync_directory(target.parent)
 

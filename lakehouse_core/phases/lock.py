@@ -128,7 +128,7 @@ def _write_record(path: Path, holder: LockHolder) -> None:
     try:
         atomic_write_text(_record_path(path), json.dumps(asdict(holder)))
     except OSError as exc:  # the lock itself holds; only the description of the holder is missing
-        logger.warning("cannot write the run lock record %s: %s", _record_path(path), exc)
+        logger.info("cannot write the run lock record %s: %s", _record_path(path), exc)
 
 
 def read_holder(path: Path) -> LockHolder | None:
