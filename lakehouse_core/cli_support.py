@@ -220,12 +220,9 @@ class Guard:
             if isinstance(exc.cause, CancelledError):
                 self.say("cancelled", "", "yellow")
                 return EXIT_CANCELLED
-            self.say("error: ", str(exc))
-            return (
-                EXIT_IO
-                if isinstance(exc.cause, BaseException) and disk_full_error(exc.cause)
-                else EXIT_FAILED
-            )
+            full = disk_full_error(exc.cause) if isinstance(exc.cause, BaseException) else None
+            self.say("error: ", f"phase {exc.phase} failed: {full}" if full else str(exc))
+            return EXIT_IO if full else EXIT_FAILED
         if isinstance(exc, CancelledError):
             self.say("cancelled: ", str(exc), "yellow")
             return EXIT_CANCELLED

@@ -19,6 +19,10 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
+        try:  # mkstemp makes 0600: keep the target's mode, or the usual 0644
+            os.fchmod(fd, target.stat().st_mode & 0o777)
+        except FileNotFoundError:
+            os.fchmod(fd, 0o644)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

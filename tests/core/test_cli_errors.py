@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,17 +101,15 @@ def test_ctrl_c_on_the_exporter(tmp_path: Path, env: dict[str, str]) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     proc = start(env, "--data-dir", str(tmp_path / "d"), "exporter", "--port", str(port), "--interval", "0.1")
-    deadline = time.monotonic() + 120
-    while True:  # serving once the port answers
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            break
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.1)
+    assert proc.stderr is not None
+    serving = proc.stderr.readline()  # said once the server listens
+    assert serving.strip() == f"serving pipeline metrics on http://127.0.0.1:{port}/metrics"
+    with socket.create_connection(("127.0.0.1", port), timeout=10):
+        pass
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
-    lines = err.strip().splitlines()
-    assert lines == [f"serving pipeline metrics on http://127.0.0.1:{port}/metrics", "cancelled"]
+    assert err.strip().splitlines() == ["cancelled"]
 
 
 def test_stack_mode_without_the_stack_extra(tmp_path: Path, env: dict[str, str]) -> None:
@@ -185,7 +182,7 @@ def test_an_unexpected_error_is_one_line_with_the_traceback_in_the_log(
 
 # ---------------------------------------------------------------- disk full
 def _digests(data: Path) -> dict[str, str]:
-    files = [*data.glob("runs/*.json"), *data.glob("*/*.parquet")]
+    files = [*data.glob("runs/*.json"), *data.glob("*/*.parquet"), *data.glob("raw/*.csv")]
     return {str(f.relative_to(data)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
 
@@ -211,13 +208,14 @@ def test_disk_full_is_one_line_and_loses_nothing_published(tmp_path: Path, env: 
         code, _, err = run(env, "-q", "--data-dir", str(data), "phase", "1", "--orders", "300")
         assert code == 0, err
         before = _digests(data)
-        assert "runs/phase-1.json" in before and "bronze/orders.parquet" in before
+        assert {"runs/phase-1.json", "bronze/orders.parquet", "raw/orders.csv"} <= set(before)
         _fill(fs)
-        for argv in (["phase", "1", "--orders", "20000"], ["generate", "--orders", "20000"]):
+        for argv in (["phase", "1", "--orders", "20000"], ["generate", "--orders", "20000", "--overwrite"]):
             code, _, err = run(env, "-q", "--data-dir", str(data), *argv)
             assert code == 74, err
             _no_traceback(err)
-            assert "no space left on device" in one_line(err), err
+            line = one_line(err)
+            assert line.startswith("error: ") and "no space left on device" in line.lower(), err
         (fs / "filler").unlink()  # room to read and check
         assert _digests(data) == before
         assert not [p for p in data.rglob("*.tmp")]
@@ -249,4 +247,5 @@ def test_run_files_are_replaced_atomically(tmp_path: Path, monkeypatch: pytest.M
         store.save(PhaseResult(1, False, "new-run", datetime.now(UTC), 2.0))
     assert info.value.errno == errno.ENOSPC and info.value.filename == str(tmp_path / "phase-1.json")
     assert (tmp_path / "phase-1.json").read_bytes() == original
+    assert (tmp_path / "phase-1.json").stat().st_mode & 0o777 == 0o644
     assert sorted(p.name for p in tmp_path.iterdir()) == ["phase-1.json"]

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -129,20 +130,19 @@ def test_phase1_twice_second_fails_at_once_or_waits(gated: tuple[dict[str, str],
         holder = json.loads((data / "locks" / "data-dir.lock.json").read_text())
         assert holder["pid"] == first.pid and holder["child_pid"]  # the phase child runs under it
         # arriving second with --wait: queued behind the first, then runs
-        waiter = start(plain, "-q", "--data-dir", str(data), "phase", "1", "--orders", "700", "--wait")
-        assert waiter.poll() is None
+        waiter = start(plain, "-q", "--data-dir", str(data), "phase", "1", "--wait")
+        assert _first_line(waiter).startswith("waiting for the run lock: phase 1 is running since")
         gate.write_text("go")
-        out, err = first.communicate(timeout=300)
+        _, err = first.communicate(timeout=300)
         assert first.returncode == 0, err
-        out, err = waiter.communicate(timeout=300)
+        _, err = waiter.communicate(timeout=300)
         assert waiter.returncode == 0, err
-        assert "waiting for the run lock: phase 1 is running since" in err
     finally:
         gate.write_text("go")
         for proc in (first,):
             if proc.poll() is None:
                 proc.kill()
-    assert_counts(data, 700)  # the waiter ran last, whole
+    _assert_last_run_whole(data)
     assert not (data / "locks" / "data-dir.lock.json").exists()
 
 
@@ -159,7 +159,8 @@ def test_phase2_holding_phase1_queues(gated: tuple[dict[str, str], Path, Path]) 
         code, _, err = run(plain, "-q", "--data-dir", str(data), "generate", "--orders", "50", timeout=120)
         assert code == BUSY
         _busy_line(err, "phase 2", first.pid)
-        waiter = start(plain, "-q", "--data-dir", str(data), "phase", "1", "--wait", "--orders", "600")
+        waiter = start(plain, "-q", "--data-dir", str(data), "phase", "1", "--wait")
+        assert _first_line(waiter).startswith("waiting for the run lock: phase 2 is running since")
         gate.write_text("go")
         _, err = first.communicate(timeout=300)
         assert first.returncode == 0, err
@@ -169,7 +170,7 @@ def test_phase2_holding_phase1_queues(gated: tuple[dict[str, str], Path, Path]) 
         gate.write_text("go")
         if first.poll() is None:
             first.kill()
-    assert_counts(data, 600)
+    _assert_last_run_whole(data)
     code, out, _ = run(plain, "--json", "--data-dir", str(data), "sql", "SELECT COUNT(*) FROM bronze.orders")
     assert code == 0 and json.loads(out)["rows"] == [[ORDERS]]  # phase 2 promoted the first run whole
 
@@ -210,14 +211,27 @@ def test_a_killed_holder_is_taken_over(gated: tuple[dict[str, str], Path, Path],
         assert f"pid {first.pid} is gone, its phase process" in one_line(err)
         gate.write_text("go")  # the orphan child goes on, sees its parent gone and stops
         _wait_lock_free(data / "locks" / "data-dir.lock")
-    code, _, err = run(plain, "-q", "--data-dir", str(data), "phase", "1", "--orders", "300")
+    code, _, err = run(plain, "-q", "--data-dir", str(data), "phase", "1")
     assert code == 0, err
     assert re.search(
         r"taking over the run lock \S+ left by a run that died: "
         rf"phase 1 started \d\d:\d\d:\d\d \(pid {first.pid}",
         err,
     ), err
-    assert_counts(data, 300)
+    _assert_last_run_whole(data)
+
+
+def _first_line(proc: subprocess.Popen[str]) -> str:
+    """The first line ``proc`` writes on stderr (it is waiting once it said so)."""
+    assert proc.stderr is not None
+    return proc.stderr.readline()
+
+
+def _assert_last_run_whole(data: Path) -> None:
+    """The counts check, and bronze's quality report is the last phase-1 run's, which completed."""
+    report = assert_counts(data, ORDERS)
+    last = json.loads((data / "runs" / "phase-1.json").read_text())
+    assert last["ok"] and report["run_id"] == last["run_id"]
 
 
 def _wait_lock_free(path: Path, timeout: float = 120) -> None:
