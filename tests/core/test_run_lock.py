@@ -130,18 +130,11 @@ def test_phase1_twice_second_fails_at_once_or_waits(gated: tuple[dict[str, str],
         holder = json.loads((data / "locks" / "data-dir.lock.json").read_text())
         assert holder["pid"] == first.pid and holder["child_pid"]  # the phase child runs under it
         # arriving second with --wait: queued behind the first, then runs
-        waiter = start(plain, "-q", "--data-dir", str(data), "phase", "1", "--wait")
-        assert _first_line(waiter).startswith("waiting for the run lock: phase 1 is running since")
-        gate.write_text("go")
-        _, err = first.communicate(timeout=300)
-        assert first.returncode == 0, err
-        _, err = waiter.communicate(timeout=300)
-        assert waiter.returncode == 0, err
+        _queue_phase1_behind(first, "phase 1", plain, data, gate)
     finally:
         gate.write_text("go")
-        for proc in (first,):
-            if proc.poll() is None:
-                proc.kill()
+        if first.poll() is None:
+            first.kill()
     _assert_last_run_whole(data)
     assert not (data / "locks" / "data-dir.lock.json").exists()
 
@@ -159,13 +152,7 @@ def test_phase2_holding_phase1_queues(gated: tuple[dict[str, str], Path, Path]) 
         code, _, err = run(plain, "-q", "--data-dir", str(data), "generate", "--orders", "50", timeout=120)
         assert code == BUSY
         _busy_line(err, "phase 2", first.pid)
-        waiter = start(plain, "-q", "--data-dir", str(data), "phase", "1", "--wait")
-        assert _first_line(waiter).startswith("waiting for the run lock: phase 2 is running since")
-        gate.write_text("go")
-        _, err = first.communicate(timeout=300)
-        assert first.returncode == 0, err
-        _, err = waiter.communicate(timeout=300)
-        assert waiter.returncode == 0, err
+        _queue_phase1_behind(first, "phase 2", plain, data, gate)
     finally:
         gate.write_text("go")
         if first.poll() is None:
@@ -219,6 +206,19 @@ def test_a_killed_holder_is_taken_over(gated: tuple[dict[str, str], Path, Path],
         err,
     ), err
     _assert_last_run_whole(data)
+
+
+def _queue_phase1_behind(
+    first: subprocess.Popen[str], holding: str, env: dict[str, str], data: Path, gate: Path
+) -> None:
+    """``phase 1 --wait`` arrives while ``first`` holds the lock: it waits, then both complete."""
+    waiter = start(env, "-q", "--data-dir", str(data), "phase", "1", "--wait")
+    assert _first_line(waiter).startswith(f"waiting for the run lock: {holding} is running since")
+    gate.write_text("go")
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    _, err = waiter.communicate(timeout=300)
+    assert waiter.returncode == 0, err
 
 
 def _first_line(proc: subprocess.Popen[str]) -> str:
