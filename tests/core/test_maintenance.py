@@ -127,10 +127,10 @@ def test_time_travel_to_kept_snapshots_after_maintenance(reruns: Reruns) -> None
     assert reruns.catalog.load_table("bronze.orders").snapshot_by_id(reruns.previous) is None
     engine = DuckDbSqlEngine(reruns.catalog)
     sql = "SELECT count(*) FROM gold.daily_sales"
-    assert engine.execute(sql, as_of=AsOf(snapshot_id=reruns.tagged)).rows == ((DAYS,),)
-    assert engine.execute(sql, as_of=AsOf(ref="audit")).rows == ((DAYS,),)
+    assert engine.execute(sql, as_of=AsOf(snapshot_id=reruns.tagged)).tuples() == ((DAYS,),)
+    assert engine.execute(sql, as_of=AsOf(ref="audit")).tuples() == ((DAYS,),)
     by_branch = engine.execute("SELECT count(*) FROM bronze.customers", as_of=AsOf(ref="old"))
-    assert by_branch.rows == ((12,),)
+    assert by_branch.tuples() == ((12,),)
     assert ops.read_as_of(customers, ref="old").num_rows == 12
 
 
