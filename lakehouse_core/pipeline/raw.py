@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lakehouse_core.errors import DataError
+from lakehouse_core.fileio import fsync_directory
 from lakehouse_core.paths import TABLES, DataPaths
 
 BLOCK = 8 << 20
@@ -81,6 +82,8 @@ def write_atomically(staged: Mapping[Path, Path]) -> None:
             os.fsync(fh.fileno())
     for tmp, target in staged.items():
         os.replace(tmp, target)
+    for directory in {target.parent for target in staged.values()}:
+        fsync_directory(directory)  # the renames survive a crash
 
 
 # ---------------------------------------------------------------- whole-file checks
