@@ -79,3 +79,8 @@ class DataPaths:
         for p in (self.raw, self.bronze, self.silver, self.gold, self.quarantine, self.runs):
             p.mkdir(parents=True, exist_ok=True)
         return self
+
+    @property
+    def spool(self) -> Path:
+        """Where large SQL results are spooled (files unlinked as soon as they are mapped)."""
+        return self.root / ".spool"

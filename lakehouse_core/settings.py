@@ -149,6 +149,9 @@ class LakehouseSettings(BaseSettings):
     """Fraction of generated rows given a realistic defect (for the quality gates)."""
     http_timeout_s: float = 5.0
     query_timeout_s: float = 300.0
+    result_spool_mb: float = Field(default=8.0, ge=0)
+    """SQL results larger than this go to a memory-mapped Arrow file under ``<data_dir>/.spool``
+    (unlinked once mapped): a 1M-row result costs the process the pages it reads. 0: in memory."""
     phase_isolation: Literal["process", "thread"] = "process"
     """Where phase 1 runs: a child process (default: the caller's event loop and heap stay free, a
     crash fails the phase, not the app) or a thread of the caller."""

@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -28,6 +29,7 @@ from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 from pyiceberg.table import Table
 
 from lakehouse_core.engines import duckdb_session
+from lakehouse_core.engines.spool import ResultSpool
 from lakehouse_core.errors import CancelledError, LakehouseError, QueryError
 from lakehouse_core.iceberg import ops
 from lakehouse_core.models import AsOf, QueryResult
@@ -94,6 +96,8 @@ class DuckDbSqlEngine:
         init_sql: tuple[str, ...] = (),
         snapshot_table: Callable[[Table, int], Table] | None = None,
         readable: Sequence[str] | None = None,
+        spool_dir: Path | None = None,
+        spool_bytes: int = 0,
     ) -> None:
         """``extra_extensions`` (e.g. ``("httpfs",)``) load from their PyPI packages before iceberg;
         ``init_sql`` runs once after them (e.g. ``CREATE SECRET`` for an S3 warehouse). When any of
@@ -101,6 +105,8 @@ class DuckDbSqlEngine:
         ``snapshot_table(table, snapshot_id)`` gives the Table whose metadata file holds an older
         snapshot, for catalogs whose current metadata file drops old snapshots (Nessie's REST).
         ``readable``: the only locations DuckDB may read (default: the catalog's ``warehouse``).
+        ``spool_dir``/``spool_bytes``: results over ``spool_bytes`` go to a memory-mapped Arrow file
+        there (``spool.ResultSpool``); 0 keeps them in memory.
         Nothing is opened here: the connection is made, and the extensions loaded, on first use."""
         self._catalog = catalog
         self._snapshot_table = snapshot_table
@@ -112,6 +118,8 @@ class DuckDbSqlEngine:
         self._use_extension = use_extension
         self._extensions = (*extra_extensions, *duckdb_session.ICEBERG_EXTENSIONS)
         self._init_sql = init_sql
+        self._spool_dir = spool_dir
+        self._spool_bytes = spool_bytes
         if readable is None:
             warehouse = catalog.properties.get("warehouse")
             readable = (warehouse,) if warehouse else ()
@@ -322,6 +330,10 @@ class DuckDbSqlEngine:
                 if self._cancel_requested:
                     raise CancelledError("query cancelled") from exc
                 raise QueryError(str(exc), ENGINE) from exc
+            except CancelledError:
+                raise
+            except LakehouseError as exc:  # the result could not be spooled (disk full...)
+                raise QueryError(exc.message, ENGINE) from exc
             finally:
                 if timer is not None:
                     timer.cancel()
@@ -344,22 +356,25 @@ class DuckDbSqlEngine:
             rel = rel.limit(limit + 1)  # one extra row tells whether the result was cut
         # interrupt() stops DuckDB while it computes a batch; between batches the loop checks the flag
         reader = rel.to_arrow_reader(BATCH_ROWS)
-        batches: list[pa.RecordBatch] = []
+        spool = ResultSpool(reader.schema, self._spool_dir, self._spool_bytes)
         rows = 0
-        with reader:
-            for batch in reader:
-                if self._cancel_requested:
-                    raise CancelledError("query cancelled")
-                batches.append(batch)
-                rows += batch.num_rows
-                if len(batches) == 1 and batch.num_rows >= BATCH_ROWS and (limit is None or rows <= limit):
-                    first_page(columns, types, pa.Table.from_batches(batches))
-                if limit is not None and rows > limit:
-                    break
-        data = pa.Table.from_batches(batches, schema=reader.schema)
-        truncated = limit is not None and data.num_rows > limit
-        if truncated:
-            data = data.slice(0, limit)
+        try:
+            with reader:
+                for batch in reader:
+                    if self._cancel_requested:
+                        raise CancelledError("query cancelled")
+                    first = rows == 0
+                    spool.add(batch)
+                    rows += batch.num_rows
+                    if first and batch.num_rows >= BATCH_ROWS and (limit is None or rows <= limit):
+                        first_page(columns, types, pa.Table.from_batches([batch]))
+                    if limit is not None and rows > limit:
+                        break
+            data = spool.table(limit)
+        except BaseException:
+            spool.discard()
+            raise
+        truncated = limit is not None and rows > limit
         return columns, types, data, truncated
 
     def cancel(self) -> None:

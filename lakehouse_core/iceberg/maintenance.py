@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import AlwaysTrue
-from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
 from pyiceberg.manifest import ManifestFile
 from pyiceberg.table import FileScanTask, Table, TableProperties
 from pyiceberg.table.refs import MAIN_BRANCH
@@ -112,6 +111,9 @@ def _compact(table: Table, groups: list[list[FileScanTask]]) -> int:
         ) as producer:
             producer.delete_by_predicate(AlwaysTrue())  # lets the producer look at every manifest
             counter = itertools.count(0)
+            # pyiceberg.io.pyarrow imports pyarrow.dataset and pandas (~50 MB): only when compacting
+            from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+
             for tasks in groups:
                 metadata = tx.table_metadata
                 rows = ArrowScan(metadata, table.io, metadata.schema(), AlwaysTrue()).to_table(tasks)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from pyarrow import fs as pafs
 from pyiceberg.io import FileIO
-from pyiceberg.io.pyarrow import PyArrowFileIO
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.refs import SnapshotRefType
@@ -32,6 +31,8 @@ MAX_AGE_PROPERTY = "history.expire.max-snapshot-age-ms"
 
 def file_key(io: FileIO, location: str) -> str:
     """The comparable key of a file location (scheme dropped, ``bucket/key`` for object stores)."""
+    from pyiceberg.io.pyarrow import PyArrowFileIO  # imports pandas: only when maintaining
+
     return PyArrowFileIO.parse_location(location, io.properties)[2]
 
 
@@ -48,6 +49,8 @@ class Listing:
 
 def list_table_files(table: Table) -> Listing:
     """List the files under ``table.location()`` with the filesystem of the table's FileIO."""
+    from pyiceberg.io.pyarrow import PyArrowFileIO
+
     io = table.io
     if not isinstance(io, PyArrowFileIO):
         raise LakehouseError(f"cannot list files through {type(io).__name__} (PyArrowFileIO only)")

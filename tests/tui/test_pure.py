@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pyarrow as pa
-import pytest
 
 from lakehouse_core.models import AsOf, MetricPanel, ProgressEvent, QueryResult
 from tui.messages import PhaseProgress
@@ -86,24 +85,6 @@ def test_progress_messages_coalesce_only_advances_of_one_task() -> None:
 def test_threshold_level() -> None:
     panel = MetricPanel("m", "Memory", "q", "%", warn=80, critical=90)
     assert [level(panel, v) for v in (None, 79.9, 80, 91.5)] == ["ok", "ok", "warn", "critical"]
-
-
-def test_sql_editor_falls_back_to_plain_text_without_a_grammar(monkeypatch: pytest.MonkeyPatch) -> None:
-    from textual.widgets import TextArea
-    from textual.widgets.text_area import LanguageDoesNotExist
-
-    from tui.screens.sql import make_editor
-
-    real = TextArea.code_editor
-
-    def no_sql(text: str = "", *, language: str | None = None, **kwargs: object) -> TextArea:
-        if language == "sql":
-            raise LanguageDoesNotExist("no tree-sitter-sql")
-        return real(text, language=language, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(TextArea, "code_editor", staticmethod(no_sql))
-    editor = make_editor("SELECT 1")
-    assert editor.language is None and editor.text == "SELECT 1" and editor.id == "editor"
 
 
 def test_read_only_statements_are_recognised() -> None:

@@ -12,7 +12,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Header, Input, Label, Static, TextArea
-from textual.widgets.text_area import LanguageDoesNotExist
 
 from lakehouse_core.errors import CancelledError, QueryError
 from lakehouse_core.models import AsOf, QueryResult
@@ -24,6 +23,7 @@ from tui.sqltext import parse_as_of, statement_at
 from tui.widgets import fmt
 from tui.widgets.footer import LakehouseFooter
 from tui.widgets.results_table import ResultsTable, result_summary
+from tui.widgets.sql_editor import SqlEditor
 
 CANCELLED_TEXT = "query cancelled by user"
 DEFAULT_SQL = "SELECT * FROM gold.daily_sales ORDER BY date DESC;\n"
@@ -38,14 +38,6 @@ class HistoryEntry:
     seconds: float
     rows: int | None
     error: str | None = None
-
-
-def make_editor(text: str) -> TextArea:
-    """A SQL code editor; plain text when tree-sitter or its SQL grammar is missing."""
-    try:
-        return TextArea.code_editor(text, language="sql", id="editor")
-    except LanguageDoesNotExist:
-        return TextArea.code_editor(text, language=None, id="editor")
 
 
 class SqlScreen(LakehouseScreen):
@@ -77,7 +69,7 @@ class SqlScreen(LakehouseScreen):
         yield Header()
         with Horizontal(id="sql-body"):
             with Vertical(id="sql-main"):
-                yield make_editor(DEFAULT_SQL)
+                yield SqlEditor(DEFAULT_SQL, id="editor")
                 with Horizontal(id="sql-toolbar"):
                     yield Label("as of", id="as-of-label")
                     yield Input(placeholder="current · ref · snapshot id · ISO time", id="as-of")

@@ -30,13 +30,17 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
     open_catalog = functools.cache(lambda: open_embedded_catalog(settings))  # writers: phase 2
     reader = open_embedded_catalog(settings, for_reading=True)  # browsing and SQL
     catalog = IcebergCatalogBrowser(reader)
-    sql = DuckDbSqlEngine(reader)  # users' session (SQL panel, `lakehouse sql`)
+    session = functools.partial(
+        DuckDbSqlEngine, reader, query_timeout_s=settings.query_timeout_s,
+        spool_dir=paths.spool, spool_bytes=int(settings.result_spool_mb * 2**20),
+    )
+    sql = session()  # users' session (SQL panel, `lakehouse sql`)
     metrics = metrics or PipelineMetrics()
     phases = EmbeddedPhaseRunner(  # phase 3 gets its own DuckDB session, which users never touch
         settings,
         open_catalog=open_catalog,
         catalog=catalog,
-        sql=DuckDbSqlEngine(reader),
+        sql=session(),
         metrics=metrics,
     )
 

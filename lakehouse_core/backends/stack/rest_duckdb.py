@@ -26,6 +26,7 @@ from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.engines.duckdb_sql import DuckDbSqlEngine, check_read_only
 from lakehouse_core.errors import QueryError, ServiceUnavailableError
 from lakehouse_core.models import AsOf, QueryResult
+from lakehouse_core.paths import DataPaths
 from lakehouse_core.ports import FirstPageCallback
 from lakehouse_core.settings import LakehouseSettings, MinioSettings
 
@@ -77,6 +78,8 @@ def open_rest_duckdb(catalog: NessieRestCatalog, settings: LakehouseSettings) ->
         init_sql=(s3_secret_sql(settings.minio), f"SET http_timeout = {int(settings.http_timeout_s * 1000)}"),
         snapshot_table=_historic_table(catalog),
         readable=(f"s3://{settings.minio.warehouse_bucket}/",),
+        spool_dir=DataPaths(settings.data_path).spool,
+        spool_bytes=int(settings.result_spool_mb * 2**20),
     )
 
 
