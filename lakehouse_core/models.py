@@ -349,6 +349,7 @@ class MetricPanel:
     title: str
     query: str
     unit: str = ""
+    """The unit of the series and thresholds (a name in ``lakehouse_core.units.UNITS``)."""
     warn: float | None = None
     critical: float | None = None
 
@@ -363,6 +364,8 @@ class AlertState:
     threshold: float
     message: str = ""
     severity: Literal["warning", "critical"] = "warning"
+    unit: str = ""
+    """The unit of ``value`` and ``threshold`` (a name in ``lakehouse_core.units.UNITS``)."""
 
 
 # ---------------------------------------------------------------- table maintenance

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Gauge, ProcessCollector, start_
 
 from lakehouse_core.errors import LakehouseError
 from lakehouse_core.models import AlertState, PhaseResult, Series
+from lakehouse_core.units import duration, unit_of
 
 logger = logging.getLogger(__name__)
 
@@ -209,12 +210,11 @@ def memory_alert(
     series = evaluate_range(samples, "process_resident_memory_bytes", start=0, end=float("inf"))
     points = series[0].points if series else ()
     if not points:
-        return AlertState("HighMemoryUsage", "ok", None, threshold, "no memory samples yet")
+        return AlertState("HighMemoryUsage", "ok", None, threshold, "no memory samples yet", unit="bytes")
     value = points[-1][1]
+    size = unit_of("bytes").format
     if value <= threshold:
-        return AlertState(
-            "HighMemoryUsage", "ok", value, threshold, f"{value / 1e6:,.0f} MB <= {threshold / 1e6:,.0f} MB"
-        )
+        return AlertState("HighMemoryUsage", "ok", value, threshold, f"{size(value)} <= {size(threshold)}", unit="bytes")
     above_since = points[-1][0]
     for ts, v in reversed(points):
         if v <= threshold:
@@ -227,8 +227,8 @@ def memory_alert(
         state,
         value,
         threshold,
-        f"{value / 1e6:,.0f} MB > {threshold / 1e6:,.0f} MB for {held:.0f}s"
-        f" (fires after {hold.total_seconds():.0f}s)",
+        f"{size(value)} > {size(threshold)} for {duration(held)} (fires after {duration(hold.total_seconds())})",
+        unit="bytes",
     )
 
 

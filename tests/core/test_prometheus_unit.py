@@ -45,19 +45,19 @@ def _series(points: list[tuple[float, float]], **labels: str) -> Series:
 
 
 def test_alert_evaluation_pending_then_firing() -> None:
-    rule = AlertRule("HighMemoryUsage", "process_resident_memory_bytes", 4e9, for_s=300, step_s=15)
+    rule = AlertRule("HighMemoryUsage", "process_resident_memory_bytes", 4e9, for_s=300, step_s=15, unit="bytes")
     low = _series([(t, 1e9) for t in range(0, 330, 15)], job="minio")
     recent = _series([(t, 1e9 if t < 200 else 5e9) for t in range(0, 330, 15)], job="nessie")
     long = _series([(t, 5e9) for t in range(0, 330, 15)], job="spark")
 
     ok = evaluate_rule(rule, [low])
-    assert (ok.state, ok.value, ok.message) == ("ok", 1e9, "job=minio: 1e+09 <= 4e+09")
+    assert (ok.state, ok.value, ok.message) == ("ok", 1e9, "job=minio: 953.7 MiB <= 3.7 GiB")
     pending = evaluate_rule(rule, [low, recent])
     assert (pending.state, pending.value) == ("pending", 5e9)
-    assert pending.message == "job=nessie: 5e+09 > 4e+09 for 105s (for 300s)"
+    assert pending.message == "job=nessie: 4.7 GiB > 3.7 GiB for 105s (for 300s)"
     firing = evaluate_rule(rule, [low, recent, long])
-    assert (firing.state, firing.value, firing.severity) == ("firing", 5e9, "warning")
-    assert firing.message == "job=spark: 5e+09 > 4e+09 for 315s (for 300s)"
+    assert (firing.state, firing.value, firing.severity, firing.unit) == ("firing", 5e9, "warning", "bytes")
+    assert firing.message == "job=spark: 4.7 GiB > 3.7 GiB for 315s (for 300s)"
     none = evaluate_rule(rule, [])
     assert (none.state, none.value, none.message) == ("ok", None, "no data")
 

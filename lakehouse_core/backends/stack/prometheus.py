@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 from lakehouse_core.errors import LakehouseError, QueryError, ServiceUnavailableError
 from lakehouse_core.models import AlertState, MetricPanel, Series, ServiceState, ServiceStatus
 from lakehouse_core.settings import LakehouseSettings
+from lakehouse_core.units import unit_of
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +42,11 @@ class AlertRule:
     for_s: float
     severity: Literal["warning", "critical"] = "warning"
     step_s: float = 15.0
+    unit: str = ""
+    """The unit of the query's values and the threshold (a name in ``lakehouse_core.units.UNITS``)."""
 
 
-MEMORY_ALERT = AlertRule("HighMemoryUsage", MEMORY_QUERY, MEMORY_WARN_BYTES, for_s=300.0)
+MEMORY_ALERT = AlertRule("HighMemoryUsage", MEMORY_QUERY, MEMORY_WARN_BYTES, for_s=300.0, unit="bytes")
 
 
 def _describe_requests_error(exc: BaseException) -> str:
@@ -177,6 +180,7 @@ def _series(item: dict[str, Any], query: str, raw_points: Sequence[Any]) -> Seri
 def evaluate_rule(rule: AlertRule, series: Sequence[Series]) -> AlertState:
     """Pure evaluation: per series, how long has ``value > threshold`` held up to the last point?"""
     order = {"ok": 0, "pending": 1, "firing": 2}
+    shown = unit_of(rule.unit).format
     best: tuple[str, float | None, str] = ("ok", None, "no data" if not series else "")
     for s in series:
         if not s.points:
@@ -190,11 +194,11 @@ def evaluate_rule(rule: AlertRule, series: Sequence[Series]) -> AlertState:
                 break
         who = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items())) or s.name
         if since is None:
-            state, msg = "ok", f"{who}: {last_v:g} <= {rule.threshold:g}"
+            state, msg = "ok", f"{who}: {shown(last_v)} <= {shown(rule.threshold)}"
         else:
             held = last_t - since
             state = "firing" if held >= rule.for_s else "pending"
-            msg = f"{who}: {last_v:g} > {rule.threshold:g} for {held:.0f}s (for {rule.for_s:.0f}s)"
+            msg = f"{who}: {shown(last_v)} > {shown(rule.threshold)} for {held:.0f}s (for {rule.for_s:.0f}s)"
         worse = order[state] > order[best[0]]
         higher = order[state] == order[best[0]] and (best[1] is None or last_v > best[1])
         if worse or higher:
@@ -207,6 +211,7 @@ def evaluate_rule(rule: AlertRule, series: Sequence[Series]) -> AlertState:
         threshold=rule.threshold,
         message=message,
         severity=rule.severity,
+        unit=rule.unit,
     )
 
 
