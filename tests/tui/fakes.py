@@ -227,26 +227,39 @@ class FakePhaseRunner:
 
 
 # ------------------------------------------------------------------ metrics
+MIB = 1024**2
 PANELS = (
     MetricPanel("cpu", "CPU usage", "process_cpu_percent", "%", warn=70, critical=90),
-    MetricPanel("memory", "Memory usage", "memory_usage_percent", "%", warn=80, critical=90),
-    MetricPanel("rows", "Rows ingested", "rate(lakehouse_rows_ingested_total[1m])", "rows/s"),
+    MetricPanel("memory", "Process memory (RSS)", "process_resident_memory_bytes", "bytes", 4e9, 8e9),
+    MetricPanel("rows", "Rows per layer", "lakehouse_layer_rows", "rows"),
     MetricPanel(
         "latency", "Query latency p95", "lakehouse_query_latency_p95_ms", "ms", warn=500, critical=2000
     ),
+    MetricPanel("freshness", "Table freshness", "lakehouse_table_freshness_seconds", "s", 86_400, 604_800),
 )
-CURVES: Mapping[str, Any] = {
-    "process_cpu_percent": lambda i: 20.0 + (i % 10) * 3,
-    "memory_usage_percent": lambda i: 62.0 + i * 0.5,
-    "rate(lakehouse_rows_ingested_total[1m])": lambda i: float((i * 37) % 400),
-    "lakehouse_query_latency_p95_ms": lambda i: 200.0 + i * 7,
+# per query: (labels, value at point i) of every series
+CURVES: Mapping[str, tuple[tuple[Mapping[str, str], Any], ...]] = {
+    "process_cpu_percent": (({"instance": "embedded"}, lambda i: 60.0 + (i % 10) * 3.5),),
+    "process_resident_memory_bytes": (({"instance": "embedded"}, lambda i: 700 * MIB + i * 3.3 * MIB),),
+    "lakehouse_layer_rows": tuple(
+        ({"layer": layer}, lambda i, n=n: float(n * min(i, 40) * 125))
+        for layer, n in (("bronze", 4), ("silver", 3), ("gold", 1), ("quarantine", 0.1))
+    ),
+    "lakehouse_query_latency_p95_ms": (({"instance": "embedded"}, lambda i: 200.0 + i * 7),),
+    "lakehouse_table_freshness_seconds": tuple(
+        ({"table": table}, lambda i, h=h: h * 3600.0 + i * 15)
+        for table, h in (("bronze.orders", 2), ("silver.orders", 9), ("gold.daily_sales", 30))
+    ),
 }
 
 
 class FakeMetrics:
+    """Fixed curves ending at T0 (``empty``: no series at all, as on a lakehouse with no samples)."""
+
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
         self.range_calls: list[tuple[str, timedelta, timedelta]] = []
+        self.empty = False
 
     def panels(self) -> list[MetricPanel]:
         self.gate.check("panels")
@@ -259,19 +272,24 @@ class FakeMetrics:
     def range(self, query: str, *, window: timedelta, step: timedelta) -> list[Series]:
         self.gate.check("range")
         self.range_calls.append((query, window, step))
-        curve = CURVES.get(query)
-        if curve is None:
+        if self.empty:
             return []
         count = max(1, min(60, int(window / step)))
         start = T0.timestamp() - window.total_seconds()
-        points = tuple((start + i * step.total_seconds(), float(curve(i))) for i in range(count))
-        return [Series(query, {"instance": "embedded"}, points)]
+        times = [start + (i + 1) * step.total_seconds() for i in range(count)]
+        return [
+            Series(query, labels, tuple((t, float(curve(i))) for i, t in enumerate(times)))
+            for labels, curve in CURVES.get(query, ())
+        ]
 
     def alerts(self) -> list[AlertState]:
         self.gate.check("alerts")
+        if self.empty:
+            return [AlertState("HighMemoryUsage", "ok", None, 4e9, "no memory samples yet", unit="bytes")]
         return [
-            AlertState("HighMemoryUsage", "firing", 91.5, 90.0, "memory usage above 90% for 1m", "critical"),
-            AlertState("SlowQueries", "pending", 613.0, 500.0, "p95 query latency above 500 ms", "warning"),
+            AlertState("HighCpuUsage", "firing", 91.5, 90.0, "cpu above 90% for 1m", "critical", "%"),
+            AlertState("HighMemoryUsage", "ok", 937_807_872.0, 4e9, "894.4 MiB <= 3.7 GiB", unit="bytes"),
+            AlertState("SlowQueries", "pending", 613.0, 500.0, "p95 query latency above 500 ms", unit="ms"),
             AlertState("PhaseFailed", "ok", 0.0, 1.0, "no failed phase", "critical"),
         ]
 
