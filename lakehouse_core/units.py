@@ -49,8 +49,6 @@ class Unit:
             return binary_size(value)
         if self.kind == "count":
             text = f"{round(value):,}"
-        elif self.kind == "percent":
-            text = f"{value:.1f}"
         else:
             text = _number(value)
         return f"{text} {self.label}".rstrip()
@@ -59,10 +57,10 @@ class Unit:
         """About ``count`` round axis values covering ``low``..``high``, each with its short label."""
         if self.kind == "duration":
             span_s = max(abs(low), abs(high)) * self.seconds
-            per, suffix, steps = next((d for d in _DURATION_SCALES if span_s >= 2 * d[0]), _DURATION_SCALES[-1])
+            per, _suffix, steps = next((d for d in _DURATION_SCALES if span_s >= 2 * d[0]), _DURATION_SCALES[-1])
             scale = per / self.seconds
             values = _nice(low / scale, high / scale, count, steps=steps)
-            return [(v * scale, _zero(v) or f"{v:g}{suffix}") for v in values]
+            return [(v * scale, _zero(v) or _short_duration(v * per)) for v in values]
         if self.kind == "bytes":
             power = 0
             while power < len(_BINARY) - 1 and max(abs(low), abs(high)) >= 1024 ** (power + 1):
@@ -136,6 +134,15 @@ def _number(value: float) -> str:
     if abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:.3g}"
+
+
+def _short_duration(seconds: float) -> str:
+    """An axis label: the largest unit in which ``seconds`` is a whole or half number (1d, 18h, 1.5s)."""
+    for per, suffix, _steps in _DURATION_SCALES:
+        amount = seconds / per
+        if abs(amount) >= 1 and abs(amount * 2 - round(amount * 2)) < 1e-9:
+            return f"{amount:g}{suffix}"
+    return f"{seconds * 1000:g}ms"
 
 
 def _short(value: float) -> str:

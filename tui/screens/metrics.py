@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -28,10 +29,11 @@ RATES: tuple[float, ...] = (1, 2, 5, 10, 30, 60)
 DEFAULT_RATE = 5.0
 POINTS = 60
 ALERT_STYLE = {"firing": "bold red", "pending": "yellow", "ok": "green"}
-# chart grid: columns by screen width, plots a fifth of the screen high within these bounds; a legend
-# adds a line per series that does not fit beside another, the body scrolls
+# chart grid: columns by screen width; plots share the height left by the header, status line, footer,
+# alerts and each panel's border, value and legend lines, within these bounds (the body scrolls)
 MIN_PLOT_HEIGHT = 5
-MAX_PLOT_HEIGHT = 12
+MAX_PLOT_HEIGHT = 16
+PANEL_LINES = 5
 THREE_COLUMNS_FROM = 150
 TWO_COLUMNS_FROM = 70
 
@@ -158,10 +160,12 @@ class MetricsScreen(LakehouseScreen):
         self._layout(event.size.width, event.size.height)
 
     def _layout(self, width: int, height: int) -> None:
-        """Columns by width, plot height by screen height."""
+        """Columns by width; plot height by what is left of the screen height per row of panels."""
         columns = 3 if width >= THREE_COLUMNS_FROM else 2 if width >= TWO_COLUMNS_FROM else 1
         self.query_one("#charts", Grid).styles.grid_size_columns = columns
-        plot_height = min(MAX_PLOT_HEIGHT, max(MIN_PLOT_HEIGHT, height // 5))
+        rows = max(1, math.ceil(len(self._charts) / columns))
+        free = height - 3 - (2 + max(1, len(self._alerts)))  # header, status, footer; alerts title + table
+        plot_height = min(MAX_PLOT_HEIGHT, max(MIN_PLOT_HEIGHT, free // rows - PANEL_LINES))
         for chart in self._charts.values():
             chart.plot_height = plot_height
 

@@ -66,7 +66,7 @@ def build(plt: Plot, spec: PlotSpec, width: int, height: int) -> str:
     for level, color in spec.thresholds:
         if spec.low <= level <= spec.high:
             plt.hline(level, color)
-    ticks = unit_of(spec.unit).ticks(spec.low, spec.high, max(1, (height - 2) // 2))
+    ticks = unit_of(spec.unit).ticks(spec.low, spec.high, max(2, (height - 2) // 2))
     plt.ylim(ticks[0][0], ticks[-1][0])
     plt.yticks([v for v, _ in ticks], [label for _, label in ticks])
     plt.xlim(-spec.window_s, 0)
