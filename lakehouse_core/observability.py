@@ -214,7 +214,8 @@ def memory_alert(
     value = points[-1][1]
     size = unit_of("bytes").format
     if value <= threshold:
-        return AlertState("HighMemoryUsage", "ok", value, threshold, f"{size(value)} <= {size(threshold)}", unit="bytes")
+        message = f"{size(value)} <= {size(threshold)}"
+        return AlertState("HighMemoryUsage", "ok", value, threshold, message, unit="bytes")
     above_since = points[-1][0]
     for ts, v in reversed(points):
         if v <= threshold:
@@ -227,7 +228,8 @@ def memory_alert(
         state,
         value,
         threshold,
-        f"{size(value)} > {size(threshold)} for {duration(held)} (fires after {duration(hold.total_seconds())})",
+        f"{size(value)} > {size(threshold)} for {duration(held)}"
+        f" (fires after {duration(hold.total_seconds())})",
         unit="bytes",
     )
 

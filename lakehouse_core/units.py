@@ -40,7 +40,7 @@ class Unit:
     seconds: float = 1.0
 
     def format(self, value: float | None) -> str:
-        """One value in full, e.g. ``12,340 rows``, ``4m05s``, ``894.0 MiB``, ``91.5 %``; None -> "no data"."""
+        """One value in full: ``12,340 rows``, ``4m05s``, ``894.0 MiB``, ``91.5 %``; None: "no data"."""
         if value is None or math.isnan(value):
             return "no data"
         if self.kind == "duration":
@@ -57,7 +57,9 @@ class Unit:
         """About ``count`` round axis values covering ``low``..``high``, each with its short label."""
         if self.kind == "duration":
             span_s = max(abs(low), abs(high)) * self.seconds
-            per, _suffix, steps = next((d for d in _DURATION_SCALES if span_s >= 2 * d[0]), _DURATION_SCALES[-1])
+            per, _suffix, steps = next(
+                (d for d in _DURATION_SCALES if span_s >= 2 * d[0]), _DURATION_SCALES[-1]
+            )
             scale = per / self.seconds
             values = _nice(low / scale, high / scale, count, steps=steps)
             return [(v * scale, _zero(v) or _short_duration(v * per)) for v in values]

@@ -45,7 +45,9 @@ def _series(points: list[tuple[float, float]], **labels: str) -> Series:
 
 
 def test_alert_evaluation_pending_then_firing() -> None:
-    rule = AlertRule("HighMemoryUsage", "process_resident_memory_bytes", 4e9, for_s=300, step_s=15, unit="bytes")
+    rule = AlertRule(
+        "HighMemoryUsage", "process_resident_memory_bytes", 4e9, for_s=300, step_s=15, unit="bytes"
+    )
     low = _series([(t, 1e9) for t in range(0, 330, 15)], job="minio")
     recent = _series([(t, 1e9 if t < 200 else 5e9) for t in range(0, 330, 15)], job="nessie")
     long = _series([(t, 5e9) for t in range(0, 330, 15)], job="spark")

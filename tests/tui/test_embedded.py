@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,8 +22,9 @@ from tui.screens.metrics import MetricsScreen
 from tui.screens.modals import ConfirmPhaseModal, InputModal
 from tui.screens.sql import SqlScreen
 from tui.widgets import fmt
-from tui.widgets.metric_chart import MetricChart
+from tui.widgets.metric_chart import MetricChart, SeriesLegend
 from tui.widgets.phase_panel import PhaseProgressPanel
+from tui.widgets.time_plot import TimeSeriesPlot
 
 pytestmark = pytest.mark.slow
 ORDERS = TableRef(("bronze",), "orders")
@@ -178,20 +180,34 @@ async def test_sql_on_embedded(real: tuple[Backend, LakehouseSettings], tmp_path
 async def test_metrics_on_embedded(real: tuple[Backend, LakehouseSettings]) -> None:
     backend, settings = real
     app = LakehouseApp(backend, settings)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f4")
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, MetricsScreen)
-        assert [c.panel.panel_id for c in screen.query(MetricChart)] == [
-            p.panel_id for p in backend.metrics.panels()
-        ]
+        charts = {c.panel.panel_id: c for c in screen.query(MetricChart)}
+        assert list(charts) == [p.panel_id for p in backend.metrics.panels()]
+        # every table of every layer in the legend, counts as whole numbers
+        rows = charts["rows"].query_one(SeriesLegend).plain.splitlines()
+        assert "━ bronze orders 5,000 rows" in rows and len(rows) >= 8
+        assert not [line for line in rows if ".00" in line]
+        # bytes with binary prefixes on the value, the axis and the thresholds
+        memory = charts["memory"]
+        assert re.fullmatch(r"\d+\.\d (MiB|GiB)", text_of(memory.query_one(".metric-value")))
+        assert memory.border_subtitle == "warn 3.7 GiB · crit 7.5 GiB"
+        plot = memory.query_one(TimeSeriesPlot)
+        assert plot.ready and "GiB" in str(plot.render()) and "now" in str(plot.render())
+        assert charts["freshness"].border_subtitle == "warn 1d · crit 7d"
+        durations = charts["task_durations"].query_one(SeriesLegend).plain
+        assert "ingest_to_bronze" in durations and "promote_to_iceberg" in durations
         alerts = cells(screen.query_one("#alerts"))
         assert [row[0] for row in alerts] == [a.name for a in backend.metrics.alerts()]
-        assert alerts[0][0] == "HighMemoryUsage"
+        assert alerts[0][0] == "HighMemoryUsage" and alerts[0][4] == "3.7 GiB"
+        assert re.fullmatch(r"\d+\.\d (MiB|GiB)", alerts[0][3])
+        assert screen.paused  # metrics_refresh_seconds=0
         await pilot.press("1", "p", "r")
         await settle(pilot)
-        assert screen.window_s == 300 and screen.paused
+        assert screen.window_s == 300 and not screen.paused
         assert not [n for n in app._notifications if n.severity == "error"]
 
 

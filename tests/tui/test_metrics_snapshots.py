@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.tui.fakes import make_fake_backend
 from tests.tui.conftest import make_settings
+from tests.tui.fakes import make_fake_backend
 from tests.tui.test_snapshots import app_for, steps
 from tui.app import LakehouseApp
 

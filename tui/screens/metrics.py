@@ -114,7 +114,9 @@ class MetricsScreen(LakehouseScreen):
             else Text(f"live, every {self.interval:g}s")
         )
         self.query_one("#metrics-status", Label).update(
-            Text.assemble(f"window {window_label(self.window_s)} · ", refresh, " · ", alert_summary(self._alerts))
+            Text.assemble(
+                f"window {window_label(self.window_s)} · ", refresh, " · ", alert_summary(self._alerts)
+            )
         )
 
     # ------------------------------------------------------------------ actions

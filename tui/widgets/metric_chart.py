@@ -163,7 +163,9 @@ class MetricChart(Vertical):
 
         names = series_labels(drawn)
         legend = [
-            Text.assemble(("━ ", "rgb({},{},{})".format(*color(i))), f"{name} ", (self.unit.format(s.last), "bold"))
+            Text.assemble(
+                ("━ ", "rgb({},{},{})".format(*color(i))), f"{name} ", (self.unit.format(s.last), "bold")
+            )
             for i, (name, s) in enumerate(zip(names, drawn, strict=True))
         ]
         self.query_one(SeriesLegend).update(legend)
@@ -188,4 +190,12 @@ class MetricChart(Vertical):
         if self.panel.critical is not None:
             thresholds.append((self.panel.critical, self._theme_rgb("error", (255, 71, 87))))
         minutes = f"{window_s / 60:g}m" if window_s < 3600 else f"{window_s / 3600:g}h"
-        return PlotSpec(tuple(lines), window_s, self.panel.unit, low, high, tuple(thresholds), f"no data in the last {minutes}")
+        return PlotSpec(
+            tuple(lines),
+            window_s,
+            self.panel.unit,
+            low,
+            high,
+            tuple(thresholds),
+            f"no data in the last {minutes}",
+        )

@@ -113,7 +113,9 @@ class TimeSeriesPlot(PlotextPlot):
         if not spec.lines or key == self._built_key:
             self.refresh()
             return
-        self.run_worker(partial(self._build, key), thread=True, exclusive=True, group="plot", exit_on_error=False)
+        self.run_worker(
+            partial(self._build, key), thread=True, exclusive=True, group="plot", exit_on_error=False
+        )
 
     def _build(self, key: tuple[PlotSpec, int, int]) -> None:
         with _BUILD_LOCK:
