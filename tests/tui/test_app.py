@@ -167,7 +167,7 @@ async def test_command_palette_has_a_command_per_action(
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, MetricsScreen)
-        assert app.screen.paused
+        assert not app.screen.paused  # the tests' settings start it paused: the command resumed it
 
 
 async def test_hanging_backend_call_keeps_the_ui_responsive(settings: LakehouseSettings) -> None:
