@@ -49,7 +49,7 @@ def connect() -> duckdb.DuckDBPyConnection:
         config={
             "autoinstall_known_extensions": "false",
             "autoload_known_extensions": "false",
-            "allocator_flush_threshold": "8MB",
+            "allocator_flush_threshold": "1MB",
         }
     )
 

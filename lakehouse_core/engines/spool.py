@@ -24,6 +24,12 @@ from lakehouse_core.errors import LakehouseError
 logger = logging.getLogger(__name__)
 
 
+WRITE_BYTES = 4 * 1024 * 1024
+"""Batches are written to the file in record batches of at least this size: reading the file maps
+each batch's header, and the kernel maps 64 kB around every page touched, so DuckDB's 8,192-row
+batches written as they come made 1M rows bring ~8 MB of the file into the process."""
+
+
 class ResultSpool:
     """Collects a result's record batches; ``table()`` gives them as one Table."""
 
@@ -37,6 +43,8 @@ class ResultSpool:
         self._path: Path | None = None
         self._sink: pa.OSFile | None = None
         self._writer: pa.ipc.RecordBatchFileWriter | None = None
+        self._pending: list[pa.RecordBatch] = []  # batches not yet written, together < WRITE_BYTES
+        self._pending_bytes = 0
 
     @property
     def spooled(self) -> bool:
@@ -62,7 +70,7 @@ class ResultSpool:
 
     def discard(self) -> None:
         """Drop what was collected (an error or a cancel); removes the file."""
-        self._batches = []
+        self._batches, self._pending = [], []
         self._close_file()
         if self._path is not None:
             with contextlib.suppress(FileNotFoundError):
@@ -88,10 +96,20 @@ class ResultSpool:
         for batch in batches:
             self._write(batch)
 
-    def _write(self, batch: pa.RecordBatch) -> None:
+    def _write(self, batch: pa.RecordBatch | None) -> None:
+        """Write ``batch`` (None: what is pending) in record batches of at least WRITE_BYTES."""
         assert self._writer is not None
+        if batch is not None:
+            self._pending.append(batch)
+            self._pending_bytes += batch.nbytes
+            if self._pending_bytes < WRITE_BYTES:
+                return
+        if not self._pending:
+            return
         try:
-            self._writer.write_batch(batch)
+            data = pa.Table.from_batches(self._pending, schema=self._schema).combine_chunks()
+            self._pending, self._pending_bytes = [], 0
+            self._writer.write_table(data)
         except (OSError, pa.ArrowException) as exc:
             path = self._path
             self.discard()
@@ -108,6 +126,7 @@ class ResultSpool:
     def _mapped(self) -> pa.Table:
         path = self._path
         assert path is not None and self._writer is not None
+        self._write(None)
         try:
             self._writer.close()
             assert self._sink is not None
