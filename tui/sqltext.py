@@ -46,3 +46,14 @@ def parse_as_of(text: str) -> AsOf | None:
         return AsOf(timestamp=datetime.fromisoformat(value))
     except ValueError:
         return AsOf(ref=value)
+
+
+def as_of_text(as_of: AsOf | None) -> str:
+    """What the as-of field holds for ``as_of`` (``parse_as_of`` reads it back)."""
+    if as_of is None:
+        return ""
+    if as_of.snapshot_id is not None:
+        return str(as_of.snapshot_id)
+    if as_of.timestamp is not None:
+        return as_of.timestamp.isoformat()
+    return as_of.ref or ""

@@ -81,6 +81,9 @@ async def test_help_screen_lists_every_binding(
             "sql.export_csv",
             "sql.export_parquet",
             "sql.editor",
+            "sql.schema",
+            "sql.select_all",
+            "sql.complete",
             "metrics.window_5m",
             "metrics.window_15m",
             "metrics.window_1h",
@@ -91,7 +94,7 @@ async def test_help_screen_lists_every_binding(
             "metrics.refresh",
         }
         assert expected <= ids
-        assert ["SQL", "^⏎, ^r, f5", "Run", "sql.run"] in rows
+        assert ["SQL", "^r, f5, ^⏎", "Run", "sql.run"] in rows
         assert ["App", "?, f12", "Help", "app.help"] in rows
         assert ["Overview", "1", "Phase 1", "phase.run1"] in rows
         await pilot.press("escape")

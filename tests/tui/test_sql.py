@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 from textual.pilot import Pilot
-from textual.widgets import Input, TextArea
+from textual.widgets import Input, OptionList, TextArea
 from textual.widgets.text_area import Selection
 
 from lakehouse_core.models import AsOf
@@ -30,6 +30,12 @@ async def open_sql(pilot: Pilot[None], sql: str | None = None) -> SqlScreen:
     if sql is not None:
         screen.query_one(TextArea).text = sql
     return screen
+
+
+def history_of(screen: SqlScreen) -> list[str]:
+    """The history list's entries as shown (newest first): title line, newline, whole statement."""
+    listing = screen.query_one("#history", OptionList)
+    return [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
 
 
 def engine(backend: FakeBackend) -> FakeSqlEngine:
@@ -141,24 +147,40 @@ async def test_engine_error_is_shown_in_place(fake_backend: FakeBackend, setting
         assert not error.display and screen.query_one(ResultsTable).display
 
 
-async def test_history_records_and_reruns(fake_backend: FakeBackend, settings: LakehouseSettings) -> None:
+async def test_history_shows_whole_statements_newest_first_with_their_as_of(
+    fake_backend: FakeBackend, settings: LakehouseSettings
+) -> None:
     app = LakehouseApp(fake_backend, settings)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_sql(pilot, "SELECT * FROM range(7)")
+    long_line = "SELECT i, label, i * 2 AS twice, i * 3 AS thrice, i * 4 AS four FROM range(7)"
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_sql(pilot, f"{long_line}\nWHERE true\nORDER BY i")
         await pilot.press("ctrl+r")
         await settle(pilot)
         screen.query_one(TextArea).text = "SELEC oops"
+        screen.query_one("#as-of", Input).value = "3001"
         await pilot.press("ctrl+r")
         await settle(pilot)
-        assert cells(screen.query_one("#history")) == [
-            ["1", "7", "12 ms", "SELECT * FROM range(7)"],
-            ["2", "error", "-", "SELEC oops"],
+        listing = screen.query_one("#history", OptionList)
+        assert history_of(screen) == [
+            "#2 · error · snapshot 3001\nSELEC oops",
+            f"#1 · 7 rows · 12 ms · current\n{long_line}\nWHERE true\nORDER BY i",
         ]
-        await pilot.press("ctrl+o", "up", "enter")  # re-run entry 1
+        await pilot.press("ctrl+o")
         await settle(pilot)
-        assert engine(fake_backend).calls[-1][0] == "SELECT * FROM range(7)"
-        assert screen.query_one(TextArea).text == "SELECT * FROM range(7)"
+        assert listing.has_focus and listing.highlighted == 0
+        shown = "".join(strip.text for strip in listing.render_lines(listing.scrollable_content_region))
+        assert "".join(long_line.split()) in "".join(shown.split())  # wrapped, not cut
+        await pilot.press("down", "enter")  # re-run entry 1, as of what it ran at
+        await settle(pilot)
+        assert engine(fake_backend).calls[-1][0] == f"{long_line}\nWHERE true\nORDER BY i"
+        assert engine(fake_backend).calls[-1][2] is None
+        assert screen.query_one("#as-of", Input).value == ""
         assert len(screen.history) == 3
+        await pilot.press("enter")  # the newest entry is highlighted again: entry 3 (the same)
+        await settle(pilot)
+        await pilot.press("ctrl+o", "down", "down", "enter")  # entry 2 runs as of snapshot 3001 again
+        await settle(pilot)
+        assert engine(fake_backend).calls[-1][2] == AsOf(snapshot_id=3001)
 
 
 async def test_cancel_key_cancels_the_running_query(

@@ -17,6 +17,7 @@ from lakehouse_core.ports import FirstPageCallback
 from tests.tui.conftest import SIZE, cells, make_settings, settle, text_of, wait_until
 from tests.tui.fake_catalog import FIRST_PAGE_ROWS
 from tests.tui.fakes import FakeBackend, FakeSqlEngine, make_fake_backend
+from tests.tui.test_sql import history_of
 from tui.app import LakehouseApp
 from tui.screens.sql import SqlScreen
 from tui.widgets.results_table import ResultsTable
@@ -108,7 +109,7 @@ async def test_first_page_then_the_rest_of_one_execution(tmp_path: Path) -> None
             )
             assert text_of(screen.query_one("#sql-status")) == "ready"
             assert engine.calls == [(SQL, 1_000, None)] and hold.count == 1  # one execution
-            assert cells(screen.query_one("#history")) == [["1", "800", "12 ms", SQL]]
+            assert history_of(screen) == [f"#1 · 800 rows · 12 ms · current\n{SQL}"]
             assert screen.result is not None and screen.result.row_count == 800
     finally:
         hold.release.set()
@@ -178,5 +179,5 @@ async def test_an_error_after_the_first_page_is_shown_in_place(tmp_path: Path) -
         assert error.display and not screen.query_one(ResultsTable).display
         assert text_of(error) == "Query failed: Out of Memory Error: failed to allocate"
         assert text_of(screen.query_one("#sql-status")) == "ready"
-        assert cells(screen.query_one("#history")) == [["1", "error", "-", SQL]]
+        assert history_of(screen) == [f"#1 · error · current\n{SQL}"]
         assert hold.count == 1 and len(engine.calls) == 1

@@ -1,4 +1,5 @@
-"""SQL: editor, as-of selector, capped results grid, history, export, cancel, in-place errors."""
+"""SQL: editor with completion, schema browser, as-of selector, capped results grid, history, export,
+cancel, in-place errors."""
 
 from __future__ import annotations
 
@@ -7,37 +8,72 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Header, Input, Label, Static, TextArea
+from textual.message import Message
+from textual.widgets import Header, Input, Label, OptionList, Static, TabbedContent, TabPane, Tree
+from textual.widgets.option_list import Option
 
 from lakehouse_core.errors import CancelledError, QueryError
 from lakehouse_core.models import AsOf, QueryResult
+from lakehouse_core.sqlparse import Vocabulary, vocabulary
 from tui.export import ExportFormat, export_result
 from tui.messages import QueryFailed, QueryFinished, QueryPreviewed
 from tui.screens.base import LakehouseScreen
 from tui.screens.modals import InputModal
-from tui.sqltext import parse_as_of, statement_at
+from tui.sqlcomplete import Completion, Schema, complete, load_schema
+from tui.sqltext import as_of_text, parse_as_of, statement_at
 from tui.widgets import fmt
 from tui.widgets.footer import LakehouseFooter
 from tui.widgets.results_table import ResultsTable, result_summary
+from tui.widgets.schema_tree import SchemaTree
+from tui.widgets.completion_list import CompletionList
 from tui.widgets.sql_editor import SqlEditor
 
 CANCELLED_TEXT = "query cancelled by user"
 DEFAULT_SQL = "SELECT * FROM gold.daily_sales ORDER BY date DESC;\n"
 
 
+NO_SCHEMA = Schema((), ())
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One executed statement."""
+    """One executed statement, with the as-of it ran at (None: current)."""
 
     sql: str
-    as_of: str
+    as_of: AsOf | None
     seconds: float
     rows: int | None
     error: str | None = None
+
+    def prompt(self, number: int) -> Text:
+        """The history list's text: a title line, then the whole statement as typed."""
+        if self.error is not None:
+            outcome = "error"
+        else:
+            rows = f"{fmt.count(self.rows)} row{'' if self.rows == 1 else 's'}"
+            outcome = f"{rows} · {fmt.seconds(self.seconds)}"
+        as_of = self.as_of.describe() if self.as_of else "current"
+        return Text.assemble((f"#{number} · {outcome} · {as_of}", "bold"), "\n", self.sql)
+
+
+@dataclass
+class SchemaLoaded(Message, bubble=False):
+    schema: Schema
+
+
+@dataclass
+class SchemaFailed(Message, bubble=False):
+    message: str
+
+
+@dataclass
+class VocabularyLoaded(Message, bubble=False):
+    vocabulary: Vocabulary
 
 
 class SqlScreen(LakehouseScreen):
@@ -46,9 +82,13 @@ class SqlScreen(LakehouseScreen):
     CSS_PATH = str(Path(__file__).with_name("sql.tcss"))  # parsed on first show, after the first frame
     TITLE_TEXT = "SQL"
     BINDINGS = [
-        Binding("ctrl+enter,ctrl+r,f5", "run", "Run", id="sql.run", priority=True),
+        # the footer shows the first key: ctrl+enter never arrives inside tmux and many terminals
+        Binding("ctrl+r,f5,ctrl+enter", "run", "Run", id="sql.run", priority=True),
         Binding("ctrl+g", "cancel_query", "Cancel", id="sql.cancel", priority=True),
+        Binding("ctrl+s", "focus_schema", "Schema", id="sql.schema"),
         Binding("ctrl+o", "focus_history", "History", id="sql.history"),
+        Binding("f7", "select_all", "Select all", id="sql.select_all", priority=True),
+        Binding("ctrl+space,ctrl+@", "complete", "Complete", id="sql.complete", show=False),
         Binding("ctrl+l", "focus_as_of", "As of", id="sql.as_of"),
         Binding("f8", "export('csv')", "Export CSV", id="sql.export_csv"),
         Binding("f9", "export('parquet')", "Export Parquet", id="sql.export_parquet"),
@@ -64,10 +104,20 @@ class SqlScreen(LakehouseScreen):
         self._cancel = threading.Event()
         self._started = 0.0
         self._exports = 0
+        self._as_of: AsOf | None = None
+        self.schema: Schema | None = None
+        self.vocabulary: Vocabulary | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="sql-body"):
+            with TabbedContent(id="sql-side", initial="schema-tab"):
+                with TabPane("Schema", id="schema-tab"):
+                    yield SchemaTree(id="schema")
+                    yield Label("enter inserts · space opens", classes="hint")
+                with TabPane("History", id="history-tab"):
+                    yield OptionList(id="history")
+                    yield Label("newest first · enter re-runs", classes="hint")
             with Vertical(id="sql-main"):
                 yield SqlEditor(DEFAULT_SQL, id="editor")
                 with Horizontal(id="sql-toolbar"):
@@ -77,19 +127,72 @@ class SqlScreen(LakehouseScreen):
                 yield Label("", id="result-summary")
                 yield Static("", id="query-error")
                 yield ResultsTable(id="results")
-            with Vertical(id="sql-side"):
-                yield Label("History (enter re-runs)", classes="section-title")
-                yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield CompletionList(id="completions")
         yield LakehouseFooter()
 
+    @property
+    def editor(self) -> SqlEditor:
+        return self.query_one("#editor", SqlEditor)
+
     def on_mount(self) -> None:
-        self.query_one("#history", DataTable).add_columns("#", "Rows", "Time", "SQL")
         self.query_one("#query-error").display = False
-        self.query_one(TextArea).focus()
+        self.query_one(SchemaTree).show_message("loading the catalog…")
+        self.editor.completer = self.completions
+        self.editor.focus()
+        self.load_vocabulary()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.load_schema()  # tables may have come or gone since the screen was last shown
+
+    # ------------------------------------------------------------------ schema + completion
+    @work(thread=True, exclusive=True, group="sql-schema", exit_on_error=False)
+    def load_schema(self) -> None:
+        try:
+            schema = load_schema(self.backend.catalog)
+        except Exception as exc:  # noqa: BLE001 - any catalog failure is shown in the browser
+            self.post_message(SchemaFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(SchemaLoaded(schema))
+
+    @work(thread=True, group="sql-vocabulary", exit_on_error=False)
+    def load_vocabulary(self) -> None:
+        self.post_message(VocabularyLoaded(vocabulary()))
+
+    @on(SchemaLoaded)
+    def show_schema(self, message: SchemaLoaded) -> None:
+        self.schema = message.schema
+        self.query_one(SchemaTree).show_schema(message.schema)
+
+    @on(SchemaFailed)
+    def schema_failed(self, message: SchemaFailed) -> None:
+        if self.schema is None:
+            self.query_one(SchemaTree).show_message(f"catalog not readable: {message.message}")
+
+    @on(VocabularyLoaded)
+    def vocabulary_loaded(self, message: VocabularyLoaded) -> None:
+        self.vocabulary = message.vocabulary
+
+    def completions(self, word: str) -> list[Completion]:
+        """Proposals for ``word`` in the statement under the cursor (cached catalog and words)."""
+        editor = self.editor
+        statement = statement_at(editor.text, editor.cursor_location)
+        return complete(word, statement, self.schema or NO_SCHEMA, self.vocabulary)
+
+    def action_complete(self) -> None:
+        self.editor.focus()
+        self.editor.open_completions(explicit=True)
+
+    @on(Tree.NodeSelected, "#schema")
+    def insert_name(self, event: Tree.NodeSelected[str]) -> None:
+        """Enter on a namespace, table or column inserts its SQL name at the editor's cursor."""
+        name = event.node.data
+        if name:
+            self.editor.insert_at_cursor(name)
 
     # ------------------------------------------------------------------ run
     def current_statement(self) -> str:
-        editor = self.query_one(TextArea)
+        editor = self.editor
         return editor.selected_text.strip() or statement_at(editor.text, editor.cursor_location)
 
     def action_run(self) -> None:
@@ -108,6 +211,7 @@ class SqlScreen(LakehouseScreen):
         self._cancel = threading.Event()
         self._started = time.monotonic()
         as_of = parse_as_of(as_of_text)
+        self._as_of = as_of
         self.query_one("#sql-status", Label).update(f"running{' ' + as_of.describe() if as_of else ''}…")
         self.execute(sql, as_of, self._cancel)
 
@@ -171,10 +275,8 @@ class SqlScreen(LakehouseScreen):
             result_summary(result, tui.display_cap, tui.fetch_limit)
         )
         self.query_one("#sql-status", Label).update("ready")
-        as_of = result.as_of.describe() if result.as_of else "current"
-        self._remember(
-            HistoryEntry(result.sql or self.current_statement(), as_of, result.elapsed_s, result.row_count)
-        )
+        sql = result.sql or self.current_statement()
+        self._remember(HistoryEntry(sql, self._as_of, result.elapsed_s, result.row_count))
 
     @on(QueryFailed)
     def show_error(self, message: QueryFailed) -> None:
@@ -187,26 +289,27 @@ class SqlScreen(LakehouseScreen):
         self.query_one(ResultsTable).display = False
         self.query_one("#result-summary", Label).update(f"query {status}")
         self.query_one("#sql-status", Label).update("ready")
-        self._remember(HistoryEntry(message.sql, "", message.elapsed_s, None, message.message))
+        self._remember(HistoryEntry(message.sql, self._as_of, message.elapsed_s, None, message.message))
 
     def _remember(self, entry: HistoryEntry) -> None:
+        """Add ``entry`` to the history list, which shows the newest first."""
         self.history.append(entry)
-        table = self.query_one("#history", DataTable)
-        one_line = " ".join(entry.sql.split())
-        failed = entry.error is not None
-        table.add_row(
-            str(len(self.history)),
-            "error" if failed else fmt.count(entry.rows),
-            "-" if failed else fmt.seconds(entry.seconds),  # engine time; failures have none
-            one_line[:60],
-            key=str(len(self.history)),
-        )
+        listing = self.query_one("#history", OptionList)
+        listing.clear_options()
+        options: list[Option | None] = []
+        for number in range(len(self.history), 0, -1):
+            options += [Option(self.history[number - 1].prompt(number), id=str(number)), None]
+        listing.add_options(options[:-1])
+        listing.highlighted = 0
 
-    @on(DataTable.RowSelected, "#history")
-    def rerun(self, event: DataTable.RowSelected) -> None:
-        entry = self.history[int(str(event.row_key.value)) - 1]
-        self.query_one(TextArea).text = entry.sql
-        self.run_sql(entry.sql, self.query_one("#as-of", Input).value)
+    @on(OptionList.OptionSelected, "#history")
+    def rerun(self, event: OptionList.OptionSelected) -> None:
+        """Run a history entry again, as of the same version."""
+        entry = self.history[int(str(event.option_id)) - 1]
+        self.editor.text = entry.sql
+        as_of = as_of_text(entry.as_of)
+        self.query_one("#as-of", Input).value = as_of
+        self.run_sql(entry.sql, as_of)
 
     # ------------------------------------------------------------------ cancel
     def action_cancel_query(self) -> None:
@@ -226,13 +329,22 @@ class SqlScreen(LakehouseScreen):
 
     # ------------------------------------------------------------------ focus
     def action_focus_history(self) -> None:
-        self.query_one("#history", DataTable).focus()
+        self.query_one(TabbedContent).active = "history-tab"
+        self.query_one("#history", OptionList).focus()
+
+    def action_focus_schema(self) -> None:
+        self.query_one(TabbedContent).active = "schema-tab"
+        self.query_one(SchemaTree).focus()
+
+    def action_select_all(self) -> None:
+        self.editor.focus()
+        self.editor.select_all()
 
     def action_focus_as_of(self) -> None:
         self.query_one("#as-of", Input).focus()
 
     def action_focus_editor(self) -> None:
-        self.query_one(TextArea).focus()
+        self.editor.focus()
 
     @on(Input.Submitted, "#as-of")
     def as_of_submitted(self) -> None:
