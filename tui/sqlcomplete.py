@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 MAX_COMPLETIONS = 50
 _WORD = re.compile(r"[A-Za-z0-9_.]*$")
+_TABLE_PLACE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|DESCRIBE|SUMMARIZE)\s+$", re.I)
 _TABLE_AFTER = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][\w.]*)(?:\s+(?:AS\s+)?([A-Za-z_]\w*))?", re.I)
 
 
@@ -118,14 +119,15 @@ def _members(head: str, schema: Schema, named: dict[str, SchemaTable]) -> list[C
 
 
 def _words(
-    schema: Schema, vocabulary: Vocabulary | None, named: dict[str, SchemaTable]
+    schema: Schema, vocabulary: Vocabulary | None, named: dict[str, SchemaTable], table_place: bool
 ) -> list[Completion]:
     """Every word, in the order they are proposed: the statement's columns (every column when it names
-    no table), tables, namespaces, keywords, functions."""
+    no table), tables, namespaces, keywords, functions; tables first where a table name goes."""
     in_statement = list({id(t): t for t in named.values()}.values())
-    out = _columns(in_statement or list(schema.tables))
-    out += [Completion(t.table.identifier, "table", t.table.identifier) for t in schema.tables]
-    out += [Completion(".".join(ns), "namespace", ".".join(ns)) for ns in schema.namespaces]
+    columns = _columns(in_statement or list(schema.tables))
+    tables = [Completion(t.table.identifier, "table", t.table.identifier) for t in schema.tables]
+    tables += [Completion(".".join(ns), "namespace", ".".join(ns)) for ns in schema.namespaces]
+    out = tables + columns if table_place else columns + tables
     if vocabulary is not None:
         out += [Completion(k.upper(), "keyword", k.upper()) for k in vocabulary.keywords]
         out += [Completion(f, "function", f) for f in vocabulary.functions]
@@ -144,11 +146,13 @@ def complete(
     statement: str,
     schema: Schema,
     vocabulary: Vocabulary | None,
+    before: str = "",
     limit: int = MAX_COMPLETIONS,
 ) -> list[Completion]:
-    """Proposals for ``word`` (see word_before) typed in ``statement``: exact matches first, then the
-    words that start with it (a table also by its name without the namespace); after a dot, the tables
-    of the namespace or the columns of the table or alias before it."""
+    """Proposals for ``word`` (see word_before) typed in ``statement`` after the text ``before``: exact
+    matches first, then the words that start with it (a table also by its name without the namespace;
+    tables first after FROM, JOIN...); after a dot, the tables of the namespace or the columns of the
+    table or alias before it."""
     keywords = frozenset(vocabulary.keywords) if vocabulary else frozenset()
     named = tables_named(statement, schema, keywords)
     if "." in word:
@@ -156,7 +160,7 @@ def complete(
         candidates = _members(head, schema, named)
     else:
         prefix = word
-        candidates = _words(schema, vocabulary, named)
+        candidates = _words(schema, vocabulary, named, bool(_TABLE_PLACE.search(before[-200:])))
     prefix = prefix.lower()
     matching = [c for c in candidates if _matches(c, prefix)]
     exact = [c for c in matching if c.label.lower() == prefix or c.text.lower() == word.lower()]

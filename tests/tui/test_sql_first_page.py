@@ -14,7 +14,7 @@ from textual.widgets import TextArea
 from lakehouse_core.errors import QueryError
 from lakehouse_core.models import AsOf, QueryResult
 from lakehouse_core.ports import FirstPageCallback
-from tests.tui.conftest import SIZE, cells, make_settings, settle, text_of, wait_until
+from tests.tui.conftest import SIZE, make_settings, settle, text_of, wait_until
 from tests.tui.fake_catalog import FIRST_PAGE_ROWS
 from tests.tui.fakes import FakeBackend, FakeSqlEngine, make_fake_backend
 from tests.tui.test_sql import history_of

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import Header, Input, Label, OptionList, Static, TabbedContent, TabPane, Tree
 from textual.widgets.option_list import Option
 
-from lakehouse_core.errors import CancelledError, QueryError
+from lakehouse_core.errors import CancelledError, LakehouseError, QueryError
 from lakehouse_core.models import AsOf, QueryResult
 from lakehouse_core.sqlparse import Vocabulary, vocabulary
 from tui.export import ExportFormat, export_result
@@ -87,7 +87,7 @@ class SqlScreen(LakehouseScreen):
         Binding("ctrl+g", "cancel_query", "Cancel", id="sql.cancel", priority=True),
         Binding("ctrl+s", "focus_schema", "Schema", id="sql.schema"),
         Binding("ctrl+o", "focus_history", "History", id="sql.history"),
-        Binding("f7", "select_all", "Select all", id="sql.select_all", priority=True),
+        Binding("f7", "select_all", "Select all", id="sql.select_all"),
         Binding("ctrl+space,ctrl+@", "complete", "Complete", id="sql.complete", show=False),
         Binding("ctrl+l", "focus_as_of", "As of", id="sql.as_of"),
         Binding("f8", "export('csv')", "Export CSV", id="sql.export_csv"),
@@ -114,10 +114,10 @@ class SqlScreen(LakehouseScreen):
             with TabbedContent(id="sql-side", initial="schema-tab"):
                 with TabPane("Schema", id="schema-tab"):
                     yield SchemaTree(id="schema")
-                    yield Label("enter inserts · space opens", classes="hint")
+                    yield Label("⏎ inserts · space opens", classes="hint")
                 with TabPane("History", id="history-tab"):
                     yield OptionList(id="history")
-                    yield Label("newest first · enter re-runs", classes="hint")
+                    yield Label("newest first · ⏎ re-runs", classes="hint")
             with Vertical(id="sql-main"):
                 yield SqlEditor(DEFAULT_SQL, id="editor")
                 with Horizontal(id="sql-toolbar"):
@@ -150,6 +150,9 @@ class SqlScreen(LakehouseScreen):
     def load_schema(self) -> None:
         try:
             schema = load_schema(self.backend.catalog)
+        except LakehouseError as exc:
+            self.post_message(SchemaFailed(str(exc)))
+            return
         except Exception as exc:  # noqa: BLE001 - any catalog failure is shown in the browser
             self.post_message(SchemaFailed(f"{type(exc).__name__}: {exc}"))
             return
@@ -173,11 +176,11 @@ class SqlScreen(LakehouseScreen):
     def vocabulary_loaded(self, message: VocabularyLoaded) -> None:
         self.vocabulary = message.vocabulary
 
-    def completions(self, word: str) -> list[Completion]:
+    def completions(self, word: str, before: str) -> list[Completion]:
         """Proposals for ``word`` in the statement under the cursor (cached catalog and words)."""
         editor = self.editor
         statement = statement_at(editor.text, editor.cursor_location)
-        return complete(word, statement, self.schema or NO_SCHEMA, self.vocabulary)
+        return complete(word, statement, self.schema or NO_SCHEMA, self.vocabulary, before)
 
     def action_complete(self) -> None:
         self.editor.focus()
@@ -334,7 +337,10 @@ class SqlScreen(LakehouseScreen):
 
     def action_focus_schema(self) -> None:
         self.query_one(TabbedContent).active = "schema-tab"
-        self.query_one(SchemaTree).focus()
+        tree = self.query_one(SchemaTree)
+        tree.focus()
+        if tree.cursor_line < 0:
+            tree.cursor_line = 0
 
     def action_select_all(self) -> None:
         self.editor.focus()
