@@ -228,3 +228,43 @@ async def test_empty_data_dir_browser_says_what_to_do(tmp_path: Path) -> None:
         screen = await open_sql(pilot)
         assert await wait_until(pilot, lambda: screen.schema is not None, 30)
         assert tree_lines(screen.query_one(SchemaTree)) == ["no tables yet: press F1, then 1 and 2"]
+
+
+# ------------------------------------------------------------------ pure parts
+def test_complete_orders_proposals_by_place_and_resolves_aliases() -> None:
+    from lakehouse_core.models import FieldInfo, TableRef
+    from lakehouse_core.sqlparse import Vocabulary
+    from tui.sqlcomplete import Schema, SchemaTable, complete, word_before
+
+    orders = SchemaTable(TableRef(("bronze",), "orders"), (FieldInfo(1, "order_id", "long"),))
+    sales = SchemaTable(TableRef(("gold",), "daily_sales"), (FieldInfo(1, "date", "date"),))
+    schema = Schema((("bronze",), ("gold",)), (orders, sales))
+    words = Vocabulary(("order", "select"), ("ord",))
+
+    def labels(word: str, statement: str, before: str = "") -> list[str]:
+        return [c.text for c in complete(word, statement, schema, words, before)]
+
+    assert labels("ord", "SELECT ord") == ["ord", "order_id", "bronze.orders", "ORDER"]  # exact first
+    after_from = labels("ord", "SELECT * FROM ord", "SELECT * FROM ")
+    assert after_from == ["ord", "bronze.orders", "order_id", "ORDER"]  # tables before columns
+    assert labels("da", "SELECT da FROM gold.daily_sales") == ["date", "gold.daily_sales"]
+    assert labels("s.", "SELECT s. FROM gold.daily_sales AS s") == ["s.date"]
+    assert labels("x.", "SELECT x. FROM gold.daily_sales WHERE x") == []
+    assert labels("gold.", "SELECT * FROM gold.") == ["gold.daily_sales"]
+    assert labels("daily_sales.", "SELECT daily_sales.") == ["daily_sales.date"]  # a unique bare name
+    assert word_before("SELECT o.ord_", 13) == "o.ord_" and word_before("a + ", 4) == ""
+
+
+def test_duckdb_vocabulary_and_as_of_text_round_trip() -> None:
+    from datetime import UTC, datetime
+
+    from lakehouse_core.models import AsOf
+    from lakehouse_core.sqlparse import vocabulary
+    from tui.sqltext import as_of_text, parse_as_of
+
+    words = vocabulary()
+    assert {"select", "from", "qualify"} <= set(words.keywords)
+    assert {"sum", "date_trunc", "read_parquet"} <= set(words.functions)
+    moment = AsOf(timestamp=datetime(2026, 1, 1, tzinfo=UTC))
+    for as_of in (None, AsOf(ref="audit"), AsOf(snapshot_id=3001), moment):
+        assert parse_as_of(as_of_text(as_of)) == as_of
