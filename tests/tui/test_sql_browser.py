@@ -4,7 +4,6 @@ real embedded backend."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from lakehouse_core.settings import LakehouseSettings, TuiSettings
 from tests.conftest import embedded_settings
 from tests.tui.conftest import SIZE, cells, settle, wait_until
 from tests.tui.fakes import FakeBackend
+from tests.tui.test_embedded import real  # noqa: F401 - the embedded lakehouse fixture (phases 1-2)
 from tui.app import LakehouseApp
 from tui.screens.sql import SqlScreen
 from tui.widgets.footer import LakehouseFooter
@@ -170,7 +170,8 @@ async def test_footer_shows_a_run_key_that_arrives_everywhere_and_select_all(
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_sql(pilot, "SELECT 1;\nSELECT 2")
         footer = screen.query_one(LakehouseFooter)
-        shown = [(key.key_display, key.description) for key in footer.query("FooterKey")]
+        keys = footer.query("FooterKey")
+        shown = [(key.key_display, key.description) for key in keys]  # type: ignore[attr-defined]
         assert shown[:5] == [
             ("^r", "Run"),
             ("^g", "Cancel"),
@@ -184,19 +185,11 @@ async def test_footer_shows_a_run_key_that_arrives_everywhere_and_select_all(
         assert screen.editor.has_focus and screen.editor.selected_text == "SELECT 1;\nSELECT 2"
 
 
-# ------------------------------------------------------------------ real embedded backend
-@pytest.fixture(scope="module")
-def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Backend, LakehouseSettings]]:
-    tui = TuiSettings(refresh_seconds=0, metrics_refresh_seconds=0, display_cap=50, fetch_limit=1_000)
-    settings = embedded_settings(tmp_path_factory.mktemp("sql-browser") / "data", tui=tui)
-    backend = load_backend(settings)
-    backend.phases.run(1)
-    backend.phases.run(2)
-    yield backend, settings
-
-
+# ------------------------------------------------------------------ real embedded backend (``real``)
 @pytest.mark.slow
-async def test_schema_browser_and_completion_on_embedded(real: tuple[Backend, LakehouseSettings]) -> None:
+async def test_schema_browser_and_completion_on_embedded(
+    real: tuple[Backend, LakehouseSettings],  # noqa: F811 - the fixture imported above
+) -> None:
     backend, settings = real
     app = LakehouseApp(backend, settings)
     async with app.run_test(size=SIZE) as pilot:
