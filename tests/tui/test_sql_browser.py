@@ -19,10 +19,10 @@ from tests.tui.fakes import FakeBackend
 from tests.tui.test_embedded import real  # noqa: F401 - the embedded lakehouse fixture (phases 1-2)
 from tui.app import LakehouseApp
 from tui.screens.sql import SqlScreen
+from tui.widgets.completion_list import CompletionList
 from tui.widgets.footer import LakehouseFooter
 from tui.widgets.results_table import ResultsTable
 from tui.widgets.schema_tree import SchemaTree
-from tui.widgets.sql_editor import CompletionList
 
 
 async def open_sql(pilot: Pilot[None], text: str = "") -> SqlScreen:

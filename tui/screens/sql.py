@@ -27,10 +27,10 @@ from tui.screens.modals import InputModal
 from tui.sqlcomplete import Completion, Schema, complete, load_schema
 from tui.sqltext import as_of_text, parse_as_of, statement_at
 from tui.widgets import fmt
+from tui.widgets.completion_list import CompletionList
 from tui.widgets.footer import LakehouseFooter
 from tui.widgets.results_table import ResultsTable, result_summary
 from tui.widgets.schema_tree import SchemaTree
-from tui.widgets.completion_list import CompletionList
 from tui.widgets.sql_editor import SqlEditor
 
 CANCELLED_TEXT = "query cancelled by user"
