@@ -435,3 +435,82 @@ class MaintenanceReport:
 
 MaintenancePlan = MaintenanceReport
 """A dry-run report: what ``TableMaintenance.run`` would do."""
+
+
+# ---------------------------------------------------------------- runs (write, audit, publish)
+RunState = Literal[
+    "running", "failed", "cancelled", "interrupted", "audit_failed", "audited", "published", "discarded"
+]
+"""``audited``: passed its audits, waiting for ``publish``; ``interrupted``: its process died."""
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    """One named audit of a run's isolated outputs."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    numbers: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunTable:
+    """One output of a run: a Parquet layer (phase 1) or an Iceberg table (phase 2)."""
+
+    table: str
+    rows: int
+    snapshot_id: int | None = None
+    commit: str = ""
+    """Where the output lives: a staged metadata file (embedded) or a Nessie commit hash (stack)."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run as ``lakehouse runs`` and the Runs screen show it."""
+
+    run_id: str
+    phase: int
+    state: RunState
+    started_at: datetime
+    finished_at: datetime | None = None
+    audits: tuple[AuditCheck, ...] = ()
+    tables: tuple[RunTable, ...] = ()
+    source_run: str | None = None
+    """Phase 2: the phase-1 run whose outputs it loaded."""
+    published: bool = False
+    """What readers see now comes from this run."""
+    error: str | None = None
+
+    @property
+    def audit_summary(self) -> str:
+        if not self.audits:
+            return "-"
+        failed = [a.name for a in self.audits if not a.ok]
+        return f"{len(self.audits) - len(failed)}/{len(self.audits)} ok" + (
+            f" (failed: {', '.join(failed)})" if failed else ""
+        )
+
+
+@dataclass(frozen=True)
+class TableDelta:
+    """One table of a publish preview: rows readers see now and after publishing."""
+
+    table: str
+    published_rows: int | None
+    run_rows: int
+
+    @property
+    def delta(self) -> int:
+        return self.run_rows - (self.published_rows or 0)
+
+
+@dataclass(frozen=True)
+class PublishPreview:
+    """What publishing a run would change."""
+
+    run_id: str
+    phase: int
+    tables: tuple[TableDelta, ...]
+    publishable: bool
+    reason: str = ""

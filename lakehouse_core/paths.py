@@ -1,4 +1,9 @@
-"""Layout of the local data directory shared by every phase."""
+"""Layout of the local data directory shared by every phase.
+
+``raw/`` (the user's CSVs) and ``runs/`` (run records) live at the root. A phase-1 run writes its
+outputs (bronze, silver, gold, quarantine, reports) into its own run directory ``runs/<run_id>/``;
+``current`` is a symlink to the published run, replaced atomically, and readers read through it.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,42 @@ TABLES = ("customers", "products", "orders")
 GOLD_TABLES = ("daily_sales", "customer_metrics", "product_performance", "regional_sales")
 
 
+CURRENT = "current"
+"""Name of the symlink (under the data dir) to the published phase-1 run directory."""
+
+
 @dataclass(frozen=True)
 class DataPaths:
-    """``data/`` layout: raw CSV, bronze/silver/gold Parquet, quarantine, warehouse, run state."""
+    """``data/`` layout: raw CSV, bronze/silver/gold Parquet, quarantine, warehouse, run state.
+
+    ``outputs`` is where the layers are: ``root`` itself unless set (the pipeline functions on a
+    plain directory); ``for_run`` gives a run's directory, ``published`` the ``current`` symlink.
+    """
 
     root: Path
+    outputs_dir: Path | None = None
+
+    @property
+    def outputs(self) -> Path:
+        """Directory holding bronze/silver/gold/quarantine (a run dir, ``current`` or the root)."""
+        return self.outputs_dir if self.outputs_dir is not None else self.root
+
+    def run_dir(self, run_id: str) -> Path:
+        """Where run ``run_id`` keeps its manifest (and, for phase 1, its outputs)."""
+        return self.runs / run_id
+
+    def for_run(self, run_id: str) -> DataPaths:
+        """These paths with the layers in run ``run_id``'s directory (raw and runs unchanged)."""
+        return DataPaths(self.root, self.run_dir(run_id))
+
+    @property
+    def current(self) -> Path:
+        """The symlink to the published phase-1 run directory."""
+        return self.root / CURRENT
+
+    def published(self) -> DataPaths:
+        """These paths with the layers read through the ``current`` symlink."""
+        return DataPaths(self.root, self.current)
 
     @property
     def raw(self) -> Path:
@@ -21,19 +57,19 @@ class DataPaths:
 
     @property
     def bronze(self) -> Path:
-        return self.root / "bronze"
+        return self.outputs / "bronze"
 
     @property
     def silver(self) -> Path:
-        return self.root / "silver"
+        return self.outputs / "silver"
 
     @property
     def gold(self) -> Path:
-        return self.root / "gold"
+        return self.outputs / "gold"
 
     @property
     def quarantine(self) -> Path:
-        return self.root / "quarantine"
+        return self.outputs / "quarantine"
 
     @property
     def runs(self) -> Path:
@@ -76,7 +112,8 @@ class DataPaths:
 
     def ensure(self) -> DataPaths:
         """Create every directory; return self."""
-        for p in (self.raw, self.bronze, self.silver, self.gold, self.quarantine, self.runs):
+        self.runs.mkdir(parents=True, exist_ok=True)  # before the layers: a run dir lives under it
+        for p in (self.raw, self.bronze, self.silver, self.gold, self.quarantine):
             p.mkdir(parents=True, exist_ok=True)
         return self
 

@@ -23,8 +23,10 @@ from lakehouse_core.models import (
     PhasePlan,
     PhaseResult,
     ProgressEvent,
+    PublishPreview,
     QueryResult,
     RefInfo,
+    RunInfo,
     ScanPlan,
     SchemaVersion,
     Series,
@@ -270,6 +272,31 @@ class TableMaintenance(Protocol):
         ...
 
 
+@runtime_checkable
+class RunControl(Protocol):
+    """The runs of phases 1 and 2: their audits, what publishing one would change, publish, discard."""
+
+    def list_runs(self) -> list[RunInfo]:
+        """Every recorded run, newest first."""
+        ...
+
+    def run(self, run_id: str) -> RunInfo:
+        """One run (NotFoundError when unknown)."""
+        ...
+
+    def preview(self, run_id: str) -> PublishPreview:
+        """Its tables with the rows readers see now and after publishing."""
+        ...
+
+    def publish(self, run_id: str) -> RunInfo:
+        """Publish an audited run atomically (ConflictError when it cannot be)."""
+        ...
+
+    def discard(self, run_id: str) -> RunInfo:
+        """Drop an unpublished run's outputs; its record stays (state ``discarded``)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Backend:
     """Every capability of one mode."""
@@ -284,3 +311,5 @@ class Backend:
     """None when nothing needs a set-up (embedded mode)."""
     maintenance: TableMaintenance | None = None
     """None when the mode cannot maintain its tables."""
+    runs: RunControl | None = None
+    """Runs of phases 1-2: audits, publish, discard."""

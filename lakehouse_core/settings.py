@@ -161,6 +161,11 @@ class LakehouseSettings(BaseSettings):
     """When another run holds the data dir's run lock: wait for it (True) or fail at once (False)."""
     run_wait_timeout_s: float | None = Field(default=None, gt=0)
     """With ``run_wait``: give up after this many seconds (None: wait as long as it takes)."""
+    auto_publish: bool = True
+    """A phase-1/2 run that passes its audits is published at once; False: it waits for
+    ``lakehouse publish RUN`` (or the Runs screen)."""
+    runs_keep: int = Field(default=5, ge=1)
+    """Runs of each phase kept under ``data/runs`` (the published one is always kept)."""
 
     nessie: NessieSettings = Field(default_factory=NessieSettings)
     minio: MinioSettings = Field(default_factory=MinioSettings)

@@ -27,11 +27,14 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(url[len(prefix):])
 
 
-def open_embedded_catalog(settings: LakehouseSettings, *, for_reading: bool = False) -> SqlCatalog:
+def open_embedded_catalog(
+    settings: LakehouseSettings, *, for_reading: bool = False, staging: bool = False
+) -> SqlCatalog:
     """SqlCatalog on ``settings.catalog_url`` with warehouse ``settings.warehouse_uri``; creates the dirs.
 
     ``for_reading``: a catalog for readers (the browser, SQL engines, probes), with the lighter FileIO
     ``READER_IO``; writers (phase 2, maintenance) keep pyiceberg's default pyarrow FileIO.
+    ``staging``: a StagingSqlCatalog (phase 2), whose commits stay invisible until ``move_pointers``.
     """
     db = _sqlite_file(settings.catalog_url)
     if db is not None:
@@ -42,4 +45,8 @@ def open_embedded_catalog(settings: LakehouseSettings, *, for_reading: bool = Fa
         Path(parsed.path if parsed.scheme else warehouse).mkdir(parents=True, exist_ok=True)
     logger.debug("opening SqlCatalog %s (warehouse %s)", settings.catalog_url, warehouse)
     properties = {"py-io-impl": READER_IO} if for_reading else {}
+    if staging:
+        from lakehouse_core.iceberg.staging import StagingSqlCatalog
+
+        return StagingSqlCatalog(CATALOG_NAME, uri=settings.catalog_url, warehouse=warehouse, **properties)
     return SqlCatalog(CATALOG_NAME, uri=settings.catalog_url, warehouse=warehouse, **properties)

@@ -36,6 +36,7 @@ from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.refs import MAIN_BRANCH
 
 from lakehouse_core.errors import DataError
+from lakehouse_core.faults import crash_point
 from lakehouse_core.models import ProgressEvent, SnapshotRef, TableRef
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
@@ -217,10 +218,12 @@ def promote_all(
     progress: ProgressSink = NULL_PROGRESS,
     cancel: CancelToken | None = None,
     branch: str | None = None,
+    properties: dict[str, str] | None = None,
 ) -> list[SnapshotRef]:
     """Create namespaces/tables when missing and load every layer's Parquet, one snapshot per table.
 
     ``branch`` is an Iceberg branch of each table (created by the first write); default main.
+    ``properties`` are added to every snapshot's summary (with the run id and source file).
     Raises DataError (before writing anything) when a source Parquet file is missing.
     """
     missing = [str(t.source_path(paths)) for t in TABLES if not t.source_path(paths).is_file()]
@@ -238,12 +241,13 @@ def promote_all(
                 tables[definition.identifier],
                 definition,
                 source,
-                properties={RUN_ID_PROPERTY: run_id, SOURCE_PROPERTY: str(source)},
+                properties={**(properties or {}), RUN_ID_PROPERTY: run_id, SOURCE_PROPERTY: str(source)},
                 branch=branch or MAIN_BRANCH,
                 progress=progress,
                 cancel=cancel,
             )
         )
+        crash_point(f"phase2.staged.{definition.identifier}")
         logger.debug("%s loaded in %.2fs", definition.identifier, time.perf_counter() - started)
     return refs
 

@@ -40,10 +40,11 @@ def phase_plan(phase: int, steps: Sequence[Step], details: Sequence[str]) -> Pha
 
 # ---------------------------------------------------------------- phase 1
 def phase1_steps() -> list[Step]:
-    """The platform's six pipeline tasks, in order."""
+    """The platform's six pipeline tasks, then the audit and the publication of the run directory."""
+    from lakehouse_core.phases.wap import PHASE1_WAP_STEPS
     from lakehouse_core.pipeline.tasks import PHASE1_TASKS
 
-    return [Step(name, desc, fn) for name, desc, fn in PHASE1_TASKS]
+    return [Step(name, desc, fn) for name, desc, fn in (*PHASE1_TASKS, *PHASE1_WAP_STEPS)]
 
 
 def phase1_details(settings: LakehouseSettings) -> tuple[str, ...]:
@@ -60,7 +61,8 @@ def phase1_details(settings: LakehouseSettings) -> tuple[str, ...]:
         *raw_plan(DataPaths(settings.data_path), settings.generate, generated),
         f"bronze accepts quantities {checks.quantity_min:,}..{checks.quantity_max:,}, "
         f"dates {checks.date_min} to {checks.latest_date()}",
-        f"data dir: {settings.data_path}",
+        f"data dir: {settings.data_path} (outputs in runs/<run id>/, published as data/current)",
+        "publish: " + ("when the audits pass" if settings.auto_publish else "waits for `lakehouse publish`"),
     )
 
 
@@ -71,23 +73,31 @@ def run_phase1(
     progress: ProgressSink = NULL_PROGRESS,
     cancel: CancelToken | None = None,
 ) -> PhaseResult:
-    """Run the six pipeline tasks on ``settings.data_path`` in this process."""
-    paths = DataPaths(settings.data_path).ensure()
-    return run_steps(
-        1,
-        phase1_steps(),
-        run_id=run_id,
-        progress=progress,
-        cancel=cancel,
-        kwargs={
-            "paths": paths,
-            "orders": settings.orders,
-            "seed": settings.seed,
-            "defect_rate": settings.defect_rate,
-            "generate": settings.generate,
-            "checks": settings.bronze,
-        },
-    )
+    """Run the pipeline tasks into run ``run_id``'s directory in this process, audit it and publish it
+    (``settings.auto_publish``); the run's manifest records each outcome."""
+    from lakehouse_core.runlog import RunManifests
+
+    root = DataPaths(settings.data_path)
+    root.raw.mkdir(parents=True, exist_ok=True)
+    paths = root.for_run(run_id).ensure()
+    with RunManifests(root).tracking(run_id, 1):
+        return run_steps(
+            1,
+            phase1_steps(),
+            run_id=run_id,
+            progress=progress,
+            cancel=cancel,
+            kwargs={
+                "paths": paths,
+                "orders": settings.orders,
+                "seed": settings.seed,
+                "defect_rate": settings.defect_rate,
+                "generate": settings.generate,
+                "checks": settings.bronze,
+                "auto_publish": settings.auto_publish,
+                "keep_runs": settings.runs_keep,
+            },
+        )
 
 
 # ---------------------------------------------------------------- phase 2

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lakehouse_core.errors import CancelledError, LakehouseError, PhaseFailed, disk_full_error
+from lakehouse_core.faults import crash_point
 from lakehouse_core.models import PhaseResult, ProgressEvent, SnapshotRef, TaskResult, TaskSpec
 from lakehouse_core.phases.hooks import hook_point
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
@@ -103,6 +104,7 @@ def run_steps(
             raise PhaseFailed(phase, cause, partial) from exc
         result = _task_result(step, value, time.perf_counter() - s0)
         done.append(result)
+        crash_point(f"phase{phase}.after_{step.name}")
         progress.emit(
             ProgressEvent(phase, step.name, "finish", done=1, total=1, message=f"{result.seconds:.2f}s")
         )

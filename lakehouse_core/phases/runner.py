@@ -23,8 +23,11 @@ from lakehouse_core.phases.definitions import (
 from lakehouse_core.phases.engine import Step, run_steps
 from lakehouse_core.phases.hooks import hook_point
 from lakehouse_core.phases.lock import RunLock, hold_all
+from lakehouse_core.phases.wap import RunPublisher, phase2_steps
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, CatalogBrowser, ProgressSink, SqlEngine
 from lakehouse_core.redact import Redactor
+from lakehouse_core.runcontrol import LocalRunControl
+from lakehouse_core.runlog import RunManifests
 from lakehouse_core.runs import RunStore, new_run_id
 from lakehouse_core.settings import LakehouseSettings
 
@@ -66,6 +69,7 @@ class PersistentPhaseRunner:
         sql: SqlEngine,
         catalog: CatalogBrowser,
         metrics: PipelineMetrics | None = None,
+        publisher: RunPublisher | None = None,
     ) -> None:
         self.settings = settings
         self.paths = DataPaths(settings.data_path)
@@ -73,6 +77,9 @@ class PersistentPhaseRunner:
         self._catalog = catalog
         self._metrics = metrics or PipelineMetrics()
         self._store = RunStore(self.paths.runs, redact=Redactor.for_settings(settings))
+        self.runs = (
+            LocalRunControl(self.paths, publisher, keep=settings.runs_keep) if publisher is not None else None
+        )
 
     # ------------------------------------------------------------ what differs per backend
     def phase2_steps(self) -> list[Step]:  # pragma: no cover - abstract
@@ -93,6 +100,13 @@ class PersistentPhaseRunner:
         return [RunLock.for_key(self.settings.data_path, "data-dir")]
 
     # ------------------------------------------------------------ shared
+    def wap_phase2_steps(self) -> list[Step]:
+        """Phase 2 as write (staged), audit, publish through this runner's RunControl."""
+        assert self.runs is not None, "a runner with phase 2 needs a RunPublisher"
+        return phase2_steps(
+            self.paths, self.runs.publisher, self.runs.publish, auto_publish=self.settings.auto_publish
+        )
+
     def steps(self, phase: int) -> list[Step]:
         """The steps ``run(phase)`` executes, in order."""
         check_phase(phase)
@@ -124,6 +138,9 @@ class PersistentPhaseRunner:
         run_id = new_run_id()
         if phase == 1:
             return execute_phase1(self.settings, run_id=run_id, progress=progress, cancel=cancel)
+        if phase == 2:
+            with RunManifests(self.paths).tracking(run_id, 2):
+                return run_steps(phase, self.steps(phase), run_id=run_id, progress=progress, cancel=cancel)
         return run_steps(phase, self.steps(phase), run_id=run_id, progress=progress, cancel=cancel)
 
     def run(

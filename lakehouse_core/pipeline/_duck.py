@@ -66,7 +66,7 @@ def staging_parquet(paths: DataPaths, table: str) -> Path:
 
     Its Parquet key-value metadata ``raw_rows`` holds the number of rows ingest read from the CSV.
     """
-    return paths.root / "staging" / f"{table}_flagged.parquet"
+    return paths.outputs / "staging" / f"{table}_flagged.parquet"
 
 
 @dataclass

@@ -88,4 +88,5 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
         ),
         phases=phases,
         maintenance=IcebergTableMaintenance(open_catalog, settings.maintenance),
+        runs=phases.runs,
     )

@@ -1,0 +1,162 @@
+"""Write, audit, publish: the steps that end phases 1 and 2.
+
+Phase 1 writes into its run directory; ``audit_outputs`` audits it and ``publish_outputs`` switches
+``data/current`` to it (or leaves it waiting for ``lakehouse publish``). Phase 2 loads the published
+phase-1 run into staged Iceberg snapshots (``RunPublisher.open_write_catalog``: a staging catalog in
+embedded mode, a Nessie run branch in stack mode), audits them and publishes every table at once.
+Every step records what it did in the run's manifest (``lakehouse_core.runlog``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from lakehouse_core.audits import audit_phase1, audit_phase2, require_passed
+from lakehouse_core.errors import DataError
+from lakehouse_core.faults import crash_point
+from lakehouse_core.models import AuditCheck
+from lakehouse_core.paths import DataPaths
+from lakehouse_core.phases.engine import Step, StepOutput
+from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
+from lakehouse_core.publish import current_run, phase1_outputs, publish_phase1, reconcile_phase1
+from lakehouse_core.runlog import RunManifests
+
+SOURCE_RUN_PROPERTY = "lakehouse.source-run"
+"""Snapshot property: the phase-1 run whose Parquet a phase-2 snapshot loaded."""
+
+
+def _record_audits(paths: DataPaths, run_id: str, checks: list[AuditCheck], **fields: Any) -> None:
+    failed = not all(c.ok for c in checks)
+    RunManifests(paths).update(
+        run_id, audits=checks, **({} if failed else {"state": "audited"}), **fields
+    )
+    require_passed(checks)
+
+
+def _summary(checks: list[AuditCheck]) -> str:
+    return f"{sum(c.ok for c in checks)}/{len(checks)} audits passed"
+
+
+# ---------------------------------------------------------------- phase 1
+def audit_outputs(paths: DataPaths, run_id: str) -> StepOutput:
+    """Audit the run directory; record the audits and its outputs' rows in the manifest."""
+    import pyarrow.parquet as pq
+
+    checks = audit_phase1(paths, run_id)
+    tables = {name: {"rows": pq.read_metadata(p).num_rows} for name, p in phase1_outputs(paths).items()}
+    _record_audits(paths, run_id, checks, tables=tables)
+    return StepOutput(detail=_summary(checks), outputs={"audits": checks})
+
+
+def publish_outputs(paths: DataPaths, run_id: str, auto_publish: bool = True, keep_runs: int = 5) -> StepOutput:
+    """Make the audited run what readers see (unless publishing waits for ``lakehouse publish``)."""
+    if not auto_publish:
+        return StepOutput(detail=f"audited; publish with `lakehouse publish {run_id}`")
+    publish_phase1(paths, run_id, keep=keep_runs)
+    return StepOutput(detail=f"published: data/current -> runs/{run_id}")
+
+
+PHASE1_WAP_STEPS = (
+    ("audit_outputs", "Audit the run's outputs (counts, keys, revenue, run ids)", audit_outputs),
+    ("publish_outputs", "Publish the audited run: switch data/current to it in one rename", publish_outputs),
+)
+
+
+# ---------------------------------------------------------------- phase 2
+class RunPublisher(Protocol):
+    """How a backend stages phase 2's tables and publishes them all at once."""
+
+    def open_write_catalog(self, run_id: str) -> Any:
+        """A pyiceberg Catalog whose commits stay invisible to readers until ``publish``."""
+        ...
+
+    def staged(self, catalog: Any, run_id: str) -> dict[str, dict[str, Any]]:
+        """Per table: rows, spec, run_id, source_run, snapshot_id, commit and publish data."""
+        ...
+
+    def publish(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        """Publish every table of a staged run at once; manifest fields to record."""
+        ...
+
+    def discard(self, manifest: Mapping[str, Any]) -> None:
+        """Drop what a staged run left (a run branch)."""
+        ...
+
+    def published_run(self) -> str | None:
+        """The phase-2 run readers see now (None when no table exists)."""
+        ...
+
+    def published_rows(self) -> dict[str, int]:
+        """Rows per table readers see now."""
+        ...
+
+
+def published_source(paths: DataPaths) -> str:
+    """The published phase-1 run; DataError when there is none or it did not complete."""
+    reconcile_phase1(paths)
+    run_id = current_run(paths)
+    if run_id is None:
+        raise DataError("no published phase-1 run: run phase 1 first")
+    state = RunManifests(paths).load(run_id).get("state")
+    if state != "published":
+        raise DataError(f"phase-1 run {run_id} is {state}, not published: rerun phase 1")
+    return run_id
+
+
+def phase2_steps(
+    paths: DataPaths,
+    publisher: RunPublisher,
+    publish: Callable[[str], object],
+    *,
+    auto_publish: bool,
+) -> list[Step]:
+    """Phase 2: load the published phase-1 run into staged tables, audit them, publish them."""
+    root = DataPaths(paths.root)
+    manifests = RunManifests(root)
+    source: dict[str, str] = {}
+
+    def check_source(run_id: str) -> StepOutput:
+        source["run"] = published_source(root)
+        manifests.update(run_id, source_run=source["run"])
+        return StepOutput(detail=f"phase-1 run {source['run']}")
+
+    def promote(run_id: str, progress: ProgressSink = NULL_PROGRESS, cancel: CancelToken | None = None) -> StepOutput:
+        from lakehouse_core.iceberg.promote import promote_all
+
+        catalog = publisher.open_write_catalog(run_id)
+        snapshots = promote_all(
+            catalog, root.for_run(source["run"]), run_id=run_id, progress=progress, cancel=cancel,
+            properties={SOURCE_RUN_PROPERTY: source["run"]},
+        )
+        staged = publisher.staged(catalog, run_id)
+        manifests.update(run_id, tables=staged)
+        crash_point("phase2.after_staging")
+        rows = {name: int(t["rows"]) for name, t in staged.items()}
+        return StepOutput(rows=rows, outputs={"snapshots": snapshots},
+                          detail=f"{len(snapshots)} tables staged, not yet visible")
+
+    def audit(run_id: str) -> StepOutput:
+        import pyarrow.parquet as pq
+
+        from lakehouse_core.iceberg.tables import TABLES
+
+        source_paths = root.for_run(source["run"])
+        expected = {t.identifier: pq.read_metadata(t.source_path(source_paths)).num_rows for t in TABLES}
+        staged = manifests.load(run_id).get("tables", {})
+        checks = audit_phase2(staged, expected, run_id=run_id, source_run=source["run"])
+        _record_audits(root, run_id, checks)
+        return StepOutput(detail=_summary(checks), outputs={"audits": checks})
+
+    def publish_step(run_id: str) -> StepOutput:
+        if not auto_publish:
+            return StepOutput(detail=f"audited; publish with `lakehouse publish {run_id}`")
+        publish(run_id)
+        return StepOutput(detail="every table published in one commit")
+
+    return [
+        Step("check_source", "use the published phase-1 run (refuse one that did not complete)", check_source),
+        Step("promote_to_iceberg", "load each layer's Parquet into a staged snapshot of its table", promote),
+        Step("audit_tables", "audit the staged tables (partition specs, rows, run ids)", audit),
+        Step("publish_tables", "publish every table at once (one catalog commit)", publish_step),
+    ]
