@@ -24,7 +24,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
-from lakehouse_core import cli_maintain
+from lakehouse_core import cli_maintain, cli_runs
 from lakehouse_core.cli_support import (
     EXIT_BUSY,
     EXIT_CANCELLED,
@@ -405,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--addr", default="127.0.0.1")
     exp.add_argument("--interval", type=float, default=5.0)
     exp.add_argument("--iterations", type=int, default=0, help=argparse.SUPPRESS)
+    cli_runs.add_parsers(sub)
     return parser
 
 
@@ -453,6 +454,8 @@ def _command(args: argparse.Namespace, redactor: Redactor) -> int:
         )
     cli = Cli(args, settings, redactor)
     with cli.run_lock(_LOCKED[args.command]) if args.command in _LOCKED else contextlib.nullcontext():
+        if args.command in cli_runs.COMMANDS:
+            return cli_runs.COMMANDS[args.command](cli)
         return int(getattr(cli, f"cmd_{args.command}")())
 
 
