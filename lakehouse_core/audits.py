@@ -143,8 +143,11 @@ def _same_run(paths: DataPaths, run_id: str) -> AuditCheck:
     bad = [f"{name} has {value!r}" for name, value in ids.items() if value != run_id]
     outside = [
         str(p)
-        for p in [*(paths.bronze_parquet(t) for t in TABLES), paths.silver_orders,
-                  *(paths.gold_parquet(t) for t in GOLD_TABLES)]
+        for p in [
+            *(paths.bronze_parquet(t) for t in TABLES),
+            paths.silver_orders,
+            *(paths.gold_parquet(t) for t in GOLD_TABLES),
+        ]
         if not p.resolve().is_relative_to(paths.outputs.resolve())
     ]
     bad += [f"{p} is outside the run directory" for p in outside]
@@ -184,12 +187,22 @@ def audit_phase2(
             bad_spec.append(f"{definition.identifier}: {entry['spec']} instead of {want}")
     checks.append(AuditCheck("partition specs as defined", not bad_spec, "; ".join(bad_spec) or "all match"))
     rows = {t: int(e["rows"]) for t, e in staged.items()}
-    bad_rows = [f"{t}: {n} rows, Parquet {expected_rows.get(t)}" for t, n in rows.items()
-                if n != expected_rows.get(t)]
-    checks.append(AuditCheck("rows = phase-1 Parquet", not bad_rows, "; ".join(bad_rows) or "all equal",
-                             {"rows": rows}))
-    bad_ids = [f"{t}: run {e.get('run_id')}, source {e.get('source_run')}" for t, e in staged.items()
-               if e.get("run_id") != run_id or e.get("source_run") != source_run]
-    checks.append(AuditCheck("every table from the same run", not bad_ids,
-                             "; ".join(bad_ids) or f"run {run_id} from phase-1 run {source_run}"))
+    bad_rows = [
+        f"{t}: {n} rows, Parquet {expected_rows.get(t)}" for t, n in rows.items() if n != expected_rows.get(t)
+    ]
+    checks.append(
+        AuditCheck("rows = phase-1 Parquet", not bad_rows, "; ".join(bad_rows) or "all equal", {"rows": rows})
+    )
+    bad_ids = [
+        f"{t}: run {e.get('run_id')}, source {e.get('source_run')}"
+        for t, e in staged.items()
+        if e.get("run_id") != run_id or e.get("source_run") != source_run
+    ]
+    checks.append(
+        AuditCheck(
+            "every table from the same run",
+            not bad_ids,
+            "; ".join(bad_ids) or f"run {run_id} from phase-1 run {source_run}",
+        )
+    )
     return checks

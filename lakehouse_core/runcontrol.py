@@ -42,7 +42,11 @@ class LocalRunControl:
             return None
 
     def _reconcile(self, manifest: dict[str, Any], published2: str | None) -> dict[str, Any]:
-        if manifest.get("phase") == 2 and manifest.get("state") == "audited" and published2 == manifest["run_id"]:
+        if (
+            manifest.get("phase") == 2
+            and manifest.get("state") == "audited"
+            and published2 == manifest["run_id"]
+        ):
             return self.manifests.update(str(manifest["run_id"]), state="published")
         return manifest
 

@@ -130,9 +130,7 @@ class RunManifests:
         """Every run with a manifest, newest first (run ids sort by start time)."""
         if not self.paths.runs.is_dir():
             return []
-        return sorted(
-            (p.name for p in self.paths.runs.iterdir() if (p / MANIFEST).is_file()), reverse=True
-        )
+        return sorted((p.name for p in self.paths.runs.iterdir() if (p / MANIFEST).is_file()), reverse=True)
 
     def all(self) -> Iterator[dict[str, Any]]:
         """Every readable manifest, newest first; a run whose process died is marked interrupted."""

@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 PHASE = 2
 RUN_ID_PROPERTY = "lakehouse.run-id"
 SOURCE_PROPERTY = "lakehouse.source-file"
+SOURCE_RUN_PROPERTY = "lakehouse.source-run"
+"""The phase-1 run whose Parquet a phase-2 snapshot loaded."""
 CHUNK_ROWS = 500_000
 """Rows materialised at once when writing a partitioned table (bounded memory)."""
 BATCH_ROWS = 128 * 1024

@@ -92,7 +92,9 @@ class StagingSqlCatalog(SqlCatalog):
         """Stage a new table (its row is inserted by ``move_pointers``)."""
         if self.table_exists(identifier):
             raise TableAlreadyExistsError(f"Table {'.'.join(_split(identifier))} already exists")
-        txn = self.create_table_transaction(identifier, schema, location, partition_spec, sort_order, properties)
+        txn = self.create_table_transaction(
+            identifier, schema, location, partition_spec, sort_order, properties
+        )
         txn.commit_transaction()
         return self.load_table(identifier)
 
@@ -109,7 +111,9 @@ class StagingSqlCatalog(SqlCatalog):
         if current is not None and new.metadata == current.metadata:
             return CommitTableResponse(metadata=current.metadata, metadata_location=current.metadata_location)
         self._write_metadata(metadata=new.metadata, io=new.io, metadata_path=new.metadata_location)
-        base = self.staged[key].base if key in self.staged else (current.metadata_location if current else None)
+        base = (
+            self.staged[key].base if key in self.staged else (current.metadata_location if current else None)
+        )
         self.staged[key] = StagedPointer(base, new.metadata_location)
         return CommitTableResponse(metadata=new.metadata, metadata_location=new.metadata_location)
 
@@ -119,8 +123,9 @@ def published_locations(catalog: SqlCatalog, identifiers: list[str]) -> dict[str
     out: dict[str, str | None] = {ident: None for ident in identifiers}
     with Session(catalog.engine) as session:
         rows = session.execute(
-            select(IcebergTables.table_namespace, IcebergTables.table_name, IcebergTables.metadata_location)
-            .where(IcebergTables.catalog_name == catalog.name)
+            select(
+                IcebergTables.table_namespace, IcebergTables.table_name, IcebergTables.metadata_location
+            ).where(IcebergTables.catalog_name == catalog.name)
         ).all()
     for namespace, name, location in rows:
         if f"{namespace}.{name}" in out:
@@ -141,10 +146,14 @@ def move_pointers(catalog: SqlCatalog, moves: Mapping[str, StagedPointer]) -> No
                 try:
                     with session.begin_nested():
                         session.execute(
-                            insert(IcebergTables).values(**catalog._create_table_row(namespace, name, move.staged))
+                            insert(IcebergTables).values(
+                                **catalog._create_table_row(namespace, name, move.staged)
+                            )
                         )
                 except IntegrityError as exc:
-                    raise ConflictError(f"{key} was created by another run since this one was staged") from exc
+                    raise ConflictError(
+                        f"{key} was created by another run since this one was staged"
+                    ) from exc
                 continue
             result = session.execute(
                 update(IcebergTables)
@@ -157,6 +166,50 @@ def move_pointers(catalog: SqlCatalog, moves: Mapping[str, StagedPointer]) -> No
                 .values(metadata_location=move.staged, previous_metadata_location=move.base)
             )
             if result.rowcount != 1:
-                raise ConflictError(f"{key} changed since this run was staged: publish refused, nothing moved")
+                raise ConflictError(
+                    f"{key} changed since this run was staged: publish refused, nothing moved"
+                )
         crash_point("phase2.publish.in_transaction")
     logger.info("published %d tables in one catalog transaction", len(moves))
+
+
+def staged_entry(table: Table) -> dict[str, Any]:
+    """What a run's manifest and audits need of a table's current snapshot: rows, partition spec
+    (``[source_id, transform, name]`` triples), run id, source phase-1 run, snapshot id."""
+    from lakehouse_core.iceberg.promote import RUN_ID_PROPERTY, SOURCE_RUN_PROPERTY
+
+    snap = table.current_snapshot()
+    summary = snap.summary if snap is not None else None
+    return {
+        "rows": int(summary["total-records"]) if summary is not None else 0,
+        "spec": [[f.source_id, str(f.transform), f.name] for f in table.spec().fields],
+        "run_id": summary.get(RUN_ID_PROPERTY) if summary is not None else None,
+        "source_run": summary.get(SOURCE_RUN_PROPERTY) if summary is not None else None,
+        "snapshot_id": snap.snapshot_id if snap is not None else None,
+    }
+
+
+def _lakehouse_tables(catalog: Catalog) -> dict[str, Table]:
+    from lakehouse_core.iceberg.tables import TABLES
+
+    out = {}
+    for definition in TABLES:
+        try:
+            out[definition.identifier] = catalog.load_table(definition.identifier)
+        except NoSuchTableError:
+            continue
+    return out
+
+
+def published_run(catalog: Catalog) -> str | None:
+    """The run id of what readers of ``catalog`` see (None when no lakehouse table exists)."""
+    tables = _lakehouse_tables(catalog)
+    if not tables:
+        return None
+    run_id = staged_entry(next(iter(tables.values())))["run_id"]
+    return str(run_id) if run_id else None
+
+
+def published_rows(catalog: Catalog) -> dict[str, int]:
+    """Rows per lakehouse table readers of ``catalog`` see."""
+    return {key: int(staged_entry(table)["rows"]) for key, table in _lakehouse_tables(catalog).items()}

@@ -22,15 +22,10 @@ from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 from lakehouse_core.publish import current_run, phase1_outputs, publish_phase1, reconcile_phase1
 from lakehouse_core.runlog import RunManifests
 
-SOURCE_RUN_PROPERTY = "lakehouse.source-run"
-"""Snapshot property: the phase-1 run whose Parquet a phase-2 snapshot loaded."""
-
 
 def _record_audits(paths: DataPaths, run_id: str, checks: list[AuditCheck], **fields: Any) -> None:
     failed = not all(c.ok for c in checks)
-    RunManifests(paths).update(
-        run_id, audits=checks, **({} if failed else {"state": "audited"}), **fields
-    )
+    RunManifests(paths).update(run_id, audits=checks, **({} if failed else {"state": "audited"}), **fields)
     require_passed(checks)
 
 
@@ -49,7 +44,9 @@ def audit_outputs(paths: DataPaths, run_id: str) -> StepOutput:
     return StepOutput(detail=_summary(checks), outputs={"audits": checks})
 
 
-def publish_outputs(paths: DataPaths, run_id: str, auto_publish: bool = True, keep_runs: int = 5) -> StepOutput:
+def publish_outputs(
+    paths: DataPaths, run_id: str, auto_publish: bool = True, keep_runs: int = 5
+) -> StepOutput:
     """Make the audited run what readers see (unless publishing waits for ``lakehouse publish``)."""
     if not auto_publish:
         return StepOutput(detail=f"audited; publish with `lakehouse publish {run_id}`")
@@ -121,20 +118,29 @@ def phase2_steps(
         manifests.update(run_id, source_run=source["run"])
         return StepOutput(detail=f"phase-1 run {source['run']}")
 
-    def promote(run_id: str, progress: ProgressSink = NULL_PROGRESS, cancel: CancelToken | None = None) -> StepOutput:
-        from lakehouse_core.iceberg.promote import promote_all
+    def promote(
+        run_id: str, progress: ProgressSink = NULL_PROGRESS, cancel: CancelToken | None = None
+    ) -> StepOutput:
+        from lakehouse_core.iceberg.promote import SOURCE_RUN_PROPERTY, promote_all
 
         catalog = publisher.open_write_catalog(run_id)
         snapshots = promote_all(
-            catalog, root.for_run(source["run"]), run_id=run_id, progress=progress, cancel=cancel,
+            catalog,
+            root.for_run(source["run"]),
+            run_id=run_id,
+            progress=progress,
+            cancel=cancel,
             properties={SOURCE_RUN_PROPERTY: source["run"]},
         )
         staged = publisher.staged(catalog, run_id)
         manifests.update(run_id, tables=staged)
         crash_point("phase2.after_staging")
         rows = {name: int(t["rows"]) for name, t in staged.items()}
-        return StepOutput(rows=rows, outputs={"snapshots": snapshots},
-                          detail=f"{len(snapshots)} tables staged, not yet visible")
+        return StepOutput(
+            rows=rows,
+            outputs={"snapshots": snapshots},
+            detail=f"{len(snapshots)} tables staged, not yet visible",
+        )
 
     def audit(run_id: str) -> StepOutput:
         import pyarrow.parquet as pq
@@ -155,7 +161,9 @@ def phase2_steps(
         return StepOutput(detail="every table published in one commit")
 
     return [
-        Step("check_source", "use the published phase-1 run (refuse one that did not complete)", check_source),
+        Step(
+            "check_source", "use the published phase-1 run (refuse one that did not complete)", check_source
+        ),
         Step("promote_to_iceberg", "load each layer's Parquet into a staged snapshot of its table", promote),
         Step("audit_tables", "audit the staged tables (partition specs, rows, run ids)", audit),
         Step("publish_tables", "publish every table at once (one catalog commit)", publish_step),

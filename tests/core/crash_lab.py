@@ -26,8 +26,14 @@ from tests.conftest import embedded_settings
 OLD_ORDERS, NEW_ORDERS = 1000, 1500
 ROOT = str(Path(__file__).resolve().parents[2])
 ICEBERG_TABLES = (
-    "bronze.customers", "bronze.products", "bronze.orders", "silver.orders_enriched",
-    "gold.daily_sales", "gold.customer_metrics", "gold.product_performance", "gold.regional_sales",
+    "bronze.customers",
+    "bronze.products",
+    "bronze.orders",
+    "silver.orders_enriched",
+    "gold.daily_sales",
+    "gold.customer_metrics",
+    "gold.product_performance",
+    "gold.regional_sales",
 )
 
 
@@ -55,11 +61,15 @@ def seen(data: Path) -> Seen:
         assert manifest["state"] in ("audited", "published"), manifest["state"]
         assert all(a["ok"] for a in manifest["audits"])
         parquet = {n: pq.read_metadata(p).num_rows for n, p in phase1_outputs(paths.published()).items()}
-        assert parquet == {n: t["rows"] for n, t in manifest["tables"].items()}, "current is not one whole run"
+        assert parquet == {n: t["rows"] for n, t in manifest["tables"].items()}, (
+            "current is not one whole run"
+        )
     backend = build_embedded(settings_for(data, OLD_ORDERS))
     iceberg: dict[str, int] = {}
     runs, sources = set(), set()
-    existing = {t.identifier for ns in backend.catalog.list_namespaces() for t in backend.catalog.list_tables(ns)}
+    existing = {
+        t.identifier for ns in backend.catalog.list_namespaces() for t in backend.catalog.list_tables(ns)
+    }
     for ident in ICEBERG_TABLES:
         ref = TableRef.parse(ident)
         if ident not in existing:
@@ -85,7 +95,11 @@ def lakehouse(data: Path, *args: str, crash_at: str = "", **env: str) -> subproc
     }
     return subprocess.run(
         [sys.executable, "-m", "lakehouse_core.cli", "--data-dir", str(data), "-q", *args],
-        env=full_env, capture_output=True, text=True, timeout=300, check=False,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 

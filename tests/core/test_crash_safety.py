@@ -87,8 +87,9 @@ def test_kill_during_phase1(lab: CrashLab, point: str) -> None:
 
 def test_kill_of_the_phase1_child_process(lab: CrashLab) -> None:
     lab.restore("old")
-    proc = lakehouse(lab.data, "phase", "1", crash_at="phase1.after_ingest_to_bronze",
-                     LAKEHOUSE_PHASE_ISOLATION="process")
+    proc = lakehouse(
+        lab.data, "phase", "1", crash_at="phase1.after_ingest_to_bronze", LAKEHOUSE_PHASE_ISOLATION="process"
+    )
     assert proc.returncode == 1 and "SIGKILL" in proc.stderr
     now = seen(lab.data)
     assert now.parquet == lab.old.parquet  # type: ignore[union-attr]
@@ -107,7 +108,9 @@ def test_kill_during_phase2(lab: CrashLab, point: str) -> None:
     assert seen(lab.data).iceberg == lab.new.iceberg  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("phase", "point"), [(2, p) for p in PUBLISH2_POINTS] + [(1, p) for p in PUBLISH1_POINTS])
+@pytest.mark.parametrize(
+    ("phase", "point"), [(2, p) for p in PUBLISH2_POINTS] + [(1, p) for p in PUBLISH1_POINTS]
+)
 def test_kill_during_publish_command(lab: CrashLab, phase: int, point: str) -> None:
     lab.restore("p2_waiting" if phase == 2 else "p1_waiting")
     run_id = lab.waiting_run()

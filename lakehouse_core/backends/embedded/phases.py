@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lakehouse_core.observability import PipelineMetrics
 from lakehouse_core.backends.embedded.publish import EmbeddedRunPublisher
+from lakehouse_core.observability import PipelineMetrics
 from lakehouse_core.phases import PersistentPhaseRunner, Step, iceberg_layout
 from lakehouse_core.ports import CatalogBrowser, SqlEngine
 from lakehouse_core.settings import LakehouseSettings

@@ -52,6 +52,7 @@ def build_stack(settings: LakehouseSettings) -> Backend:
         if settings.dremio.enabled
         else None
     )
+    phases = StackPhaseRunner(settings, client, make_sql(), catalog=catalog)
     return Backend(
         mode="stack",
         status=StackServiceStatusProvider(
@@ -62,7 +63,8 @@ def build_stack(settings: LakehouseSettings) -> Backend:
         catalog=catalog,
         sql=sql,
         metrics=PrometheusMetricsSource(settings),
-        phases=StackPhaseRunner(settings, client, make_sql(), catalog=catalog),
+        phases=phases,
         setup=dremio_setup,
         maintenance=NessieTableMaintenance(settings, client),
+        runs=phases.runs,
     )

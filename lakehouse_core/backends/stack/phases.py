@@ -1,8 +1,9 @@
 """StackPhaseRunner: the four phases against the real services.
 
 1. the platform's six pipeline tasks on ``settings.data_path`` (same functions as embedded mode);
-2. promote every layer into Iceberg tables on MinIO through Nessie's Iceberg REST catalog, on the
-   Nessie branch ``settings.nessie.ref`` (created from the default branch when missing);
+2. promote every layer into Iceberg tables on MinIO through Nessie's Iceberg REST catalog: written on
+   a run branch ``run-<id>`` from ``settings.nessie.ref`` (created from the default branch when
+   missing), audited, then merged into it in one commit (``backends/stack/publish.py``);
 3. the business queries + time travel through the given SqlEngine (Dremio or DuckDB fallback);
 4. pipeline metrics into a registry, table freshness from Nessie, alerts, and Prometheus target health.
 
@@ -18,14 +19,14 @@ from typing import Any
 from lakehouse_core.backends.stack._http import HttpClient
 from lakehouse_core.backends.stack.catalog import NessieCatalogBrowser
 from lakehouse_core.backends.stack.iceberg_rest import (
-    open_rest_catalog,
     rest_catalog_uri,
     rest_warehouse,
 )
 from lakehouse_core.backends.stack.nessie import NessieClient
+from lakehouse_core.backends.stack.publish import StackRunPublisher, run_branch
 from lakehouse_core.errors import LakehouseError, ServiceUnavailableError
 from lakehouse_core.observability import PipelineMetrics
-from lakehouse_core.phases import PersistentPhaseRunner, Step, StepOutput, iceberg_layout, promote_step
+from lakehouse_core.phases import PersistentPhaseRunner, Step, StepOutput, iceberg_layout
 from lakehouse_core.phases.lock import RunLock
 from lakehouse_core.ports import CatalogBrowser, SqlEngine
 from lakehouse_core.settings import LakehouseSettings
@@ -75,6 +76,7 @@ class StackPhaseRunner(PersistentPhaseRunner):
             sql=sql_engine,
             catalog=catalog or NessieCatalogBrowser(settings, client),
             metrics=metrics,
+            publisher=StackRunPublisher(settings, client),
         )
         self._client = client
 
@@ -91,11 +93,11 @@ class StackPhaseRunner(PersistentPhaseRunner):
 
     # ------------------------------------------------------------ phase 2
     def phase2_steps(self) -> list[Step]:
-        return [self._branch_step(), promote_step(self._open_write_catalog, self.paths)]
+        return [self._branch_step(), *self.wap_phase2_steps()]
 
     def phase2_details(self) -> tuple[str, ...]:
         return (
-            f"nessie branch: {self.branch}",
+            f"nessie branch: {self.branch} (written on {run_branch('<run id>')}, merged in one commit)",
             f"catalog: Iceberg REST {rest_catalog_uri(self.settings, self.branch)}",
             f"warehouse: {self._warehouse()} on {self.settings.minio.endpoint}",
             f"source: {self.paths.root}",
@@ -123,9 +125,6 @@ class StackPhaseRunner(PersistentPhaseRunner):
             f"use Nessie branch {self.branch!r} (create it from the default branch when missing)",
             ensure_branch,
         )
-
-    def _open_write_catalog(self) -> Any:
-        return open_rest_catalog(self.settings, self.branch)
 
     # ------------------------------------------------------------ phase 4
     def phase4_extra_steps(self) -> list[Step]:
