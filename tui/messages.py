@@ -18,8 +18,10 @@ if TYPE_CHECKING:  # annotations only: importing the models (~20 ms of dataclass
         PhasePlan,
         PhaseResult,
         ProgressEvent,
+        PublishPreview,
         QueryResult,
         RefInfo,
+        RunInfo,
         SchemaVersion,
         Series,
         ServiceStatus,
@@ -217,3 +219,26 @@ class MaintenanceDone(Message, bubble=False):
     """``Backend.maintenance.run`` returned."""
 
     report: MaintenanceReport
+
+
+@dataclass
+class RunsLoaded(Message, bubble=False):
+    """The runs of phases 1-2 (newest first)."""
+
+    runs: list[RunInfo]
+
+
+@dataclass
+class RunPreviewLoaded(Message, bubble=False):
+    """One run with what publishing it would change."""
+
+    run: RunInfo
+    preview: PublishPreview
+
+
+@dataclass
+class RunChanged(Message, bubble=False):
+    """A run was published or discarded."""
+
+    run: RunInfo
+    action: str

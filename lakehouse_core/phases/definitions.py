@@ -20,7 +20,7 @@ from lakehouse_core.errors import LakehouseError
 from lakehouse_core.models import AsOf, PhasePlan, PhaseResult, QueryResult, SnapshotRef, TableRef, TaskSpec
 from lakehouse_core.observability import PipelineMetrics, memory_alert
 from lakehouse_core.paths import DataPaths
-from lakehouse_core.phases.engine import Step, StepOutput, run_steps
+from lakehouse_core.phases.engine import Step, StepFn, StepOutput, run_steps
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, CatalogBrowser, ProgressSink, SqlEngine
 from lakehouse_core.queries import BUSINESS_QUERIES, TIME_TRAVEL_SQL
 from lakehouse_core.settings import LakehouseSettings
@@ -44,7 +44,8 @@ def phase1_steps() -> list[Step]:
     from lakehouse_core.phases.wap import PHASE1_WAP_STEPS
     from lakehouse_core.pipeline.tasks import PHASE1_TASKS
 
-    return [Step(name, desc, fn) for name, desc, fn in (*PHASE1_TASKS, *PHASE1_WAP_STEPS)]
+    tasks: tuple[tuple[str, str, StepFn], ...] = (*PHASE1_TASKS, *PHASE1_WAP_STEPS)
+    return [Step(name, desc, fn) for name, desc, fn in tasks]
 
 
 def phase1_details(settings: LakehouseSettings) -> tuple[str, ...]:

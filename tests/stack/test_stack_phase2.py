@@ -39,10 +39,12 @@ def test_phase2_on_new_branch_then_merge_into_main(stack: StackEndpoints, tmp_pa
     runner = StackPhaseRunner(settings, client, RestDuckDbSqlEngine(settings, client))
 
     plan = runner.plan(2)
-    assert f"nessie branch: {branch}" in plan.details
+    assert any(d.startswith(f"nessie branch: {branch} (written on run-") for d in plan.details)
     assert f"catalog: Iceberg REST {stack.nessie_url}/iceberg/{branch}" in plan.details
     assert f"warehouse: s3://{stack.minio_buckets[0]} on {stack.minio_endpoint}" in plan.details
-    assert [t.name for t in plan.tasks] == ["ensure_branch", "promote_to_iceberg"]
+    assert [t.name for t in plan.tasks] == [
+        "ensure_branch", "check_source", "promote_to_iceberg", "audit_tables", "publish_tables",
+    ]
 
     # phase 1 through the pipeline functions, in the temp data dir
     p1 = runner.run(1)
@@ -54,6 +56,9 @@ def test_phase2_on_new_branch_then_merge_into_main(stack: StackEndpoints, tmp_pa
     assert p2.ok and p2.outputs["branch"] == branch and p2.outputs["branch_created"] is True
     assert sorted(s.table for s in p2.snapshots) == sorted(TABLES)
     assert client.get_ref("main").hash == main_before.hash  # nothing written to main yet
+    # written on run-<id>, merged into the target branch in one commit, the run branch deleted
+    assert not any(r.name == f"run-{p2.run_id}" for r in client.list_refs())
+    assert client.commit_log(branch, limit=1)[0].message == f"publish lakehouse run {p2.run_id}"
 
     # the branch holds the 8 tables; diff against main lists them
     changes = {c.key: c.kind for c in client.diff("main", branch)}

@@ -52,6 +52,7 @@ class OverviewScreen(LakehouseScreen):
         Binding("R", "control_service('restart')", "Restart service", id="service.restart", show=False),
         Binding("l", "service_logs", "Service logs", id="service.logs", show=False),
         Binding("S", "setup_services", "Set up services", id="service.setup", show=False),
+        Binding("w", "runs", "Runs", id="overview.runs"),
     ]
 
     def __init__(self) -> None:
@@ -60,6 +61,12 @@ class OverviewScreen(LakehouseScreen):
         self._cancel: CancelToken | None = None
         self.running_phase: int | None = None
         self._setup_offered = False
+
+    def action_runs(self) -> None:
+        """The Runs screen: audits, publish preview, publish or discard."""
+        from tui.screens.runs import RunsScreen
+
+        self.app.push_screen(RunsScreen())
 
     def compose(self) -> ComposeResult:
         yield Header()
