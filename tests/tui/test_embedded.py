@@ -295,3 +295,43 @@ async def test_a_killed_phase_process_fails_the_phase_and_the_app_carries_on(
         await pilot.press("f3")  # the app is alive and responsive
         await settle(pilot)
         assert isinstance(app.screen, SqlScreen)
+
+
+async def test_runs_screen_publishes_and_jumps_to_snapshots(real: tuple[Backend, LakehouseSettings]) -> None:
+    from tui.screens.modals import ConfirmActionModal
+    from tui.screens.runs import RunsScreen
+
+    backend, settings = real
+    waiting = load_backend(settings.model_copy(update={"auto_publish": False}))
+    run_id = waiting.phases.run(1).run_id  # audited, waiting to be published
+    assert backend.runs is not None and backend.runs.run(run_id).state == "audited"
+    app = LakehouseApp(backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        rows = cells(screen.query_one("#runs"))
+        assert rows[0][:3] == [run_id, "1", "audited"] and rows[0][4] == ""
+        assert "ok     raw = bronze = valid + quarantined" in text_of(screen.query_one("#run-audits"))
+        preview = cells(screen.query_one("#run-tables"))
+        assert ["bronze.orders", "5,000", "5,000", "+0"] in preview
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmActionModal)
+        await pilot.press("y")
+        assert await wait_until(pilot, lambda: backend.runs.run(run_id).published, 20)  # type: ignore[union-attr]
+        await settle(pilot)
+        assert cells(screen.query_one("#runs"))[0][2:] == ["published", "4/4 ok", "yes"]
+        phase2 = next(
+            i for i, r in enumerate(cells(screen.query_one("#runs"))) if r[1] == "2" and r[4] == "yes"
+        )
+        screen.query_one("#runs").focus()
+        await pilot.press(*["down"] * phase2)
+        await settle(pilot)
+        screen.query_one("#run-tables").focus()
+        await pilot.press("down", "down", "s")  # bronze.orders (tables sorted by name)
+        await settle(pilot)
+        assert isinstance(app.screen, CatalogScreen) and app.screen.table == ORDERS
+        assert len(cells(app.screen.query_one("#snapshots"))) == len(backend.catalog.snapshots(ORDERS))
