@@ -152,7 +152,7 @@ def move_pointers(catalog: SqlCatalog, moves: Mapping[str, StagedPointer]) -> No
                         )
                 except IntegrityError as exc:
                     raise ConflictError(
-                        f"{key} was created by another run since this one was staged"
+                        f"{key} was created by another run since this run was staged"
                     ) from exc
                 continue
             result = session.execute(

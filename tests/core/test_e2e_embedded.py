@@ -78,7 +78,7 @@ def _independent_gold(raw: Path) -> tuple[Decimal, int, int]:
 def test_phases_end_to_end(tmp_path: Path) -> None:
     settings = embedded_settings(tmp_path / "data", defect_rate=0.0)
     backend = build_embedded(settings)
-    paths = DataPaths(settings.data_path)
+    paths = DataPaths(settings.data_path).published()  # what readers see: data/current
 
     p1 = backend.phases.run(1)
     assert p1.rows_per_layer["raw.orders"] == p1.rows_per_layer["bronze.orders"] == 5000

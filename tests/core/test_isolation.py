@@ -111,11 +111,13 @@ def test_phase1_is_the_same_in_a_child_process_and_in_a_thread(tmp_path: Path) -
         settings = load_settings(mode="embedded", data_dir=tmp_path / mode, orders=300, phase_isolation=mode)
         events = Events()
         results[mode] = execute_phase1(settings, run_id=f"R-{mode}", progress=events)
-        assert [e.task for e in events.items if e.kind == "finish"][-1] == "generate_report"
+        finished = [e.task for e in events.items if e.kind == "finish"]
+        assert finished[-3:] == ["generate_report", "audit_outputs", "publish_outputs"]
     assert results["process"].ok and results["process"].run_id == "R-process"
     assert results["process"].rows_per_layer == results["thread"].rows_per_layer
     assert results["process"].rows_per_layer["raw.orders"] == 300
-    assert (tmp_path / "process" / "gold").is_dir()
+    assert (tmp_path / "process" / "current" / "gold").is_dir()
+    assert (tmp_path / "process" / "runs" / "R-process" / "gold").is_dir()
 
 
 def test_the_child_log_holds_the_last_run_only(settings: LakehouseSettings) -> None:

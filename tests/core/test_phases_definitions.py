@@ -71,8 +71,12 @@ def test_each_plan_lists_the_steps_its_run_executes(tmp_path: Path) -> None:
             (s.name, s.description) for s in runner.steps(phase)
         ]
         assert plan.phase == phase and plan.title.startswith(f"Phase {phase} - ")
-    assert [t.name for t in runner.plan(1).tasks] == [name for name, _, _ in PHASE1_TASKS]
-    assert [t.name for t in runner.plan(2).tasks] == ["promote_to_iceberg"]
+    assert [t.name for t in runner.plan(1).tasks] == [
+        *(name for name, _, _ in PHASE1_TASKS), "audit_outputs", "publish_outputs",
+    ]
+    assert [t.name for t in runner.plan(2).tasks] == [
+        "check_source", "promote_to_iceberg", "audit_tables", "publish_tables",
+    ]
     assert [t.name for t in runner.plan(3).tasks] == [*(q.key for q in BUSINESS_QUERIES), "time_travel"]
     assert runner.plan(3).details == ("engine: duckdb (test)",)
     assert runner.plan(4).tasks == PHASE4_TASKS

@@ -1,0 +1,104 @@
+"""Write, audit, publish on the real embedded backend (small data, phase 1 in a thread)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from lakehouse_core import cli
+from lakehouse_core.backends.embedded import build_embedded
+from lakehouse_core.errors import ConflictError, PhaseFailed
+from lakehouse_core.paths import DataPaths
+from lakehouse_core.phases import wap
+from lakehouse_core.ports import Backend
+from lakehouse_core.publish import current_run
+from lakehouse_core.runlog import RunManifests
+from tests.conftest import embedded_settings
+
+
+def _backend(data: Path, **overrides: object) -> Backend:
+    values: dict[str, object] = {"orders": 300, "phase_isolation": "thread", **overrides}
+    return build_embedded(embedded_settings(data, **values))
+
+
+def test_a_failed_audit_publishes_nothing_and_keeps_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    backend = _backend(data)
+    first = backend.phases.run(1).run_id
+    assert current_run(DataPaths(data)) == first
+    real_audit = wap.audit_phase1
+
+    def tampered(paths: DataPaths, run_id: str) -> object:
+        daily = pq.read_table(paths.gold_parquet("daily_sales"))
+        revenue = daily.column("total_revenue")
+        bumped = pc.add(revenue, pa.scalar(1, revenue.type)).cast(revenue.type)
+        pq.write_table(daily.set_column(2, "total_revenue", bumped), paths.gold_parquet("daily_sales"))
+        return real_audit(paths, run_id)
+
+    monkeypatch.setattr(wap, "audit_phase1", tampered)
+    with pytest.raises(PhaseFailed, match="silver revenue = gold revenue"):
+        backend.phases.run(1)
+    assert current_run(DataPaths(data)) == first  # readers still see the first run
+    failed = backend.runs.list_runs()[0]  # type: ignore[union-attr]
+    assert failed.state == "audit_failed" and not failed.published
+    assert [a.name for a in failed.audits if not a.ok] == ["silver revenue = gold revenue"]
+    assert (data / "runs" / failed.run_id / "gold" / "daily_sales.parquet").is_file()  # inspectable
+
+    code = cli.main(["--data-dir", str(data), "publish", failed.run_id])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_FAILED and "only an audited run can be published" in " ".join(err.split())
+    assert "Traceback" not in err
+    assert cli.main(["--data-dir", str(data), "runs"]) == 0
+    assert "audit_failed" in capsys.readouterr().out
+
+
+def test_phase2_refuses_a_phase1_run_that_is_not_published(tmp_path: Path) -> None:
+    backend = _backend(tmp_path / "data", auto_publish=False)
+    run = backend.phases.run(1)
+    assert backend.runs is not None and backend.runs.run(run.run_id).state == "audited"
+    with pytest.raises(PhaseFailed, match="no published phase-1 run"):
+        backend.phases.run(2)
+    assert backend.catalog.list_namespaces() == []  # nothing staged became visible
+    backend.runs.publish(run.run_id)
+    assert backend.phases.run(2).ok
+
+
+def test_a_stale_phase2_run_cannot_be_published_over_a_newer_one(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _backend(data).phases.run(1)
+    waiting = _backend(data, auto_publish=False)
+    stale = waiting.phases.run(2).run_id
+    assert waiting.runs is not None and waiting.runs.run(stale).state == "audited"
+    assert waiting.catalog.list_namespaces() == [("bronze",), ("gold",), ("silver",)]
+    assert waiting.catalog.list_tables(("bronze",)) == []  # staged tables are not visible
+    newer = _backend(data).phases.run(2).run_id
+    with pytest.raises(ConflictError, match="since this run was staged"):
+        waiting.runs.publish(stale)
+    assert waiting.runs.run(newer).published and not waiting.runs.run(stale).published
+    preview = waiting.runs.preview(newer)
+    assert not preview.publishable and preview.reason == "already published"
+
+
+def test_discard_drops_an_unpublished_run_and_refuses_the_published_one(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    published = _backend(data).phases.run(1).run_id
+    backend = _backend(data, auto_publish=False)
+    waiting = backend.phases.run(1).run_id
+    runs = backend.runs
+    assert runs is not None
+    preview = runs.preview(waiting)
+    assert preview.publishable and {t.table for t in preview.tables} >= {"bronze.orders", "gold.daily_sales"}
+    assert all(t.delta == 0 for t in preview.tables)  # same settings, same data
+    assert runs.discard(waiting).state == "discarded"
+    assert not (data / "runs" / waiting / "bronze").exists()
+    assert RunManifests(DataPaths(data)).load(waiting)["state"] == "discarded"
+    with pytest.raises(ConflictError, match="what readers see"):
+        runs.discard(published)
+    with pytest.raises(ConflictError, match="only an audited run"):
+        runs.publish(waiting)
