@@ -79,7 +79,9 @@ def cmd_runs(cli: Cli) -> int:
     if cli.args.json:
         cli.emit_json(infos)
         return EXIT_OK
-    grid = Table("run", "phase", "state", "started", "audits", "published")
+    grid = Table()
+    for name in ("run", "phase", "state", "started", "audits", "published"):
+        grid.add_column(name, no_wrap=name != "audits")
     for info in infos:
         grid.add_row(
             Text(info.run_id),

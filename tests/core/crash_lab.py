@@ -38,7 +38,9 @@ ICEBERG_TABLES = (
 
 
 def settings_for(data: Path, orders: int, **overrides: object) -> LakehouseSettings:
-    return embedded_settings(data, orders=orders, defect_rate=0.02, phase_isolation="thread", **overrides)
+    return embedded_settings(
+        data, orders=orders, defect_rate=0.02, phase_isolation="thread", generate="always", **overrides
+    )
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ def lakehouse(data: Path, *args: str, crash_at: str = "", **env: str) -> subproc
         "LAKEHOUSE_PHASE_ISOLATION": "thread",
         "LAKEHOUSE_ORDERS": str(NEW_ORDERS),
         "LAKEHOUSE_DEFECT_RATE": "0.02",
+        "LAKEHOUSE_GENERATE": "always",
         "LAKEHOUSE_CRASH_AT": crash_at,
         **env,
     }
