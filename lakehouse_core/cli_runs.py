@@ -87,7 +87,7 @@ def cmd_runs(cli: Cli) -> int:
             Text(info.run_id),
             str(info.phase),
             Text(info.state),
-            info.started_at.isoformat(timespec="seconds"),
+            f"{info.started_at:%Y-%m-%d %H:%M}",
             Text(info.audit_summary),
             "yes" if info.published else "",
         )
