@@ -95,22 +95,22 @@ def cmd_runs(cli: Cli) -> int:
     return EXIT_OK
 
 
-def cmd_publish(cli: Cli) -> int:
-    info = _control(cli).publish(cli.args.run)
+def _change(cli: Cli, action: str) -> int:
+    control = _control(cli)
+    info = control.publish(cli.args.run) if action == "publish" else control.discard(cli.args.run)
     if cli.args.json:
         cli.emit_json(info)
     else:
         cli.out.print(Text(_line(info)))
     return EXIT_OK
+
+
+def cmd_publish(cli: Cli) -> int:
+    return _change(cli, "publish")
 
 
 def cmd_discard(cli: Cli) -> int:
-    info = _control(cli).discard(cli.args.run)
-    if cli.args.json:
-        cli.emit_json(info)
-    else:
-        cli.out.print(Text(_line(info)))
-    return EXIT_OK
+    return _change(cli, "discard")
 
 
 COMMANDS = {"runs": cmd_runs, "publish": cmd_publish, "discard": cmd_discard}
