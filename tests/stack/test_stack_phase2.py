@@ -39,7 +39,8 @@ def test_phase2_on_new_branch_then_merge_into_main(stack: StackEndpoints, tmp_pa
     runner = StackPhaseRunner(settings, client, RestDuckDbSqlEngine(settings, client))
 
     plan = runner.plan(2)
-    assert any(d.startswith(f"nessie branch: {branch} (written on run-") for d in plan.details)
+    assert f"nessie branch: {branch}" in plan.details
+    assert f"written on the run branch run-<run id>, merged into {branch} in one commit" in plan.details
     assert f"catalog: Iceberg REST {stack.nessie_url}/iceberg/{branch}" in plan.details
     assert f"warehouse: s3://{stack.minio_buckets[0]} on {stack.minio_endpoint}" in plan.details
     assert [t.name for t in plan.tasks] == [

@@ -97,7 +97,8 @@ class StackPhaseRunner(PersistentPhaseRunner):
 
     def phase2_details(self) -> tuple[str, ...]:
         return (
-            f"nessie branch: {self.branch} (written on {run_branch('<run id>')}, merged in one commit)",
+            f"nessie branch: {self.branch}",
+            f"written on the run branch {run_branch('<run id>')}, merged into {self.branch} in one commit",
             f"catalog: Iceberg REST {rest_catalog_uri(self.settings, self.branch)}",
             f"warehouse: {self._warehouse()} on {self.settings.minio.endpoint}",
             f"source: {self.paths.root}",
