@@ -23,11 +23,12 @@ LAYERS: dict[str, set[str]] = {
     "shared": {
         "pipeline", "iceberg", "engines", "phases", "observability", "paths", "queries", "runs", "schemas",
         "fileio", "redact",
+        "audits", "faults", "publish", "runcontrol", "runlog",
     },
     # thin assemblies of shared parts and service clients, independent of each other
     "backends": {"backends"},
     # composition roots: the only callers of load_backend (with tui.cli)
-    "entry points": {"cli", "cli_maintain", "cli_support"},
+    "entry points": {"cli", "cli_maintain", "cli_runs", "cli_support"},
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -54,8 +55,12 @@ def test_a_failed_audit_publishes_nothing_and_keeps_the_run(
     err = capsys.readouterr().err
     assert code == cli.EXIT_FAILED and "only an audited run can be published" in " ".join(err.split())
     assert "Traceback" not in err
-    assert cli.main(["--data-dir", str(data), "runs"]) == 0
-    assert "audit_failed" in capsys.readouterr().out
+    assert cli.main(["--data-dir", str(data), "--json", "runs"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(r["run_id"], r["state"]) for r in listed][:2] == [
+        (failed.run_id, "audit_failed"),
+        (first, "published"),
+    ]
 
 
 def test_phase2_refuses_a_phase1_run_that_is_not_published(tmp_path: Path) -> None:

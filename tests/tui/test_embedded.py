@@ -331,7 +331,9 @@ async def test_runs_screen_publishes_and_jumps_to_snapshots(real: tuple[Backend,
         await pilot.press(*["down"] * phase2)
         await settle(pilot)
         screen.query_one("#run-tables").focus()
-        await pilot.press("down", "down", "s")  # bronze.orders (tables sorted by name)
+        await pilot.press("down", "s")  # bronze.orders (tables sorted by name)
         await settle(pilot)
-        assert isinstance(app.screen, CatalogScreen) and app.screen.table == ORDERS
+        catalog = app.screen
+        assert isinstance(catalog, CatalogScreen) and catalog.table == ORDERS
+        assert await wait_until(pilot, lambda: len(cells(catalog.query_one("#snapshots"))) > 0, 20)
         assert len(cells(app.screen.query_one("#snapshots"))) == len(backend.catalog.snapshots(ORDERS))

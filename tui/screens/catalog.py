@@ -115,6 +115,12 @@ class CatalogScreen(LakehouseScreen):
     def _table(self, name: str) -> DataTable[str | Text]:
         return self.query_one(f"#{name}", DataTable)
 
+    def open_table(self, table: TableRef, ref: str | None = None) -> None:
+        """Show ``table`` (snapshots first) once the screen has painted; other screens call this."""
+        self.table, self.ref = table, ref
+        self.marked = []
+        self.call_after_refresh(self.load_table, table, ref)
+
     # ------------------------------------------------------------------ tree
     def action_refresh(self) -> None:
         self._reload_tree()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Header, Label, Static
@@ -148,20 +148,25 @@ class RunsScreen(LakehouseScreen):
         self.notify(f"run {message.run.run_id}: {message.run.state}", title=message.action.capitalize())
         self.action_refresh()
 
-    async def action_snapshots(self) -> None:
+    def action_snapshots(self) -> None:
         """Open the Catalog on the highlighted table of a phase-2 run (its snapshots tab)."""
         table = self.query_one("#run-tables", DataTable)
         if self.selected is None or self.selected.phase != 2 or table.row_count == 0:
             self.notify("choose a table of a phase-2 run", severity="warning")
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        ref = TableRef.parse(str(key))
-        self.app.pop_screen()
-        await self.app.switch_mode("catalog")
-        catalog = self.app.screen
-        load = getattr(catalog, "load_table", None)
-        if load is not None:
-            load(ref, None)
+        # on the App's loop: this screen's own loop ends when it is popped
+        self.app.call_later(_open_in_catalog, self.app, TableRef.parse(str(key)))
 
     def action_close(self) -> None:
         self.app.pop_screen()
+
+
+async def _open_in_catalog(app: App[None], table: TableRef) -> None:
+    """Close the Runs screen, switch to the Catalog and show ``table``'s snapshots there."""
+    from tui.screens.catalog import CatalogScreen
+
+    await app.pop_screen()
+    await app.switch_mode("catalog")
+    if isinstance(app.screen, CatalogScreen):
+        app.screen.open_table(table)
