@@ -77,7 +77,7 @@ def seen(data: Path) -> Seen:
         if ident not in existing:
             continue
         result = backend.sql.execute(f"SELECT COUNT(*) AS n FROM {ident}")
-        iceberg[ident] = int(result.rows[0][0])
+        iceberg[ident] = int(result.tuples(1)[0][0])
         summary = backend.catalog.snapshots(ref)[-1].summary
         runs.add(summary.get("lakehouse.run-id", ""))
         sources.add(summary.get("lakehouse.source-run", ""))
