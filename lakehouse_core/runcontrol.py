@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from lakehouse_core.errors import ConflictError, LakehouseError
 from lakehouse_core.faults import crash_point
 from lakehouse_core.models import PublishPreview, RunInfo, TableDelta
 from lakehouse_core.paths import DataPaths
+from lakehouse_core.phases.lock import RunLock, hold_all
 from lakehouse_core.phases.wap import RunPublisher
 from lakehouse_core.publish import PUBLISHABLE, current_run, prune_runs, publish_phase1, reconcile_phase1
 from lakehouse_core.runlog import RunManifests, run_info
@@ -27,11 +29,19 @@ PHASE1_LAYERS = ("bronze", "silver", "gold", "quarantine", "staging")
 class LocalRunControl:
     """Lists, previews, publishes and discards the runs recorded under ``data/runs``."""
 
-    def __init__(self, paths: DataPaths, publisher: RunPublisher, *, keep: int = 5) -> None:
+    def __init__(
+        self,
+        paths: DataPaths,
+        publisher: RunPublisher,
+        *,
+        keep: int = 5,
+        locks: Callable[[], list[RunLock]] | None = None,
+    ) -> None:
         self.paths = DataPaths(paths.root)
         self.publisher = publisher
         self.keep = keep
         self.manifests = RunManifests(self.paths)
+        self._locks = locks or (lambda: [RunLock.for_key(self.paths.root, "data-dir")])
 
     # ------------------------------------------------------------ reading
     def _published_phase2(self) -> str | None:
@@ -92,6 +102,11 @@ class LocalRunControl:
 
     # ------------------------------------------------------------ changing
     def publish(self, run_id: str) -> RunInfo:
+        """Publish ``run_id`` holding the run locks (reentrant: a phase publishing its own run)."""
+        with hold_all(self._locks(), f"publish {run_id}"):
+            return self._publish(run_id)
+
+    def _publish(self, run_id: str) -> RunInfo:
         manifest = self.manifests.load(run_id)
         if manifest.get("state") not in PUBLISHABLE:
             raise ConflictError(
@@ -108,6 +123,11 @@ class LocalRunControl:
         return self.run(run_id)
 
     def discard(self, run_id: str) -> RunInfo:
+        """Discard ``run_id`` holding the run locks."""
+        with hold_all(self._locks(), f"discard {run_id}"):
+            return self._discard(run_id)
+
+    def _discard(self, run_id: str) -> RunInfo:
         info = self.run(run_id)
         if info.published:
             raise ConflictError(f"run {run_id} is what readers see: publish another run first")

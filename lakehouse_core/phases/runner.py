@@ -78,7 +78,9 @@ class PersistentPhaseRunner:
         self._metrics = metrics or PipelineMetrics()
         self._store = RunStore(self.paths.runs, redact=Redactor.for_settings(settings))
         self.runs = (
-            LocalRunControl(self.paths, publisher, keep=settings.runs_keep) if publisher is not None else None
+            LocalRunControl(self.paths, publisher, keep=settings.runs_keep, locks=lambda: self.run_locks(2))
+            if publisher is not None
+            else None
         )
 
     # ------------------------------------------------------------ what differs per backend
