@@ -8,16 +8,17 @@ file atomically (temporary file, fsync, ``os.replace``), so a kill leaves the ol
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lakehouse_core.errors import CancelledError, LakehouseError, NotFoundError, PhaseFailed
+from lakehouse_core.errors import CancelledError, DiskFullError, LakehouseError, NotFoundError, PhaseFailed
 from lakehouse_core.models import AuditCheck, RunInfo, RunTable
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.runs import to_jsonable
@@ -28,18 +29,22 @@ MANIFEST = "manifest.json"
 FINAL_FAILURES = ("failed", "cancelled", "interrupted", "audit_failed", "discarded")
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` so that readers see the old or the new file, never a part."""
+def write_json_atomic(path: Path, data: Any, redact: Callable[[str], str] | None = None) -> None:
+    """Write ``data`` as JSON to ``path`` so that readers see the old or the new file, never a part;
+    ``redact`` removes secrets from the text."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    text = json.dumps(to_jsonable(data), indent=2)
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(to_jsonable(data), indent=2))
+            fh.write(redact(text) if redact is not None else text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(str(path)) from exc
         raise
     fsync_dir(path.parent)
 
@@ -73,10 +78,12 @@ def _pid_alive(pid: int) -> bool:
 
 
 class RunManifests:
-    """Reads and writes the manifests under ``paths.runs``."""
+    """Reads and writes the manifests under ``paths.runs``; ``redact`` (``Redactor.for_settings``)
+    keeps secrets out of what a run records (its error text)."""
 
-    def __init__(self, paths: DataPaths) -> None:
+    def __init__(self, paths: DataPaths, redact: Callable[[str], str] | None = None) -> None:
         self.paths = DataPaths(paths.root)
+        self._redact = redact
 
     def path(self, run_id: str) -> Path:
         return self.paths.run_dir(run_id) / MANIFEST
@@ -99,7 +106,7 @@ class RunManifests:
         return data
 
     def save(self, manifest: dict[str, Any]) -> None:
-        write_json_atomic(self.path(str(manifest["run_id"])), manifest)
+        write_json_atomic(self.path(str(manifest["run_id"])), manifest, self._redact)
 
     def update(self, run_id: str, **fields: Any) -> dict[str, Any]:
         manifest = self.load(run_id)
@@ -152,7 +159,10 @@ class RunManifests:
         try:
             yield manifest
         except BaseException as exc:
-            self.finish(run_id, *_failure_state(exc))
+            try:
+                self.finish(run_id, *_failure_state(exc))
+            except (OSError, LakehouseError) as record_error:  # e.g. the full disk that failed the run
+                logger.warning("cannot record the outcome of run %s: %s", run_id, record_error)
             raise
         else:
             if self.load(run_id).get("state") == "running":

@@ -76,12 +76,13 @@ def run_phase1(
 ) -> PhaseResult:
     """Run the pipeline tasks into run ``run_id``'s directory in this process, audit it and publish it
     (``settings.auto_publish``); the run's manifest records each outcome."""
+    from lakehouse_core.redact import Redactor
     from lakehouse_core.runlog import RunManifests
 
     root = DataPaths(settings.data_path)
     root.raw.mkdir(parents=True, exist_ok=True)
     paths = root.for_run(run_id).ensure()
-    with RunManifests(root).tracking(run_id, 1):
+    with RunManifests(root, Redactor.for_settings(settings)).tracking(run_id, 1):
         return run_steps(
             1,
             phase1_steps(),

@@ -141,7 +141,7 @@ class PersistentPhaseRunner:
         if phase == 1:
             return execute_phase1(self.settings, run_id=run_id, progress=progress, cancel=cancel)
         if phase == 2:
-            with RunManifests(self.paths).tracking(run_id, 2):
+            with RunManifests(self.paths, Redactor.for_settings(self.settings)).tracking(run_id, 2):
                 return run_steps(phase, self.steps(phase), run_id=run_id, progress=progress, cancel=cancel)
         return run_steps(phase, self.steps(phase), run_id=run_id, progress=progress, cancel=cancel)
 

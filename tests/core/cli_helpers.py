@@ -82,12 +82,13 @@ def assert_counts(data: Path, orders: int) -> dict[str, Any]:
     Parquet agree with it, and orders has exactly ``orders`` rows (no interleaved writers)."""
     import pyarrow.parquet as pq
 
-    report = json.loads((data / "bronze" / "quality_report.json").read_text())
+    published = data / "current"  # the published phase-1 run: what readers see
+    report = json.loads((published / "bronze" / "quality_report.json").read_text())
     for table, t in report["tables"].items():
         assert t["raw_rows"] == t["bronze_rows"] == t["valid_rows"] + t["quarantined_rows"], (table, t)
         lines = sum(1 for _ in (data / "raw" / f"{table}.csv").open("rb")) - 1
         assert lines == t["raw_rows"], (table, lines, t)
-        assert pq.read_metadata(data / "bronze" / f"{table}.parquet").num_rows == t["bronze_rows"]
+        assert pq.read_metadata(published / "bronze" / f"{table}.parquet").num_rows == t["bronze_rows"]
     assert report["tables"]["orders"]["raw_rows"] == orders
     return report
 

@@ -182,7 +182,7 @@ def test_an_unexpected_error_is_one_line_with_the_traceback_in_the_log(
 
 # ---------------------------------------------------------------- disk full
 def _digests(data: Path) -> dict[str, str]:
-    files = [*data.glob("runs/*.json"), *data.glob("*/*.parquet"), *data.glob("raw/*.csv")]
+    files = [*data.glob("runs/*.json"), *data.glob("current/*/*.parquet"), *data.glob("raw/*.csv")]
     return {str(f.relative_to(data)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
 
@@ -208,7 +208,8 @@ def test_disk_full_is_one_line_and_loses_nothing_published(tmp_path: Path, env: 
         code, _, err = run(env, "-q", "--data-dir", str(data), "phase", "1", "--orders", "300")
         assert code == 0, err
         before = _digests(data)
-        assert {"runs/phase-1.json", "bronze/orders.parquet", "raw/orders.csv"} <= set(before)
+        assert {"runs/phase-1.json", "current/bronze/orders.parquet", "raw/orders.csv"} <= set(before)
+        published = (data / "current").resolve()
         _fill(fs)
         for argv in (["phase", "1", "--orders", "20000"], ["generate", "--orders", "20000", "--overwrite"]):
             code, _, err = run(env, "-q", "--data-dir", str(data), *argv)
@@ -217,7 +218,7 @@ def test_disk_full_is_one_line_and_loses_nothing_published(tmp_path: Path, env: 
             line = one_line(err)
             assert line.startswith("error: ") and "no space left on device" in line.lower(), err
         (fs / "filler").unlink()  # room to read and check
-        assert _digests(data) == before
+        assert _digests(data) == before and (data / "current").resolve() == published
         assert not [p for p in data.rglob("*.tmp")]
         import pyarrow.parquet as pq
 
