@@ -32,6 +32,7 @@ def _env(settings: LakehouseSettings, crash_at: str) -> dict[str, str]:
         "LAKEHOUSE_MODE": "stack",
         "LAKEHOUSE_PHASE_ISOLATION": "thread",
         "LAKEHOUSE_ORDERS": str(settings.orders),
+        "LAKEHOUSE_GENERATE": "always",  # the new run generates its own raw data (raw/ is not empty)
         "LAKEHOUSE_NESSIE__URL": settings.nessie.url,
         "LAKEHOUSE_NESSIE__REF": settings.nessie.ref,
         "LAKEHOUSE_MINIO__ENDPOINT": settings.minio.endpoint,
