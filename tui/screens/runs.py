@@ -82,8 +82,12 @@ class RunsScreen(LakehouseScreen):
         table.clear()
         for run in self.runs:
             table.add_row(
-                Text(run.run_id), str(run.phase), Text(run.state), Text(run.audit_summary),
-                "yes" if run.published else "", key=run.run_id,
+                Text(run.run_id),
+                str(run.phase),
+                Text(run.state),
+                Text(run.audit_summary),
+                "yes" if run.published else "",
+                key=run.run_id,
             )
         if self.runs:
             self._load_preview(self.runs[0].run_id)
