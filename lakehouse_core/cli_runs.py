@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Protocol
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -50,7 +51,7 @@ def _control(cli: Cli) -> RunControl:
 
 
 def _line(info: RunInfo) -> str:
-    mark = " (published)" if info.published else ""
+    mark = " (published)" if info.published and info.state != "published" else ""
     return f"run {info.run_id} (phase {info.phase}): {info.state}{mark}"
 
 
@@ -71,7 +72,8 @@ def cmd_runs(cli: Cli) -> int:
         for t in preview.tables:
             before = "-" if t.published_rows is None else f"{t.published_rows:,}"
             grid.add_row(Text(t.table), before, f"{t.run_rows:,}", f"{t.delta:+,}")
-        cli.out.print(grid)
+        if preview.tables:
+            cli.out.print(grid)
         if not preview.publishable:
             cli.out.print(Text(f"  not publishable: {preview.reason}"))
         return EXIT_OK
@@ -79,17 +81,18 @@ def cmd_runs(cli: Cli) -> int:
     if cli.args.json:
         cli.emit_json(infos)
         return EXIT_OK
-    grid = Table()
-    for name in ("run", "phase", "state", "started", "audits", "published"):
+    # 80 columns hold every column; audits, last, wraps
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for name in ("run", "phase", "state", "started", "published", "audits"):
         grid.add_column(name, no_wrap=name != "audits")
     for info in infos:
         grid.add_row(
             Text(info.run_id),
             str(info.phase),
             Text(info.state),
-            f"{info.started_at:%Y-%m-%d %H:%M}",
-            Text(info.audit_summary),
+            f"{info.started_at:%m-%d %H:%M}",
             "yes" if info.published else "",
+            Text(info.audit_summary),
         )
     cli.out.print(grid)
     return EXIT_OK

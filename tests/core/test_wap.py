@@ -61,6 +61,11 @@ def test_a_failed_audit_publishes_nothing_and_keeps_the_run(
         (failed.run_id, "audit_failed"),
         (first, "published"),
     ]
+    monkeypatch.setenv("COLUMNS", "80")
+    assert cli.main(["--data-dir", str(data), "runs"]) == 0
+    table = capsys.readouterr().out
+    assert max(map(len, table.splitlines())) <= 80
+    assert failed.run_id in table and "3/4 ok" in table and "4/4 ok" in table  # audits not squeezed away
 
 
 def test_phase2_refuses_a_phase1_run_that_is_not_published(tmp_path: Path) -> None:
