@@ -17,8 +17,9 @@ from typing import Any
 
 from lakehouse_core.errors import ConflictError, DataError, LakehouseError
 from lakehouse_core.faults import crash_point
+from lakehouse_core.fileio import fsync_directory
 from lakehouse_core.paths import GOLD_TABLES, TABLES, DataPaths
-from lakehouse_core.runlog import RunManifests, fsync_dir
+from lakehouse_core.runlog import RunManifests
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def switch_current(paths: DataPaths, run_id: str) -> None:
     os.symlink(Path(paths.runs.name) / run_id, tmp)
     crash_point("phase1.publish.symlink_made")
     os.replace(tmp, paths.current)
-    fsync_dir(paths.root)
+    fsync_directory(paths.root)
 
 
 def publish_phase1(paths: DataPaths, run_id: str, *, keep: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse_core.errors import CancelledError, DiskFullError, LakehouseError, NotFoundError, PhaseFailed
+from lakehouse_core.fileio import atomic_write_text
 from lakehouse_core.models import AuditCheck, RunInfo, RunTable
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.runs import to_jsonable
@@ -32,49 +33,17 @@ FINAL_FAILURES = ("failed", "cancelled", "interrupted", "audit_failed", "discard
 def write_json_atomic(path: Path, data: Any, redact: Callable[[str], str] | None = None) -> None:
     """Write ``data`` as JSON to ``path`` so that readers see the old or the new file, never a part;
     ``redact`` removes secrets from the text."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     text = json.dumps(to_jsonable(data), indent=2)
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(redact(text) if redact is not None else text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        atomic_write_text(path, redact(text) if redact is not None else text)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFullError(str(path)) from exc
         raise
-    fsync_dir(path.parent)
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class RunManifests:
@@ -141,13 +110,15 @@ class RunManifests:
 
     def all(self) -> Iterator[dict[str, Any]]:
         """Every readable manifest, newest first; a run whose process died is marked interrupted."""
+        from lakehouse_core.phases.lock import pid_alive  # here: lakehouse_core.phases imports this module
+
         for run_id in self.run_ids():
             try:
                 manifest = self.load(run_id)
             except LakehouseError as exc:
                 logger.warning("%s", exc)
                 continue
-            if manifest.get("state") == "running" and not _pid_alive(int(manifest.get("pid") or 0)):
+            if manifest.get("state") == "running" and not pid_alive(int(manifest.get("pid") or 0)):
                 manifest = self.finish(run_id, "interrupted", "its process ended without a result")
             yield manifest
 
