@@ -112,12 +112,17 @@ class RunManifests:
         """Every readable manifest, newest first; a run whose process died is marked interrupted."""
         from lakehouse_core.phases.lock import pid_alive  # here: lakehouse_core.phases imports this module
 
+        manifests = []
         for run_id in self.run_ids():
             try:
-                manifest = self.load(run_id)
+                manifests.append(self.load(run_id))
             except LakehouseError as exc:
                 logger.warning("%s", exc)
-                continue
+        # run ids hold the start to the second: two runs started within one second sort by their
+        # recorded start (ISO, to the microsecond)
+        manifests.sort(key=lambda m: (str(m.get("started_at", "")), str(m.get("run_id", ""))), reverse=True)
+        for manifest in manifests:
+            run_id = str(manifest["run_id"])
             if manifest.get("state") == "running" and not pid_alive(int(manifest.get("pid") or 0)):
                 manifest = self.finish(run_id, "interrupted", "its process ended without a result")
             yield manifest
