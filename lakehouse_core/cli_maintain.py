@@ -11,23 +11,14 @@ import argparse
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from rich.console import Console
-
+from lakehouse_core.cli_support import CommandContext
 from lakehouse_core.errors import ConfigError, LakehouseError
 from lakehouse_core.models import TableRef
-from lakehouse_core.ports import Backend, CancelToken
+from lakehouse_core.ports import CancelToken
 
 
-class Cli(Protocol):
-    """What ``maintain`` uses of ``lakehouse_core.cli.Cli``."""
-
-    args: argparse.Namespace
-    out: Console
-
-    @property
-    def backend(self) -> Backend: ...
-
-    def emit_json(self, payload: Any) -> None: ...
+class Cli(CommandContext, Protocol):
+    """What ``maintain`` uses of ``lakehouse_core.cli.Cli``: a command context with progress."""
 
     def with_progress(self, fn: Callable[[Any, CancelToken], Any]) -> Any: ...
 

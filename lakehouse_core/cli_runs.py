@@ -7,30 +7,20 @@ newer publication), 4 no such run.
 from __future__ import annotations
 
 import argparse
-from typing import Any, Protocol
 
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from lakehouse_core.cli_support import CommandContext
 from lakehouse_core.errors import LakehouseError
 from lakehouse_core.models import RunInfo
-from lakehouse_core.ports import Backend, RunControl
+from lakehouse_core.ports import RunControl
 
 EXIT_OK = 0
 
 
-class Cli(Protocol):
-    """What the commands use of ``lakehouse_core.cli.Cli``."""
-
-    args: argparse.Namespace
-    out: Console
-
-    @property
-    def backend(self) -> Backend: ...
-
-    def emit_json(self, payload: Any) -> None: ...
+Cli = CommandContext
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -9,6 +9,7 @@ log file (``$LAKEHOUSE_LOG_FILE``, default ``$XDG_STATE_HOME/lakehouse/lakehouse
 
 from __future__ import annotations
 
+import argparse
 import logging
 import logging.handlers
 import os
@@ -16,7 +17,10 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from lakehouse_core.ports import Backend
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -244,3 +248,15 @@ class Guard:
         where = f": {exc.filename}" if exc.filename else ""
         self.say("error: ", str(full) if full else f"{exc.strerror or exc}{where}")
         return EXIT_IO
+
+
+class CommandContext(Protocol):
+    """What a command module (``cli_runs``, ``cli_maintain``) uses of ``lakehouse_core.cli.Cli``."""
+
+    args: argparse.Namespace
+    out: Console
+
+    @property
+    def backend(self) -> Backend: ...
+
+    def emit_json(self, payload: Any) -> None: ...
