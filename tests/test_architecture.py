@@ -50,13 +50,14 @@ def test_core_never_imports_textual_at_runtime() -> None:
 
 def test_the_tui_process_loads_no_heavy_module_it_does_not_need(tmp_path: Path) -> None:
     """The embedded backend and the SQL screen, as the TUI builds them, import neither pandas (40 MB,
-    pulled in by ``pyiceberg.io.pyarrow`` and ``pyarrow.dataset``) nor a tree-sitter grammar (29 MB):
-    the TUI's memory after a large result was measured with these gone (bench/README)."""
+    pulled in by ``pyiceberg.io.pyarrow`` and ``pyarrow.dataset``), nor a tree-sitter grammar (29 MB),
+    nor SQLAlchemy (17 MB: only writers open pyiceberg's SqlCatalog): the TUI's memory after a large
+    result was measured with these gone (bench/README)."""
     code = (
         "import sys; from lakehouse_core.settings import load_settings; "
         "from lakehouse_core.backends import load_backend; import tui.app, tui.screens.sql; "
         f"load_backend(load_settings(mode='embedded', data_dir={str(tmp_path)!r})); "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'tree_sitter_sql'}), "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'tree_sitter_sql', 'sqlalchemy'}), "
         "'pyarrow.dataset' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

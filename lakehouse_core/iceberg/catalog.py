@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from pyiceberg.catalog.sql import SqlCatalog
-
 from lakehouse_core.settings import LakehouseSettings
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.catalog.sql import SqlCatalog
 
 logger = logging.getLogger(__name__)
 
@@ -27,15 +31,14 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(url[len(prefix):])
 
 
-def open_embedded_catalog(
-    settings: LakehouseSettings, *, for_reading: bool = False, staging: bool = False
-) -> SqlCatalog:
-    """SqlCatalog on ``settings.catalog_url`` with warehouse ``settings.warehouse_uri``; creates the dirs.
+def open_embedded_catalog(settings: LakehouseSettings, *, staging: bool = False) -> SqlCatalog:
+    """SqlCatalog on ``settings.catalog_url`` with warehouse ``settings.warehouse_uri``; creates the dirs
+    (and SqlCatalog its tables): the catalog of writers (phase 2, maintenance).
 
-    ``for_reading``: a catalog for readers (the browser, SQL engines, probes), with the lighter FileIO
-    ``READER_IO``; writers (phase 2, maintenance) keep pyiceberg's default pyarrow FileIO.
     ``staging``: a StagingSqlCatalog (phase 2), whose commits stay invisible until ``move_pointers``.
     """
+    from pyiceberg.catalog.sql import SqlCatalog
+
     db = _sqlite_file(settings.catalog_url)
     if db is not None:
         db.parent.mkdir(parents=True, exist_ok=True)
@@ -44,9 +47,28 @@ def open_embedded_catalog(
     if parsed.scheme in ("", "file"):
         Path(parsed.path if parsed.scheme else warehouse).mkdir(parents=True, exist_ok=True)
     logger.debug("opening SqlCatalog %s (warehouse %s)", settings.catalog_url, warehouse)
-    properties = {"py-io-impl": READER_IO} if for_reading else {}
     if staging:
         from lakehouse_core.iceberg.staging import StagingSqlCatalog
 
-        return StagingSqlCatalog(CATALOG_NAME, uri=settings.catalog_url, warehouse=warehouse, **properties)
-    return SqlCatalog(CATALOG_NAME, uri=settings.catalog_url, warehouse=warehouse, **properties)
+        return StagingSqlCatalog(CATALOG_NAME, uri=settings.catalog_url, warehouse=warehouse)
+    return SqlCatalog(CATALOG_NAME, uri=settings.catalog_url, warehouse=warehouse)
+
+
+def open_embedded_reader(settings: LakehouseSettings, writer: Callable[[], Catalog]) -> Catalog:
+    """The catalog of readers (the browser, SQL engines, probes): nothing is created by opening it.
+
+    On SQLite, a ``SqliteCatalogReader`` (no SQLAlchemy; a missing database reads as empty); on other
+    databases a SqlCatalog. Both load metadata through the lighter FileIO ``READER_IO``; what they
+    commit (a new ref of a loaded table) goes through ``writer``.
+    """
+    db = _sqlite_file(settings.catalog_url)
+    if db is None:
+        from pyiceberg.catalog.sql import SqlCatalog
+
+        uri, warehouse = settings.catalog_url, settings.warehouse_uri
+        return SqlCatalog(CATALOG_NAME, uri=uri, warehouse=warehouse, **{"py-io-impl": READER_IO})
+    from lakehouse_core.iceberg.sqlite_reader import SqliteCatalogReader
+
+    return SqliteCatalogReader(
+        CATALOG_NAME, db, writer, warehouse=settings.warehouse_uri, **{"py-io-impl": READER_IO}
+    )

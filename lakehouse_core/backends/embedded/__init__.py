@@ -21,14 +21,14 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
     )
     from lakehouse_core.engines.duckdb_sql import DuckDbSqlEngine
     from lakehouse_core.iceberg.browser import IcebergCatalogBrowser
-    from lakehouse_core.iceberg.catalog import open_embedded_catalog
+    from lakehouse_core.iceberg.catalog import open_embedded_catalog, open_embedded_reader
     from lakehouse_core.iceberg.maintenance import IcebergTableMaintenance
     from lakehouse_core.phases import record_table_commits
 
     paths = DataPaths(settings.data_path)
     paths.root.mkdir(parents=True, exist_ok=True)
     open_catalog = functools.cache(lambda: open_embedded_catalog(settings))  # writers: phase 2
-    reader = open_embedded_catalog(settings, for_reading=True)  # browsing and SQL
+    reader = open_embedded_reader(settings, open_catalog)  # browsing and SQL: creates nothing
     catalog = IcebergCatalogBrowser(reader)
     session = functools.partial(
         DuckDbSqlEngine, reader, query_timeout_s=settings.query_timeout_s,

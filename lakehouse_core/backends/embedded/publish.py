@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
-
-from pyiceberg.catalog.sql import SqlCatalog
+from typing import TYPE_CHECKING, Any
 
 from lakehouse_core.iceberg.catalog import open_embedded_catalog
-from lakehouse_core.iceberg.staging import (
-    StagedPointer,
-    StagingSqlCatalog,
-    move_pointers,
-    published_locations,
-    published_rows,
-    published_run,
-    staged_entry,
-)
 from lakehouse_core.settings import LakehouseSettings
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    from lakehouse_core.iceberg.staging import StagingSqlCatalog
+
+# lakehouse_core.iceberg.staging (SQLAlchemy, about 17 MB) is imported by the methods that stage or
+# publish: a process that only reads (the TUI until it runs phase 2) never loads it.
 
 
 class EmbeddedRunPublisher:
@@ -28,11 +25,15 @@ class EmbeddedRunPublisher:
         self._open_catalog = open_catalog
 
     def open_write_catalog(self, run_id: str) -> StagingSqlCatalog:
+        from lakehouse_core.iceberg.staging import StagingSqlCatalog
+
         catalog = open_embedded_catalog(self.settings, staging=True)
         assert isinstance(catalog, StagingSqlCatalog)
         return catalog
 
     def staged(self, catalog: Any, run_id: str) -> dict[str, dict[str, Any]]:
+        from lakehouse_core.iceberg.staging import StagingSqlCatalog, staged_entry
+
         assert isinstance(catalog, StagingSqlCatalog)
         out = {}
         for key, pointer in catalog.staged.items():
@@ -41,6 +42,8 @@ class EmbeddedRunPublisher:
         return out
 
     def publish(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        from lakehouse_core.iceberg.staging import StagedPointer, move_pointers, published_locations
+
         moves = {
             key: StagedPointer(t.get("base"), str(t["commit"]))
             for key, t in manifest.get("tables", {}).items()
@@ -56,7 +59,11 @@ class EmbeddedRunPublisher:
         """Nothing references a discarded run's staged metadata: table maintenance removes it."""
 
     def published_run(self) -> str | None:
+        from lakehouse_core.iceberg.staging import published_run
+
         return published_run(self._open_catalog())
 
     def published_rows(self) -> dict[str, int]:
+        from lakehouse_core.iceberg.staging import published_rows
+
         return published_rows(self._open_catalog())
