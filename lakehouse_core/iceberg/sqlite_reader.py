@@ -46,6 +46,19 @@ def _to_writer(name: str) -> Any:
     return method
 
 
+def table_at(catalog: Catalog, identifier: Identifier, location: str) -> Table:
+    """The table ``identifier`` of ``catalog`` as its metadata file ``location`` describes it."""
+    io = load_file_io(catalog.properties, location)
+    metadata = FromInputFile.table_metadata(io.new_input(location))
+    return Table(
+        identifier=identifier,
+        metadata=metadata,
+        metadata_location=location,
+        io=catalog._load_file_io(metadata.properties, location),
+        catalog=catalog,
+    )
+
+
 class SqliteCatalogReader(Catalog):
     """A read path over the SQLite file of a pyiceberg SqlCatalog (see the module docstring)."""
 
@@ -90,16 +103,7 @@ class SqliteCatalogReader(Catalog):
         )
         if not rows or not rows[0][0]:
             raise NoSuchTableError(f"Table does not exist: {namespace}.{name}")
-        location = str(rows[0][0])
-        io = load_file_io(self.properties, location)
-        metadata = FromInputFile.table_metadata(io.new_input(location))
-        return Table(
-            identifier=Catalog.identifier_to_tuple(namespace) + (name,),
-            metadata=metadata,
-            metadata_location=location,
-            io=self._load_file_io(metadata.properties, location),
-            catalog=self,
-        )
+        return table_at(self, Catalog.identifier_to_tuple(namespace) + (name,), str(rows[0][0]))
 
     def table_exists(self, identifier: str | Identifier) -> bool:
         try:

@@ -20,7 +20,6 @@ from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
 from pyiceberg.exceptions import NoSuchTableError, TableAlreadyExistsError
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionSpec
 from pyiceberg.schema import Schema
-from pyiceberg.serializers import FromInputFile
 from pyiceberg.table import CommitTableResponse, Table
 from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortOrder
 from pyiceberg.table.update import TableRequirement, TableUpdate
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from lakehouse_core.errors import ConflictError
 from lakehouse_core.faults import crash_point
+from lakehouse_core.iceberg.sqlite_reader import table_at
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +57,7 @@ class StagingSqlCatalog(SqlCatalog):
         self.staged: dict[str, StagedPointer] = {}
 
     def _staged_table(self, key: str, location: str) -> Table:
-        io = self._load_file_io(location=location)
-        metadata = FromInputFile.table_metadata(io.new_input(location))
-        return Table(
-            identifier=tuple(key.split(".")),
-            metadata=metadata,
-            metadata_location=location,
-            io=self._load_file_io(metadata.properties, location),
-            catalog=self,
-        )
+        return table_at(self, tuple(key.split(".")), location)
 
     def load_table(self, identifier: str | Identifier) -> Table:
         key = ".".join(_split(identifier))
