@@ -67,7 +67,7 @@ def run_stage(
 def _settings(data: str) -> Any:
     from lakehouse_core.settings import LakehouseSettings
 
-    return LakehouseSettings(data_dir=Path(data))
+    return LakehouseSettings(data_dir=Path(data), generate="never", phase_isolation="thread")
 
 
 def stage_generate(data: str, orders: int) -> int:
@@ -79,12 +79,13 @@ def stage_generate(data: str, orders: int) -> int:
 
 
 def stage_phase1(data: str) -> dict[str, int]:
-    """Phase 1 after generation: the five DuckDB tasks (bronze, validate, silver, gold, report)."""
-    from lakehouse_core.paths import DataPaths
-    from lakehouse_core.phases import phase1_steps, run_steps
+    """Phase 1 after generation, as users run it (in this process): bronze, validate, silver, gold and
+    the report in a run directory, the audits, then the publish (the switch of ``data/current``)."""
+    from lakehouse_core.backends import load_backend
 
-    steps = [s for s in phase1_steps() if s.name != "generate_sample_data"]
-    result = run_steps(1, steps, run_id="bench", kwargs={"paths": DataPaths(Path(data))})
+    result = load_backend(_settings(data)).phases.run(1)
+    if not result.ok:
+        raise RuntimeError(f"phase 1 failed: {result.error}")
     return dict(result.rows_per_layer)
 
 
@@ -98,13 +99,13 @@ def stage_pandas_phase1(data: str) -> str:
 
 
 def stage_phase2(data: str) -> int:
-    from lakehouse_core.iceberg.catalog import open_embedded_catalog
-    from lakehouse_core.iceberg.promote import promote_all
-    from lakehouse_core.paths import DataPaths
+    """Phase 2 as users run it: the 8 tables staged, audited and published in one catalog transaction."""
+    from lakehouse_core.backends import load_backend
 
-    settings = _settings(data)
-    refs = promote_all(open_embedded_catalog(settings), DataPaths(Path(data)), run_id="bench")
-    return len(refs)
+    result = load_backend(_settings(data)).phases.run(2)
+    if not result.ok:
+        raise RuntimeError(f"phase 2 failed: {result.error}")
+    return len(result.tasks)
 
 
 def stage_naive_append(data: str, naive_dir: str) -> int:
@@ -113,7 +114,7 @@ def stage_naive_append(data: str, naive_dir: str) -> int:
     from lakehouse_core.paths import DataPaths
 
     settings = _settings(naive_dir)
-    naive_append_bronze_orders(open_embedded_catalog(settings), DataPaths(Path(data)))
+    naive_append_bronze_orders(open_embedded_catalog(settings), DataPaths(Path(data)).published())
     return 1
 
 
