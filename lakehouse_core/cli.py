@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -38,6 +38,7 @@ from lakehouse_core.cli_support import (
     EXIT_USAGE,
     Guard,
     check_data_dir,
+    check_lakehouse,
     check_port,
     console,
     setup_logging,
@@ -47,6 +48,7 @@ from lakehouse_core.errors import (
     LakehouseError,
 )
 from lakehouse_core.models import AsOf, ProgressEvent, TableRef
+from lakehouse_core.paths import sqlite_file
 from lakehouse_core.ports import Backend, CancelToken
 from lakehouse_core.redact import Redactor
 from lakehouse_core.runs import result_to_dict, to_jsonable
@@ -354,19 +356,33 @@ class Cli:
         return EXIT_OK
 
 
+class CliParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (exit 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def _fetch_limit(text: str) -> int:
+    """``--limit``: a whole number of rows, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of ``lakehouse``."""
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="lakehouse",
         description="Headless control of the lakehouse.",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--mode", choices=["embedded", "stack"], help="backend (default: settings)")
-    parser.add_argument("--data-dir", help="data directory (default: ./data)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
+    add_global_options(parser)
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="generate raw CSVs (customers, products, orders)")
@@ -389,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql = sub.add_parser("sql", help="run one SQL statement")
     sql.add_argument("query")
     sql.add_argument("--as-of", help="snapshot id or ref (branch/tag) to query as of")
-    sql.add_argument("--limit", type=int, default=10_000, help="fetch limit (default 10000)")
+    sql.add_argument("--limit", type=_fetch_limit, default=10_000, help="fetch limit in rows (default 10000)")
 
     sub.add_parser("tables", help="list Iceberg tables")
     snaps = sub.add_parser("snapshots", help="list a table's snapshots")
@@ -406,10 +422,43 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--interval", type=float, default=5.0)
     exp.add_argument("--iterations", type=int, default=0, help=argparse.SUPPRESS)
     cli_runs.add_parsers(sub)
+    for command in sub.choices.values():  # global options are accepted after the command too
+        add_global_options(command)
     return parser
 
 
+GLOBAL_DEFAULTS: dict[str, Any] = {"mode": None, "data_dir": None, "json": False, "quiet": False, "verbose": False}
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command takes, before or after its name. Their defaults are SUPPRESSed so that
+    a value given on one side is not reset by the other parser; ``parse_args`` fills in the defaults."""
+    parser.add_argument("--mode", choices=["embedded", "stack"], default=argparse.SUPPRESS,
+                        help="backend (default: settings)")
+    parser.add_argument("--data-dir", default=argparse.SUPPRESS, help="data directory (default: ./data)")
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="machine-readable output on stdout")
+    parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
+    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="debug logging to stderr")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed command line, global options filled in wherever they were given."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name, default in GLOBAL_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    return args
+
+
 _DATA_DIR_WRITERS = ("generate", "phase", "run")
+"""Commands that create the data dir (and what is in it) when it is missing."""
+_RUN_READERS = ("runs", "publish", "discard")
+"""Commands on the data dir's runs, in either mode."""
+_LAKEHOUSE_READERS = ("status", "tables", "snapshots", "sql", "maintain")
+"""Commands on the embedded lakehouse of the data dir: on a directory that is none, exit 4."""
 _LOCKED = {"generate": "generate", "run": "phases 1-4"}
 """Commands holding the data dir's run lock throughout (``run``: no other run slips in between its
 phases); each phase takes the lock(s) of its runner too."""
@@ -446,12 +495,12 @@ def _command(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.command == "exporter" and args.port is None:
         args.port = settings.prometheus.exporter_port
         check_port(args.port)
-    if settings.mode == "embedded" or args.command in (*_DATA_DIR_WRITERS, "exporter"):
-        check_data_dir(
-            settings.data_path,
-            create=args.command != "exporter",
-            write=args.command in _DATA_DIR_WRITERS,
-        )
+    if args.command in _DATA_DIR_WRITERS:
+        check_data_dir(settings.data_path, create=True, write=True)
+    elif args.command in _RUN_READERS or settings.mode == "embedded" and args.command in _LAKEHOUSE_READERS:
+        check_lakehouse(settings.data_path, sqlite_file(settings.catalog_url))
+    elif args.command == "exporter" or settings.mode == "embedded":
+        check_data_dir(settings.data_path, create=False, write=False)
     cli = Cli(args, settings, redactor)
     with cli.run_lock(_LOCKED[args.command]) if args.command in _LOCKED else contextlib.nullcontext():
         if args.command in cli_runs.COMMANDS:
@@ -462,8 +511,7 @@ def _command(args: argparse.Namespace, redactor: Redactor) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``lakehouse``; returns the exit code. Never raises (except argparse's exit 2
     on a malformed command line): every error is one line on stderr and an exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     redactor = Redactor()  # filled with the secrets once the settings are loaded
     log_path = setup_logging(args.verbose, redactor)
     guard = Guard(console(lambda: sys.stderr, redactor), redactor, log_path)

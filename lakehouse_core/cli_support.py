@@ -131,6 +131,24 @@ def check_data_dir(path: Path, *, create: bool, write: bool) -> None:
         raise ConfigError(f"data dir {path} is not writable")
 
 
+LAKEHOUSE_MARKERS = ("raw", "runs", "current", "catalog.db", "warehouse")
+"""What a data dir holds once anything was made in it (``generate``, a phase)."""
+
+
+def check_lakehouse(path: Path, catalog_db: Path | None = None) -> None:
+    """NotFoundError unless ``path`` holds a lakehouse (or ``catalog_db``, the SQLite catalog the
+    settings name elsewhere, exists): commands that only read never create an empty one."""
+    check_data_dir(path, create=False, write=False)
+    if any((path / name).exists() for name in LAKEHOUSE_MARKERS):
+        return
+    if catalog_db is not None and catalog_db.exists():
+        return
+    what = "does not exist" if not path.exists() else "is not a lakehouse (no raw/, runs/ or catalog.db)"
+    raise NotFoundError(
+        f"data dir {path} {what}: check --data-dir, or create one with `lakehouse phase 1`"
+    )
+
+
 # ---------------------------------------------------------------- logging
 def log_file_path() -> Path:
     """``$LAKEHOUSE_LOG_FILE``, else ``$XDG_STATE_HOME/lakehouse/lakehouse.log``."""

@@ -14,6 +14,14 @@ TABLES = ("customers", "products", "orders")
 GOLD_TABLES = ("daily_sales", "customer_metrics", "product_performance", "regional_sales")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a ``sqlite:///...`` URL (None for other URLs or in-memory)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.endswith(":memory:"):
+        return None
+    return Path(url[len(prefix):])
+
+
 CURRENT = "current"
 """Name of the symlink (under the data dir) to the published phase-1 run directory."""
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from lakehouse_core.paths import sqlite_file
 from lakehouse_core.settings import LakehouseSettings
 
 if TYPE_CHECKING:
@@ -23,14 +24,6 @@ through it does not import ``pyiceberg.io.pyarrow`` (and with it ``pyarrow.datas
 60 MB of the TUI's memory); scans still go through pyarrow, wrapped by pyiceberg."""
 
 
-def _sqlite_file(url: str) -> Path | None:
-    """The database file of a ``sqlite:///...`` URL (None for other URLs or in-memory)."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or url.endswith(":memory:"):
-        return None
-    return Path(url[len(prefix):])
-
-
 def open_embedded_catalog(settings: LakehouseSettings, *, staging: bool = False) -> SqlCatalog:
     """SqlCatalog on ``settings.catalog_url`` with warehouse ``settings.warehouse_uri``; creates the dirs
     (and SqlCatalog its tables): the catalog of writers (phase 2, maintenance).
@@ -39,7 +32,7 @@ def open_embedded_catalog(settings: LakehouseSettings, *, staging: bool = False)
     """
     from pyiceberg.catalog.sql import SqlCatalog
 
-    db = _sqlite_file(settings.catalog_url)
+    db = sqlite_file(settings.catalog_url)
     if db is not None:
         db.parent.mkdir(parents=True, exist_ok=True)
     warehouse = settings.warehouse_uri
@@ -61,7 +54,7 @@ def open_embedded_reader(settings: LakehouseSettings, writer: Callable[[], Catal
     databases a SqlCatalog. Both load metadata through the lighter FileIO ``READER_IO``; what they
     commit (a new ref of a loaded table) goes through ``writer``.
     """
-    db = _sqlite_file(settings.catalog_url)
+    db = sqlite_file(settings.catalog_url)
     if db is None:
         from pyiceberg.catalog.sql import SqlCatalog
 

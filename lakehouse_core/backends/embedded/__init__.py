@@ -25,8 +25,7 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
     from lakehouse_core.iceberg.maintenance import IcebergTableMaintenance
     from lakehouse_core.phases import record_table_commits
 
-    paths = DataPaths(settings.data_path)
-    paths.root.mkdir(parents=True, exist_ok=True)
+    paths = DataPaths(settings.data_path)  # nothing is created here: writers create what they write
     open_catalog = functools.cache(lambda: open_embedded_catalog(settings))  # writers: phase 2
     reader = open_embedded_reader(settings, open_catalog)  # browsing and SQL: creates nothing
     catalog = IcebergCatalogBrowser(reader)

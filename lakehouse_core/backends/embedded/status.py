@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -107,7 +108,11 @@ def warehouse_probe(location: str) -> Probe:
         if not location.startswith("file:"):
             return location
         path = Path(location.removeprefix("file://"))
-        path.mkdir(parents=True, exist_ok=True)
+        if not path.exists():  # a probe creates nothing: phase 2 makes the warehouse
+            parent = next((p for p in path.parents if p.exists()), None)
+            if parent is None or not os.access(parent, os.W_OK | os.X_OK):
+                raise PermissionError(f"{path} does not exist and cannot be created")
+            return "not created yet (phase 2 creates it)"
         marker = path / ".lakehouse-probe"
         marker.write_text("ok")
         marker.unlink()
