@@ -216,13 +216,7 @@ class Cli:
             self.out.print(f"  snapshot {snap.table}: {snap.snapshot_id} ({snap.operation})")
 
     def cmd_sql(self) -> int:
-        as_of = None
-        if self.args.as_of:
-            as_of = (
-                AsOf(snapshot_id=int(self.args.as_of))
-                if self.args.as_of.isdigit()
-                else AsOf(ref=self.args.as_of)
-            )
+        as_of = AsOf.parse(self.args.as_of or "")
         result = self.backend.sql.execute(self.args.query, limit=self.args.limit, as_of=as_of)
         if self.args.json:
             self.emit_json(
@@ -376,7 +370,7 @@ def _fetch_limit(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of ``lakehouse``."""
-    parser = CliParser(
+    parser: argparse.ArgumentParser = CliParser(
         prog="lakehouse",
         description="Headless control of the lakehouse.",
         epilog=EXIT_CODES_HELP,
@@ -404,7 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sql = sub.add_parser("sql", help="run one SQL statement")
     sql.add_argument("query")
-    sql.add_argument("--as-of", help="snapshot id or ref (branch/tag) to query as of")
+    sql.add_argument(
+        "--as-of", help="snapshot id, ISO time (2026-01-01T12:00:00, naive = UTC) or ref (branch/tag)"
+    )
     sql.add_argument("--limit", type=_fetch_limit, default=10_000, help="fetch limit in rows (default 10000)")
 
     sub.add_parser("tables", help="list Iceberg tables")
@@ -427,20 +423,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-GLOBAL_DEFAULTS: dict[str, Any] = {"mode": None, "data_dir": None, "json": False, "quiet": False, "verbose": False}
+GLOBAL_DEFAULTS: dict[str, Any] = {
+    "mode": None, "data_dir": None, "json": False, "quiet": False, "verbose": False
+}
 
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:
     """The options every command takes, before or after its name. Their defaults are SUPPRESSed so that
     a value given on one side is not reset by the other parser; ``parse_args`` fills in the defaults."""
-    parser.add_argument("--mode", choices=["embedded", "stack"], default=argparse.SUPPRESS,
+    unset = argparse.SUPPRESS
+    parser.add_argument("--mode", choices=["embedded", "stack"], default=unset,
                         help="backend (default: settings)")
-    parser.add_argument("--data-dir", default=argparse.SUPPRESS, help="data directory (default: ./data)")
-    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="machine-readable output on stdout")
-    parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
-    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="debug logging to stderr")
+    parser.add_argument("--data-dir", default=unset, help="data directory (default: ./data)")
+    parser.add_argument("--json", action="store_true", default=unset, help="machine-readable output (stdout)")
+    parser.add_argument("-q", "--quiet", action="store_true", default=unset, help="no progress bars")
+    parser.add_argument("-v", "--verbose", action="store_true", default=unset, help="debug logging to stderr")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

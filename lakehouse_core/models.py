@@ -278,6 +278,21 @@ class AsOf:
     snapshot_id: int | None = None
     timestamp: datetime | None = None
 
+    @classmethod
+    def parse(cls, text: str) -> AsOf | None:
+        """What a user typed (TUI as-of field, ``lakehouse sql --as-of``): ``""`` -> current; digits ->
+        snapshot id; an ISO date/time (``2026-01-01``, ``2026-01-01T12:00:00+02:00``; naive = UTC) ->
+        point in time; anything else -> ref name."""
+        value = text.strip()
+        if not value:
+            return None
+        if value.isdigit():
+            return cls(snapshot_id=int(value))
+        try:
+            return cls(timestamp=datetime.fromisoformat(value))
+        except ValueError:
+            return cls(ref=value)
+
     def describe(self) -> str:
         if self.snapshot_id is not None:
             return f"snapshot {self.snapshot_id}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from lakehouse_core.models import AsOf
 from lakehouse_core.sqlparse import split_statements
 
@@ -37,15 +35,7 @@ def statement_at(text: str, location: tuple[int, int]) -> str:
 
 def parse_as_of(text: str) -> AsOf | None:
     """``""`` -> current; digits -> snapshot id; ISO date/time -> timestamp; anything else -> ref name."""
-    value = text.strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return AsOf(snapshot_id=int(value))
-    try:
-        return AsOf(timestamp=datetime.fromisoformat(value))
-    except ValueError:
-        return AsOf(ref=value)
+    return AsOf.parse(text)
 
 
 def as_of_text(as_of: AsOf | None) -> str:

@@ -174,6 +174,9 @@ class DuckDbSqlEngine:
             snap = tbl.current_snapshot()
             if as_of is not None and as_of.snapshot_id is None and as_of.timestamp is not None:
                 snap = ops.resolve_snapshot(tbl, timestamp=as_of.timestamp)
+                missing = None if snap else ops.no_snapshot_at(tbl, as_of.timestamp, f"{key[0]}.{key[1]}")
+                if missing is not None:  # the table did not exist yet: not an empty result
+                    raise missing
             plan[key] = snap.snapshot_id if snap else None
         if as_of is None:
             return plan

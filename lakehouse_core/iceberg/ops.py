@@ -36,6 +36,7 @@ from .convert import (
     arrow_rows,
     datetime_to_ms,
     field_infos,
+    ms_to_datetime,
     partition_fields,
     partition_label,
     ref_infos,
@@ -48,7 +49,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "add_column", "create_ref", "data_files", "diff_snapshots", "field_infos", "load_table",
-    "partition_fields", "partition_stats", "read_as_of", "ref_infos", "resolve_snapshot",
+    "no_snapshot_at", "partition_fields", "partition_stats", "read_as_of", "ref_infos", "resolve_snapshot",
     "scan_plan", "schema_versions", "snapshot_info", "table_detail",
 ]
 
@@ -105,6 +106,20 @@ def resolve_snapshot(
     if timestamp is not None:
         return table.snapshot_as_of_timestamp(datetime_to_ms(timestamp), inclusive=True)
     return table.current_snapshot()
+
+
+def no_snapshot_at(table: Table, timestamp: datetime, name: str = "") -> NotFoundError | None:
+    """The error for a point in time before ``table``'s first snapshot (None when one is at or before
+    it, or when the table has no snapshot at all: it is empty at any time)."""
+    snapshots = table.snapshots()
+    if not snapshots or table.snapshot_as_of_timestamp(datetime_to_ms(timestamp), inclusive=True):
+        return None
+    first = ms_to_datetime(min(s.timestamp_ms for s in snapshots))
+    label = name or ".".join(table.name()[1:])
+    return NotFoundError(
+        f"no snapshot at or before {timestamp.isoformat()} in {label}: "
+        f"its first snapshot is from {first.isoformat(timespec='seconds')}"
+    )
 
 
 def read_as_of(
