@@ -306,7 +306,7 @@ class Cli:
                 latency = f"{s.latency_ms:.1f} ms" if s.latency_ms is not None else "-"
                 table.add_row(s.name, s.state.value, latency, s.endpoint, s.last_error or s.detail)
             self.out.print(table)
-        down = [s for s in statuses if s.state.value in ("down", "blocked")]
+        down = [s for s in statuses if s.state.counts_as_down]
         return EXIT_UNAVAILABLE if down and self.args.strict else EXIT_OK
 
     def cmd_setup(self) -> int:

@@ -24,6 +24,13 @@ class ServiceState(enum.StrEnum):
     DOWN = "down"
     BLOCKED = "blocked"  # a dependency is down; its own probe is not meaningful
     UNKNOWN = "unknown"
+    NOT_CONFIGURED = "not configured"  # not part of this stack (no URL set): not probed, not down
+    DISABLED = "disabled"  # configured but turned off in the settings: not probed, not down
+
+    @property
+    def counts_as_down(self) -> bool:
+        """What ``lakehouse status --strict`` and the Overview count as a service down."""
+        return self in (ServiceState.DOWN, ServiceState.BLOCKED)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from lakehouse_core.errors import ConfigError
+
 
 class NessieSettings(BaseModel):
     url: str = "http://127.0.0.1:19120"
@@ -45,32 +47,86 @@ class PrometheusSettings(BaseModel):
     """Port of the project's own pipeline-metrics exporter."""
 
 
-class DremioSettings(BaseModel):
-    url: str = "http://127.0.0.1:9047"
+class OptionalService(BaseModel):
+    """A service the stack may run or not: configured when its URL is set, and not disabled."""
+
+    enabled: bool = True
+    """False: the service is shown as disabled and never used (``LAKEHOUSE_DREMIO__ENABLED=false``)."""
+
+    @property
+    def endpoint(self) -> str | None:  # pragma: no cover - each service names its URL
+        raise NotImplementedError
+
+    @property
+    def configured(self) -> bool:
+        """The service has a URL (it is part of this stack); ``enabled`` is separate."""
+        return bool(self.endpoint)
+
+    @property
+    def active(self) -> bool:
+        """Configured and enabled: probed, counted and used."""
+        return self.configured and self.enabled
+
+
+class DremioSettings(OptionalService):
+    url: str | None = None
+    """Dremio's base URL, e.g. http://127.0.0.1:9047; None: not part of this stack."""
     user: str = "dremio"
     password: SecretStr = SecretStr("dremio123")
     enabled: bool = True
-    """When False (or unreachable), stack SQL falls back to DuckDB over the REST catalog."""
+    """When False, not configured or unreachable, stack SQL falls back to DuckDB over the REST catalog."""
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.url
+
+    @property
+    def base_url(self) -> str:
+        """``url``, or ConfigError when Dremio is not configured."""
+        if not self.url:
+            raise ConfigError("dremio is not configured: set LAKEHOUSE_DREMIO__URL (e.g. http://127.0.0.1:9047)")
+        return self.url
 
 
-class AirflowSettings(BaseModel):
-    url: str = "http://127.0.0.1:8085"
+class AirflowSettings(OptionalService):
+    url: str | None = None
+    """Airflow's base URL, e.g. http://127.0.0.1:8085; None: not part of this stack."""
     user: str = "admin"
     password: SecretStr = SecretStr("admin")
     dag_id: str = "ecommerce_etl_pipeline"
 
-
-class SparkSettings(BaseModel):
-    master_url: str = "spark://127.0.0.1:7077"
-    ui_url: str = "http://127.0.0.1:8090"
-
-
-class GrafanaSettings(BaseModel):
-    url: str = "http://127.0.0.1:3000"
+    @property
+    def endpoint(self) -> str | None:
+        return self.url
 
 
-class JupyterSettings(BaseModel):
-    url: str = "http://127.0.0.1:8888"
+class SparkSettings(OptionalService):
+    master_url: str | None = None
+    """e.g. spark://127.0.0.1:7077."""
+    ui_url: str | None = None
+    """The master's web UI (probed), e.g. http://127.0.0.1:8090; None: not part of this stack."""
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.ui_url
+
+
+class GrafanaSettings(OptionalService):
+    url: str | None = None
+    """e.g. http://127.0.0.1:3000; None: not part of this stack."""
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.url
+
+
+class JupyterSettings(OptionalService):
+    url: str | None = None
+    """e.g. http://127.0.0.1:8888; None: not part of this stack."""
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.url
 
 
 class DockerSettings(BaseModel):

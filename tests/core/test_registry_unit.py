@@ -27,6 +27,10 @@ def test_specs_take_endpoints_from_settings() -> None:
         nessie={"url": "http://127.0.0.1:19999/"},
         postgres={"host": "127.0.0.1", "port": 5499},
         spark={"ui_url": "http://127.0.0.1:8090"},
+        dremio={"url": "http://127.0.0.1:9047"},
+        airflow={"url": "http://127.0.0.1:8085"},
+        grafana={"url": "http://127.0.0.1:3000"},
+        jupyter={"url": "http://127.0.0.1:8888"},
     )
     specs = {s.name: s for s in service_specs(settings)}
     assert list(specs) == ["postgres", "minio", "nessie", "spark", "dremio", "airflow",
@@ -44,6 +48,34 @@ def test_specs_take_endpoints_from_settings() -> None:
     assert specs["postgres"].endpoint == "127.0.0.1:5499"
     assert specs["nessie"].depends_on == ("minio", "postgres")
     assert specs["jupyter"].depends_on == ("spark",)
+
+
+def test_optional_services_not_configured_or_disabled_have_no_probe() -> None:
+    settings = load_settings(_env_file=None, dremio={"url": "http://127.0.0.1:9047", "enabled": False})
+    specs = {s.name: s for s in service_specs(settings)}
+    assert {name: (s.inactive, s.url, s.hint) for name, s in specs.items() if s.inactive} == {
+        "spark": (ServiceState.NOT_CONFIGURED, "", "set LAKEHOUSE_SPARK__UI_URL to add it"),
+        "dremio": (ServiceState.DISABLED, "", "dremio.enabled is false in the settings"),
+        "airflow": (ServiceState.NOT_CONFIGURED, "", "set LAKEHOUSE_AIRFLOW__URL to add it"),
+        "grafana": (ServiceState.NOT_CONFIGURED, "", "set LAKEHOUSE_GRAFANA__URL to add it"),
+        "jupyter": (ServiceState.NOT_CONFIGURED, "", "set LAKEHOUSE_JUPYTER__URL to add it"),
+    }
+    assert specs["dremio"].endpoint == "http://127.0.0.1:9047"
+    assert all(specs[name].inactive is None for name in ("postgres", "minio", "nessie", "prometheus"))
+
+
+def test_inactive_services_are_never_blocked_nor_blocking() -> None:
+    rows = apply_blocking([
+        _row("nessie", DOWN, "connection refused"),
+        _row("spark", ServiceState.NOT_CONFIGURED),
+        _row("dremio", ServiceState.DISABLED),
+        _row("jupyter", UP),
+    ])
+    out = {r.name: r for r in rows}
+    assert out["spark"].state is ServiceState.NOT_CONFIGURED and out["spark"].blocked_by is None
+    assert out["dremio"].state is ServiceState.DISABLED and out["dremio"].blocked_by is None
+    assert out["jupyter"].state is UP  # its dependency spark is not part of this stack
+    assert [r.name for r in rows if r.state.counts_as_down] == ["nessie"]
 
 
 def test_graph_is_acyclic_and_ordered() -> None:

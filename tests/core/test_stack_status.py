@@ -113,7 +113,8 @@ def test_provider_satisfies_protocol() -> None:
 def test_every_dead_service_is_a_down_row_with_its_cause() -> None:
     rows = by_name(StackServiceStatusProvider(all_dead()).statuses())
     assert list(rows) == ["postgres", "minio", "nessie", "spark", "dremio", "airflow",
-                          "prometheus", "grafana", "jupyter"]
+                          "prometheus", "grafana", "jupyter", "docker"]
+    assert (rows["docker"].state, rows["docker"].detail) == (ServiceState.NOT_CONFIGURED, "no Docker client")
     for name in ("postgres", "minio", "prometheus"):
         assert rows[name].state is DOWN, name
         assert rows[name].detail == "connection refused", name

@@ -15,7 +15,11 @@ STATE_STYLE = {
     ServiceState.DOWN: "bold red",
     ServiceState.BLOCKED: "bold magenta",
     ServiceState.UNKNOWN: "dim",
+    ServiceState.NOT_CONFIGURED: "dim italic",
+    ServiceState.DISABLED: "dim italic",
 }
+INACTIVE = (ServiceState.NOT_CONFIGURED, ServiceState.DISABLED)
+"""Services that are not part of this stack: the whole row is dim."""
 COLUMNS = ("Service", "State", "Health", "Latency", "Endpoint", "Last error")
 
 
@@ -24,6 +28,10 @@ def state_text(status: ServiceStatus) -> str:
     if status.blocked_by:
         return f"blocked by {status.blocked_by}"
     return status.state.value
+
+
+def _cell(text: str, dim: bool) -> Text | str:
+    return Text(text, style="dim") if dim else text
 
 
 class ServiceTable(DataTable[Text | str]):
@@ -43,12 +51,13 @@ class ServiceTable(DataTable[Text | str]):
         self.clear()
         for status in statuses:
             style = STATE_STYLE[ServiceState.BLOCKED if status.blocked_by else status.state]
+            dim = status.state in INACTIVE
             self.add_row(
-                status.name,
+                _cell(status.name, dim),
                 Text(state_text(status), style=style),
-                status.detail or "-",
+                _cell(status.detail or "-", dim),
                 fmt.millis(status.latency_ms),
-                status.endpoint or "-",
+                _cell(status.endpoint or "-", dim),
                 Text(status.last_error or "", style="red"),
                 key=status.name,
             )

@@ -49,7 +49,7 @@ def build_stack(settings: LakehouseSettings) -> Backend:
     sql = make_sql()  # users' session (SQL panel, `lakehouse sql`); phase 3 gets its own below
     dremio_setup = (
         DremioSetup(settings.dremio, settings.minio, settings.nessie, timeout_s=timeout_s)
-        if settings.dremio.enabled
+        if settings.dremio.active
         else None
     )
     phases = StackPhaseRunner(settings, client, make_sql(), catalog=catalog)

@@ -139,7 +139,7 @@ class DremioSqlEngine:
         self.poll_initial_s = poll_initial_s
         self.poll_max_s = poll_max_s
         self.page_size = max(1, min(PAGE_LIMIT, page_size))
-        self._http = HttpClient(ENGINE, dremio.url, timeout_s=timeout_s)
+        self._http = HttpClient(ENGINE, dremio.base_url, timeout_s=timeout_s)
         self._auth = _DremioAuth(self)
         self._login_lock = threading.Lock()
         self._job_lock = threading.Lock()
@@ -356,7 +356,7 @@ def _entry(item: dict[str, Any]) -> DremioCatalogEntry:
 
 def dremio_reachable(dremio: DremioSettings, timeout_s: float) -> bool:
     """True when Dremio answers on its REST port (GET /apiv2/server_status, or GET / if absent)."""
-    http = HttpClient(ENGINE, dremio.url, timeout_s=timeout_s)
+    http = HttpClient(ENGINE, dremio.base_url, timeout_s=timeout_s)
     try:
         try:
             http.request("GET", "/apiv2/server_status")

@@ -133,7 +133,7 @@ class DremioSetup:
             "createdAt": int(time.time() * 1000),
             "password": self.dremio.password.get_secret_value(),
         }
-        http = HttpClient(ENGINE, self.dremio.url, timeout_s=self.timeout_s)
+        http = HttpClient(ENGINE, self.dremio.base_url, timeout_s=self.timeout_s)
         try:
             http.request(
                 "PUT", "/apiv2/bootstrap/firstuser", json=body, headers={"Authorization": "_dremionull"}

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from lakehouse_core.models import ServiceState, ServiceStatus
-from lakehouse_core.settings import LakehouseSettings
+from lakehouse_core.settings import LakehouseSettings, OptionalService
 
 ProbeKind = Literal["http", "postgres"]
 ProbeCheck = Literal["status", "airflow_health", "spark_master"]
@@ -44,6 +44,10 @@ CONTAINER_NAMES: Mapping[str, tuple[str, ...]] = {
 }
 
 
+INACTIVE = (ServiceState.NOT_CONFIGURED, ServiceState.DISABLED)
+"""States of a service that is not part of this stack: never blocked, never blocking, never down."""
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     """How to probe one service."""
@@ -60,17 +64,34 @@ class ServiceSpec:
     check: ProbeCheck = "status"
     depends_on: tuple[str, ...] = ()
     containers: tuple[str, ...] = ()
+    inactive: ServiceState | None = None
+    """NOT_CONFIGURED or DISABLED: the service is shown as such, never probed, never counted as down."""
+    hint: str = ""
+    """For an inactive service: the setting that makes it active."""
 
 
 def _join(base: str, path: str) -> str:
     return base.rstrip("/") + path
 
 
+def _inactive(name: str, service: OptionalService, url_setting: str) -> dict[str, Any]:
+    """ServiceSpec fields of an optional service that is not configured or disabled (else none)."""
+    key = name.upper()
+    if not service.configured:
+        hint = f"set LAKEHOUSE_{key}__{url_setting} to add it"
+        return {"inactive": ServiceState.NOT_CONFIGURED, "hint": hint}
+    if not service.enabled:
+        return {"inactive": ServiceState.DISABLED, "hint": f"{name}.enabled is false in the settings"}
+    return {}
+
+
 def service_specs(settings: LakehouseSettings) -> list[ServiceSpec]:
-    """The platform's services in display order, with endpoints taken from ``settings``."""
+    """The platform's services in display order, with endpoints taken from ``settings``. Optional
+    services (Spark, Dremio, Airflow, Grafana, Jupyter) that are not configured or disabled get a spec
+    with ``inactive`` set and no probe URL."""
     pg = settings.postgres
 
-    def spec(name: str, title: str, endpoint: str, probe: ProbeKind, url: str = "", **kw: str) -> ServiceSpec:
+    def spec(name: str, title: str, endpoint: str, probe: ProbeKind, url: str = "", **kw: Any) -> ServiceSpec:
         return ServiceSpec(
             name=name,
             title=title,
@@ -79,25 +100,33 @@ def service_specs(settings: LakehouseSettings) -> list[ServiceSpec]:
             url=url,
             depends_on=DEPENDENCIES[name],
             containers=CONTAINER_NAMES[name],
-            **kw,  # type: ignore[arg-type]
+            **kw,
         )
 
+    def optional(
+        name: str, title: str, service: OptionalService, url_setting: str, path: str, **kw: Any
+    ) -> ServiceSpec:
+        inactive = _inactive(name, service, url_setting)
+        base = service.endpoint or ""
+        if inactive:
+            return spec(name, title, base, "http", **inactive)
+        return spec(name, title, base, "http", _join(base, path), **kw)
+
+    dremio = settings.dremio.endpoint or ""
     return [
         spec("postgres", "PostgreSQL", f"{pg.host}:{pg.port}", "postgres"),
         spec("minio", "MinIO", settings.minio.endpoint, "http",
              _join(settings.minio.endpoint, "/minio/health/live")),
         spec("nessie", "Nessie", settings.nessie.url, "http", _join(settings.nessie.url, "/api/v2/config")),
-        spec("spark", "Spark master", settings.spark.ui_url, "http", _join(settings.spark.ui_url, "/json/"),
-             check="spark_master"),
-        spec("dremio", "Dremio", settings.dremio.url, "http",
-             _join(settings.dremio.url, "/apiv2/server_status"),
-             fallback_url=_join(settings.dremio.url, "/")),
-        spec("airflow", "Airflow", settings.airflow.url, "http",
-             _join(settings.airflow.url, "/api/v2/monitor/health"), check="airflow_health"),
+        optional("spark", "Spark master", settings.spark, "UI_URL", "/json/", check="spark_master"),
+        optional("dremio", "Dremio", settings.dremio, "URL", "/apiv2/server_status",
+                 fallback_url=_join(dremio, "/")),
+        optional("airflow", "Airflow", settings.airflow, "URL", "/api/v2/monitor/health",
+                 check="airflow_health"),
         spec("prometheus", "Prometheus", settings.prometheus.url, "http",
              _join(settings.prometheus.url, "/-/ready")),
-        spec("grafana", "Grafana", settings.grafana.url, "http", _join(settings.grafana.url, "/api/health")),
-        spec("jupyter", "Jupyter", settings.jupyter.url, "http", _join(settings.jupyter.url, "/api")),
+        optional("grafana", "Grafana", settings.grafana, "URL", "/api/health"),
+        optional("jupyter", "Jupyter", settings.jupyter, "URL", "/api"),
     ]
 
 
@@ -167,13 +196,13 @@ def apply_blocking(rows: Iterable[ServiceStatus]) -> list[ServiceStatus]:
     The own probe's outcome is kept in ``detail`` (e.g. ``own probe: up``) so nothing is lost.
     """
     row_list = list(rows)
-    states = {row.name: row.state for row in row_list}
+    states = {row.name: row.state for row in row_list if row.state not in INACTIVE}
     deps = {row.name: row.depends_on for row in row_list}
     blocked = compute_blocked_by(states, deps)
     out: list[ServiceStatus] = []
     for row in row_list:
         cause = blocked.get(row.name)
-        if not cause:
+        if not cause or row.state in INACTIVE:
             out.append(row)
             continue
         root = root_cause(row.name, blocked)

@@ -58,7 +58,7 @@ class StackSqlEngine:
         """The chosen engine; the first call probes Dremio (when enabled) and decides."""
         with self._lock:
             if self._engine is None:
-                if self._dremio.enabled and dremio_reachable(self._dremio, self._timeout_s):
+                if self._dremio.active and dremio_reachable(self._dremio, self._timeout_s):
                     logger.info("SQL through Dremio at %s", self._dremio.url)
                     self._engine = self._make_dremio()
                 else:

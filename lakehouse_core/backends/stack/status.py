@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -18,12 +19,15 @@ import httpx
 
 from lakehouse_core.backends.stack._http import HttpClient
 from lakehouse_core.backends.stack.docker_status import ContainerInfo, DockerStatus
-from lakehouse_core.backends.stack.registry import ServiceSpec, apply_blocking, service_specs
+from lakehouse_core.backends.stack.registry import INACTIVE, ServiceSpec, apply_blocking, service_specs
 from lakehouse_core.errors import LakehouseError, NotFoundError, ServiceUnavailableError
 from lakehouse_core.models import ServiceState, ServiceStatus
 from lakehouse_core.settings import LakehouseSettings
 
 logger = logging.getLogger(__name__)
+
+DOCKER = "docker"
+"""Name of the Docker engine's row."""
 
 ProbeOutcome = tuple[ServiceState, str, str | None]  # state, detail, last_error
 
@@ -157,6 +161,7 @@ class StackServiceStatusProvider:
         self._set_up: set[str] = set()  # services found set up once (a set-up is not undone)
         self.docker = docker
         self.specs = specs if specs is not None else service_specs(settings)
+        self._with_engine_row = specs is None  # the whole table: the Docker engine has a row too
         self._timeout = settings.http_timeout_s
         self._clients: dict[str, HttpClient] = {}
         self._clients_lock = threading.Lock()
@@ -241,20 +246,24 @@ class StackServiceStatusProvider:
         )
 
     def probe_all(self) -> list[ServiceStatus]:
-        """Raw probe rows (no blocking, no Docker), all probes in parallel within one time budget."""
-        if not self.specs:
-            return []
+        """Raw probe rows (no blocking, no Docker), all probes in parallel within one time budget;
+        services not configured or disabled get their row without a probe."""
+        active = [spec for spec in self.specs if spec.inactive is None]
         # connect + read phases each get the timeout; add slack for thread start-up.
         budget = 2 * self._timeout + 1.0
-        pool = ThreadPoolExecutor(max_workers=len(self.specs), thread_name_prefix="probe")
+        pool = ThreadPoolExecutor(max_workers=max(1, len(active)), thread_name_prefix="probe")
         futures: dict[ServiceSpec, Future[ServiceStatus]] = {
-            spec: pool.submit(self._probe, spec) for spec in self.specs
+            spec: pool.submit(self._probe, spec) for spec in active
         }
         wait(list(futures.values()), timeout=budget)
         pool.shutdown(wait=False, cancel_futures=True)
         rows: list[ServiceStatus] = []
-        for spec, future in futures.items():
-            rows.append(future.result() if future.done() else self._timed_out(spec, budget))
+        for spec in self.specs:
+            future = futures.get(spec)
+            if future is None:
+                rows.append(_inactive_row(spec))
+            else:
+                rows.append(future.result() if future.done() else self._timed_out(spec, budget))
         return rows
 
     # ------------------------------------------------------------ docker join
@@ -288,11 +297,29 @@ class StackServiceStatusProvider:
             pool.shutdown(wait=False)
         if containers is not None:
             rows = self._join(rows, containers)
-        rows = apply_blocking(rows)
-        if docker_note:
+        engine = [self._engine_row(containers, docker_note)] if self._with_engine_row else []
+        rows = apply_blocking([*rows, *engine])
+        if docker_note:  # on the rows of probed services, whose container state is not known
             rows = [replace(r, detail=f"{r.detail}; {docker_note}" if r.detail else docker_note)
-                    for r in rows]
+                    if r.name != DOCKER and r.state not in INACTIVE else r for r in rows]
         return rows
+
+    def _engine_row(self, containers: list[ContainerInfo] | None, note: str) -> ServiceStatus:
+        """The Docker engine's own row (its containers' rows are the services')."""
+        endpoint = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        common: dict[str, Any] = {"endpoint": endpoint, "kind": "engine", "checked_at": datetime.now(UTC)}
+        if self.docker is None:
+            if not self.settings.docker.enabled:
+                detail = "docker.enabled is false in the settings"
+                return ServiceStatus(DOCKER, ServiceState.DISABLED, detail=detail, **common)
+            return ServiceStatus(DOCKER, ServiceState.NOT_CONFIGURED, detail="no Docker client", **common)
+        if containers is None:
+            cause = note.removeprefix("docker: ").removesuffix("; HTTP probe only") or self.docker.reason
+            return ServiceStatus(DOCKER, ServiceState.DOWN, detail=cause, last_error=cause, **common)
+        running = sum(info.running for info in containers)
+        project = self.docker.project
+        detail = f"engine answers; project {project!r}: {running}/{len(containers)} containers running"
+        return ServiceStatus(DOCKER, ServiceState.UP, detail=detail, **common)
 
     def _container_for(self, spec: ServiceSpec, containers: list[ContainerInfo]) -> ContainerInfo | None:
         for candidate in spec.containers:
@@ -307,7 +334,7 @@ class StackServiceStatusProvider:
         out: list[ServiceStatus] = []
         for row in rows:
             spec = by_name.get(row.name)
-            info = self._container_for(spec, containers) if spec else None
+            info = self._container_for(spec, containers) if spec and spec.inactive is None else None
             if info is None:
                 out.append(row)
                 continue
@@ -358,6 +385,20 @@ class StackServiceStatusProvider:
         except LakehouseError as exc:
             logger.info("no logs for %s: %s", service, exc)
             return []
+
+
+def _inactive_row(spec: ServiceSpec) -> ServiceStatus:
+    """The row of a service that is not configured or disabled (no probe, never down)."""
+    assert spec.inactive is not None
+    return ServiceStatus(
+        name=spec.name,
+        state=spec.inactive,
+        endpoint=spec.endpoint,
+        detail=spec.hint,
+        depends_on=spec.depends_on,
+        kind="http",
+        checked_at=datetime.now(UTC),
+    )
 
 
 def _container_row(info: ContainerInfo) -> ServiceStatus:
