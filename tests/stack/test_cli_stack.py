@@ -9,6 +9,7 @@ import pytest
 
 from lakehouse_core.cli import main
 from lakehouse_core.ports import Backend
+from tests.core.test_stack_status import closed_port
 
 
 @pytest.fixture()
@@ -37,16 +38,31 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_status_json_in_stack_mode(stack_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--json", "status")
-    assert code == 0
+def test_status_strict_counts_only_the_services_of_this_stack(
+    stack_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The services scripts/services.sh runs are up, the others are not configured: --strict exits 0.
+    A configured Dremio that does not answer is down (exit 3); disabling it takes it out of the count."""
+    monkeypatch.delenv("LAKEHOUSE_DREMIO__ENABLED")
+    code, out, err = run(capsys, "status", "--json", "--strict")
+    assert code == 0, (out, err)
     payload = json.loads(out)
-    states = {s["name"]: s for s in payload["services"]}
+    states = {s["name"]: s["state"] for s in payload["services"]}
     assert payload["mode"] == "stack"
-    assert states["nessie"]["state"] == states["minio"]["state"] == states["postgres"]["state"] == "up"
-    assert states["dremio"]["state"] == "down" and "refused" in states["dremio"]["last_error"]
-    code, _, _ = run(capsys, "status", "--strict")
-    assert code == 3  # dremio, spark, airflow... are not running here
+    assert states == {
+        "postgres": "up", "minio": "up", "nessie": "up", "prometheus": "up", "docker": "up",
+        "spark": "not configured", "dremio": "not configured", "airflow": "not configured",
+        "grafana": "not configured", "jupyter": "not configured",
+    }
+    monkeypatch.setenv("LAKEHOUSE_DREMIO__URL", f"http://127.0.0.1:{closed_port()}")
+    code, out, _ = run(capsys, "status", "--json", "--strict")
+    dremio = next(s for s in json.loads(out)["services"] if s["name"] == "dremio")
+    assert (code, dremio["state"]) == (3, "down") and "refused" in dremio["last_error"]
+    monkeypatch.setenv("LAKEHOUSE_DREMIO__ENABLED", "false")
+    code, out, _ = run(capsys, "status", "--strict")
+    assert code == 0
+    line = next(line for line in out.splitlines() if "dremio" in line)
+    assert "disabled" in line and "down" not in line
 
 
 def test_tables_snapshots_sql_in_stack_mode(stack_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -69,6 +69,13 @@ def session(stack: StackEndpoints, tmp_path: Any) -> Iterator[dict[str, Any]]:
 
 
 def _rows(settings: Any) -> dict[str, Any]:
+    """The service table, with Spark and Dremio configured (on ports nothing listens on) so that their
+    blocking by a dead dependency shows."""
+    closed = "http://127.0.0.1:9"  # discard: nothing listens
+    settings = settings.model_copy(update={
+        "spark": settings.spark.model_copy(update={"ui_url": closed}),
+        "dremio": settings.dremio.model_copy(update={"url": closed}),
+    })
     provider = StackServiceStatusProvider(settings)
     try:
         return {row.name: row for row in provider.statuses()}

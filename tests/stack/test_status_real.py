@@ -36,6 +36,7 @@ def wait_until_up(settings: LakehouseSettings, *names: str, attempts: int = 120)
 def test_real_services_up_with_latency(stack_settings: LakehouseSettings) -> None:
     wait_until_up(stack_settings, "postgres", "minio", "nessie", "prometheus")
     settings = with_section(stack_settings, "spark", ui_url=f"http://127.0.0.1:{closed_port()}")
+    settings = with_section(settings, "jupyter", url=f"http://127.0.0.1:{closed_port()}")
     rows = by_name(StackServiceStatusProvider(settings).statuses())
     for name in ("postgres", "minio", "nessie", "prometheus"):
         row = rows[name]
@@ -54,6 +55,7 @@ def test_real_services_up_with_latency(stack_settings: LakehouseSettings) -> Non
 def test_real_closed_port_is_down_and_dependants_blocked(stack_settings: LakehouseSettings) -> None:
     wait_until_up(stack_settings, "postgres", "minio", "nessie", "prometheus")
     settings = with_section(stack_settings, "minio", endpoint=f"http://127.0.0.1:{closed_port()}")
+    settings = with_section(settings, "dremio", url=f"http://127.0.0.1:{closed_port()}")
     rows = by_name(StackServiceStatusProvider(settings).statuses())
     assert rows["minio"].state is DOWN
     assert rows["minio"].detail == "connection refused"
@@ -72,6 +74,7 @@ def test_real_stack_with_black_hole_returns(stack_settings: LakehouseSettings) -
     wait_until_up(stack_settings, "postgres", "minio")
     with black_hole() as port:
         settings = with_section(stack_settings, "nessie", url=f"http://127.0.0.1:{port}")
+        settings = with_section(settings, "spark", ui_url=f"http://127.0.0.1:{closed_port()}")
         settings = settings.model_copy(update={"http_timeout_s": 2.0})
         rows = by_name(StackServiceStatusProvider(settings).statuses())
     assert rows["nessie"].state is DOWN

@@ -77,11 +77,11 @@ def _join(base: str, path: str) -> str:
 def _inactive(name: str, service: OptionalService, url_setting: str) -> dict[str, Any]:
     """ServiceSpec fields of an optional service that is not configured or disabled (else none)."""
     key = name.upper()
+    if not service.enabled:  # what the user said wins over a URL left unset
+        return {"inactive": ServiceState.DISABLED, "hint": f"{name}.enabled is false in the settings"}
     if not service.configured:
         hint = f"set LAKEHOUSE_{key}__{url_setting} to add it"
         return {"inactive": ServiceState.NOT_CONFIGURED, "hint": hint}
-    if not service.enabled:
-        return {"inactive": ServiceState.DISABLED, "hint": f"{name}.enabled is false in the settings"}
     return {}
 
 
