@@ -36,6 +36,7 @@ from lakehouse_core.errors import (
     PhaseFailed,
     ServiceUnavailableError,
     disk_full_error,
+    unavailable_error,
 )
 from lakehouse_core.redact import RedactingFormatter, Redactor
 
@@ -226,15 +227,24 @@ class Guard:
         except ValidationError as exc:
             self.say("error: ", settings_error_line(exc))
             return EXIT_USAGE
-        except LakehouseError as exc:
+        except Exception as exc:  # noqa: BLE001 - classified below; one line each, never a traceback
+            return self._error(exc)
+
+    def _error(self, exc: Exception) -> int:
+        down = unavailable_error(exc)  # an outage reads the same from every path: service and cause
+        if down is not None:
+            logger.info("service unavailable: %s", down, exc_info=exc)
+            where = f"phase {exc.phase} failed: " if isinstance(exc, PhaseFailed) else ""
+            self.say("error: ", f"{where}{down}")
+            return EXIT_UNAVAILABLE
+        if isinstance(exc, LakehouseError):
             return self._lakehouse_error(exc)
-        except OSError as exc:
+        if isinstance(exc, OSError):
             return self._os_error(exc)
-        except Exception as exc:  # noqa: BLE001 - the last resort: one line, the traceback in the log
-            logger.error("internal error", exc_info=True)
-            where = f"details in {self.log_path}" if self.log_path else "no log file could be written"
-            self.say("internal error: ", f"{type(exc).__name__}: {exc} ({where})")
-            return EXIT_INTERNAL
+        logger.error("internal error", exc_info=exc)  # the last resort: one line, the traceback in the log
+        where = f"details in {self.log_path}" if self.log_path else "no log file could be written"
+        self.say("internal error: ", f"{type(exc).__name__}: {exc} ({where})")
+        return EXIT_INTERNAL
 
     def _lakehouse_error(self, exc: LakehouseError) -> int:
         logger.info("command failed: %s", exc, exc_info=True)

@@ -127,6 +127,71 @@ def disk_full_error(exc: BaseException) -> DiskFullError | None:
     return None
 
 
+OBJECT_STORE = "minio"
+"""The service behind the S3 warehouse (its row in the service table)."""
+_REFUSED = ("connection refused", "couldn't connect", "could not connect", "curlcode: 7",
+            "failed to establish", "network_connection", "could not establish connection")
+_TIMED_OUT = ("connect timeout", "connection timed out", "curlcode: 28")
+_HTTP_CLIENTS = ("requests", "urllib3", "httpx")
+"""Their transport errors are mapped by each client (``rest_errors``, ``HttpClient``), which knows
+the service it talked to; a text that says "connection refused" there is not the object store's."""
+
+
+def object_store_cause(text: str) -> str | None:
+    """``connection refused`` / ``timed out`` when an S3 client's error text (pyarrow's AWS SDK,
+    DuckDB's httpfs, s3fs) says the endpoint could not be reached; None otherwise."""
+    low = text.lower()
+    if any(marker in low for marker in _TIMED_OUT):
+        return "timed out"
+    if any(marker in low for marker in _REFUSED):
+        return "connection refused"
+    return None
+
+
+def unavailable_error(exc: BaseException) -> ServiceUnavailableError | None:
+    """The ServiceUnavailableError ``exc`` stands for, or None: a ServiceUnavailableError in its
+    chain, or an object-store transport failure (pyarrow's ``OSError("When reading ... AWS Error
+    NETWORK_CONNECTION ...")``, DuckDB's "Could not connect to server", raw or in a QueryError) as
+    ``minio is unavailable: connection refused``. The one mapping every path (phases, SQL, CLI) uses."""
+    chain = _chain(exc)
+    named = next((e for e in chain if isinstance(e, ServiceUnavailableError)), None)
+    if named is not None:  # a client named the service: it wins over any text
+        return named
+    for current in chain:
+        if _may_be_object_store(current):
+            cause = object_store_cause(str(current))
+            if cause is not None:
+                return ServiceUnavailableError(OBJECT_STORE, cause)
+    return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc``, what caused it and, for a PhaseFailed, its cause (a phase child's error comes back
+    as the cause, unchained), breadth first, each once."""
+    out: list[BaseException] = []
+    pending = [exc]
+    while pending:
+        current = pending.pop(0)
+        if any(current is seen for seen in out):
+            continue
+        out.append(current)
+        if isinstance(current, PhaseFailed) and isinstance(current.cause, BaseException):
+            pending.append(current.cause)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return out
+
+
+def _may_be_object_store(exc: BaseException) -> bool:
+    """Errors whose text is an S3 client's: OSError (pyarrow, s3fs), DuckDB's, and the QueryError or
+    phase failure text that carries them; never an HTTP client's (mapped by its caller)."""
+    package = type(exc).__module__.split(".")[0]
+    if package in _HTTP_CLIENTS:
+        return False
+    if isinstance(exc, PhaseFailed):  # its text is its cause's: only a cause given as text counts
+        return isinstance(exc.cause, str)
+    return isinstance(exc, OSError | QueryError) or package in ("duckdb", "_duckdb", "pyarrow")
+
+
 class CancelledError(LakehouseError):
     """The user cancelled a running operation."""
 

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lakehouse_core.errors import CancelledError, LakehouseError, PhaseFailed, disk_full_error
+from lakehouse_core.errors import (
+    CancelledError,
+    LakehouseError,
+    PhaseFailed,
+    disk_full_error,
+    unavailable_error,
+)
 from lakehouse_core.faults import crash_point
 from lakehouse_core.models import PhaseResult, ProgressEvent, SnapshotRef, TaskResult, TaskSpec
 from lakehouse_core.phases.hooks import hook_point
@@ -100,7 +106,10 @@ def run_steps(
             logger.warning("phase %s task %s failed: %s", phase, step.name, exc)
             progress.emit(ProgressEvent(phase, step.name, "log", message=f"FAILED: {exc}"))
             partial = summarize(phase, done, run_id=run_id, started=started, t0=t0, error=str(exc))
-            cause = exc if isinstance(exc, LakehouseError) else disk_full_error(exc) or repr(exc)
+            # a transport failure is the service's outage whatever raised it (pyarrow, DuckDB, a client)
+            cause = unavailable_error(exc) or (
+                exc if isinstance(exc, LakehouseError) else disk_full_error(exc) or repr(exc)
+            )
             raise PhaseFailed(phase, cause, partial) from exc
         result = _task_result(step, value, time.perf_counter() - s0)
         done.append(result)

@@ -37,6 +37,7 @@ from lakehouse_core.errors import (
     ConflictError,
     NotFoundError,
     ServiceUnavailableError,
+    unavailable_error,
 )
 from lakehouse_core.settings import LakehouseSettings
 
@@ -44,11 +45,6 @@ if TYPE_CHECKING:
     from lakehouse_core.backends.stack.nessie import NessieClient
 
 logger = logging.getLogger(__name__)
-
-_S3_DOWN_MARKERS = ("couldn't connect", "connection refused", "curlcode: 7", "connect timeout",
-                    "could not connect", "failed to establish", "network_connection",
-                    "could not establish connection")
-
 
 def _max_field_id(node: Any) -> int:
     """Highest field id in an Iceberg schema JSON (nested types included)."""
@@ -278,12 +274,6 @@ def open_rest_catalog(
     return catalog
 
 
-def s3_down(exc: BaseException | str) -> bool:
-    """True when an object-store error text says the endpoint could not be reached."""
-    text = str(exc).lower()
-    return any(m in text for m in _S3_DOWN_MARKERS)
-
-
 def describe_requests_error(exc: BaseException) -> str:
     """A short cause for a requests transport failure."""
     text = str(exc)
@@ -310,6 +300,7 @@ def rest_errors(service: str = "nessie") -> Iterator[None]:
     except FileNotFoundError as exc:
         raise NotFoundError(f"object store: {exc}") from exc
     except OSError as exc:
-        if s3_down(exc):
-            raise ServiceUnavailableError("minio", f"connection refused ({exc})") from exc
+        down = unavailable_error(exc)
+        if down is not None:
+            raise down from exc
         raise

@@ -20,11 +20,10 @@ from lakehouse_core.backends.stack.iceberg_rest import (
     NessieRestCatalog,
     open_rest_catalog,
     rest_errors,
-    s3_down,
 )
 from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.engines.duckdb_sql import DuckDbSqlEngine, check_read_only
-from lakehouse_core.errors import QueryError, ServiceUnavailableError
+from lakehouse_core.errors import QueryError, unavailable_error
 from lakehouse_core.models import AsOf, QueryResult
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.ports import FirstPageCallback
@@ -141,8 +140,9 @@ class RestDuckDbSqlEngine:
 
                 result = self._get_engine().execute(sql, limit=limit, as_of=as_of, on_first_page=first_page)
         except QueryError as exc:
-            if s3_down(exc.message):
-                raise ServiceUnavailableError("minio", f"connection refused ({exc.message})") from exc
+            down = unavailable_error(exc)
+            if down is not None:
+                raise down from exc
             raise QueryError(exc.message, ENGINE_NAME) from exc
         return dataclasses.replace(result, engine=ENGINE_NAME)
 
