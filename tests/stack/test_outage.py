@@ -149,3 +149,44 @@ def test_minio_stopped_mid_session_then_recovers(session: dict[str, Any]) -> Non
     assert sql.execute(query).tuples() == ((3,),)
     assert client.get_ref(branch).hash == head
     sql.close()
+
+
+def test_minio_outage_reads_the_same_in_phase_2_and_phase_3(
+    stack: StackEndpoints, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Phase 2's writes (pyarrow) and phase 3's reads (DuckDB) during a MinIO outage: one line, the
+    same for both, and exit 3."""
+    from lakehouse_core.cli import EXIT_UNAVAILABLE, main
+
+    branch = f"test-outage-phases-{uuid.uuid4().hex[:10]}"
+    settings = make_stack_settings(stack, tmp_path / "data", http_timeout_s=3.0,
+                                   nessie={"url": stack.nessie_url, "ref": branch})
+    client = NessieClient(settings)
+    client.create_branch(branch, "main")
+    env = {
+        "LAKEHOUSE_MODE": "stack", "LAKEHOUSE_DATA_DIR": str(settings.data_path),
+        "LAKEHOUSE_HTTP_TIMEOUT_S": "3", "LAKEHOUSE_NESSIE__URL": stack.nessie_url,
+        "LAKEHOUSE_NESSIE__REF": branch, "LAKEHOUSE_MINIO__ENDPOINT": stack.minio_endpoint,
+        "LAKEHOUSE_MINIO__ACCESS_KEY": stack.minio_access_key,
+        "LAKEHOUSE_MINIO__SECRET_KEY": stack.minio_secret_key,
+        "LAKEHOUSE_PROMETHEUS__URL": stack.prometheus_url,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    try:
+        for phase in ("1", "2"):
+            assert main(["-q", "phase", phase, "--orders", "300"]) == 0, capsys.readouterr().err
+        capsys.readouterr()
+        with outage("minio"):
+            lines = {}
+            for phase in ("2", "3"):
+                code = main(["-q", "phase", phase])
+                err = capsys.readouterr().err
+                assert code == EXIT_UNAVAILABLE, err
+                assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+                lines[phase] = err.strip()
+        expected = "error: phase {} failed: minio is unavailable: connection refused"
+        assert lines == {"2": expected.format(2), "3": expected.format(3)}
+    finally:
+        client.delete_ref(branch)
+        client.close()
