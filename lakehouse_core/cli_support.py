@@ -57,8 +57,8 @@ exit codes:
   0    ok
   1    the operation failed (a phase, a query, the exporter's port is taken)
   2    bad arguments or settings (the field and the reason), an unusable --data-dir, a missing extra
-  3    a service is unavailable
-  4    not found
+  3    a service is unavailable ("minio is unavailable: connection refused"), status --strict
+  4    not found: a table, a run, a data dir that is not a lakehouse
   5    busy: another run holds the data dir's run lock (use --wait to queue)
   70   internal error (one line; the traceback is in the log file)
   74   I/O error: no space left on device, a file that cannot be written
