@@ -471,6 +471,8 @@ def _settings_overrides(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigError("--wait-timeout must be a positive number of seconds")
     if getattr(args, "port", None) is not None:
         check_port(args.port)
+    if args.data_dir is not None and not args.data_dir.strip():
+        raise ConfigError("--data-dir is empty: give a directory")
     overrides: dict[str, Any] = {}
     if args.mode:
         overrides["mode"] = args.mode

@@ -1,0 +1,37 @@
+"""load_backend(settings) has no side effects: building a backend (and reading through it) creates no
+data dir, catalog or warehouse; the first writer does, and the readers of the same backend see it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lakehouse_core.backends import load_backend
+from lakehouse_core.iceberg.catalog import open_embedded_catalog
+from lakehouse_core.settings import LakehouseSettings
+from tests.conftest import embedded_settings
+
+
+def test_embedded_backend_creates_nothing_until_a_writer_does(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    settings = embedded_settings(data)
+    backend = load_backend(settings)
+    assert backend.catalog.list_namespaces() == []
+    assert backend.sql.execute("SELECT 42 AS n").tuples() == ((42,),)
+    rows = {s.name: s for s in backend.status.statuses()}
+    assert rows["warehouse"].detail == "not created yet (phase 2 creates it)"
+    assert rows["data dir"].detail.endswith("(empty: run phase 1)")
+    assert not tmp_path.joinpath("data").exists()  # reading created nothing
+
+    writer = open_embedded_catalog(settings)  # what phase 2 opens
+    writer.create_namespace("bronze")
+    assert (data / "catalog.db").exists()
+    assert backend.catalog.list_namespaces() == [("bronze",)]  # the same backend sees it
+
+
+def test_stack_backend_creates_nothing(tmp_path: Path) -> None:
+    settings = LakehouseSettings(  # type: ignore[call-arg]
+        _env_file=None, mode="stack", data_dir=tmp_path / "data", docker={"enabled": False}
+    )
+    backend = load_backend(settings)
+    assert backend.mode == "stack"
+    assert list(tmp_path.iterdir()) == []
