@@ -174,12 +174,14 @@ class DuckDbSqlEngine:
             snap = tbl.current_snapshot()
             if as_of is not None and as_of.snapshot_id is None and as_of.timestamp is not None:
                 snap = ops.resolve_snapshot(tbl, timestamp=as_of.timestamp)
-                missing = None if snap else ops.no_snapshot_at(tbl, as_of.timestamp, f"{key[0]}.{key[1]}")
-                if missing is not None:  # the table did not exist yet: not an empty result
-                    raise missing
             plan[key] = snap.snapshot_id if snap else None
         if as_of is None:
             return plan
+        if as_of.snapshot_id is None and as_of.timestamp is not None:
+            named = {f"{ns}.{name}": tables[(ns, name)] for (ns, name) in tables}
+            before = ops.no_snapshot_at(named, as_of.timestamp)  # before any of them existed: say so
+            if before is not None:
+                raise before
         if as_of.snapshot_id is not None:
             owners = [k for k, t in tables.items() if t.snapshot_by_id(as_of.snapshot_id) is not None]
             if not owners:

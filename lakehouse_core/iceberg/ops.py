@@ -7,6 +7,7 @@ and on a REST catalog (Nessie) with S3 storage.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 
 import duckdb
@@ -108,17 +109,28 @@ def resolve_snapshot(
     return table.current_snapshot()
 
 
-def no_snapshot_at(table: Table, timestamp: datetime, name: str = "") -> NotFoundError | None:
-    """The error for a point in time before ``table``'s first snapshot (None when one is at or before
-    it, or when the table has no snapshot at all: it is empty at any time)."""
-    snapshots = table.snapshots()
-    if not snapshots or table.snapshot_as_of_timestamp(datetime_to_ms(timestamp), inclusive=True):
+def no_snapshot_at(tables: Mapping[str, Table], timestamp: datetime) -> NotFoundError | None:
+    """The error for a point in time before every one of ``tables`` (name -> table) had a snapshot:
+    there is nothing to read then, which is not an empty result. None when one of them has a snapshot
+    at or before ``timestamp`` (the others read as empty: they did not exist yet), or when none has
+    any snapshot (empty at any time)."""
+    ms = datetime_to_ms(timestamp)
+    firsts: dict[str, int] = {}
+    for name, table in tables.items():
+        snapshots = table.snapshots()
+        if not snapshots:
+            continue
+        if table.snapshot_as_of_timestamp(ms, inclusive=True) is not None:
+            return None
+        firsts[name] = min(s.timestamp_ms for s in snapshots)
+    if not firsts:
         return None
-    first = ms_to_datetime(min(s.timestamp_ms for s in snapshots))
-    label = name or ".".join(table.name()[1:])
+    name, first = min(firsts.items(), key=lambda item: item[1])
+    where = name if len(firsts) == 1 else f"any of {', '.join(sorted(firsts))}"
+    first_text = ms_to_datetime(first).isoformat(timespec="seconds")
+    which = "its first snapshot" if len(firsts) == 1 else f"the first snapshot (of {name})"
     return NotFoundError(
-        f"no snapshot at or before {timestamp.isoformat()} in {label}: "
-        f"its first snapshot is from {first.isoformat(timespec='seconds')}"
+        f"no snapshot at or before {timestamp.isoformat()} in {where}: {which} is from {first_text}"
     )
 
 

@@ -144,10 +144,15 @@ def test_as_of_timestamp_applies_to_all_tables(engine, world) -> None:
     # promote_all committed bronze.orders before gold.daily_sales: at s1 the gold table was still empty
     assert engine.execute(sql, as_of=AsOf(timestamp=s1.committed_at)).tuples() == ((60, 0),)
     assert engine.execute(sql, as_of=AsOf(timestamp=s2.committed_at)).tuples() == ((65, 20),)
-    long_ago = s1.committed_at - timedelta(days=1)
-    assert engine.execute(sql, as_of=AsOf(timestamp=long_ago)).tuples() == ((0, 0),)
-    cols = engine.execute("SELECT * FROM bronze.orders", as_of=AsOf(timestamp=long_ago)).columns
-    assert cols[0] == "order_id"
+    long_ago = s1.committed_at - timedelta(days=1)  # before any table the query reads existed
+    with pytest.raises(QueryError) as info:
+        engine.execute(sql, as_of=AsOf(timestamp=long_ago))
+    assert info.value.message == (  # s1: bronze.orders' first snapshot, the first of the two tables
+        f"no snapshot at or before {long_ago.isoformat()} in any of bronze.orders, gold.daily_sales: "
+        f"the first snapshot (of bronze.orders) is from {s1.committed_at.isoformat(timespec='seconds')}"
+    )
+    with pytest.raises(QueryError, match=r"^no snapshot at or before .* in bronze\.orders: its first snap"):
+        engine.execute("SELECT * FROM bronze.orders", as_of=AsOf(timestamp=long_ago))
 
 
 def test_as_of_ref(engine) -> None:
