@@ -85,8 +85,10 @@ def _counts(paths: DataPaths) -> AuditCheck:
         bronze = _rows(paths.bronze_parquet(table))
         quarantined = _rows(paths.quarantine_parquet(table))
         valid = int(entry.get("valid_rows", -1))
-        numbers[table] = {"raw": raw, "bronze": bronze, "valid": valid, "quarantined": quarantined}
-        if not raw == bronze == valid + quarantined:
+        replaced = int(entry.get("replaced_rows", 0))  # rows incremental runs replaced by key
+        numbers[table] = {"raw": raw, "bronze": bronze, "valid": valid, "quarantined": quarantined,
+                          "replaced": replaced}
+        if not raw - replaced == bronze == valid + quarantined:
             bad.append(f"{table} raw {raw}, bronze {bronze}, valid {valid} + quarantined {quarantined}")
     detail = "; ".join(bad) or ", ".join(f"{t} {numbers[t]['raw']:,}" for t in TABLES)
     return AuditCheck("raw = bronze = valid + quarantined", not bad, detail, numbers)

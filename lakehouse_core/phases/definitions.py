@@ -63,6 +63,8 @@ def phase1_details(settings: LakehouseSettings) -> tuple[str, ...]:
         f"bronze accepts quantities {checks.quantity_min:,}..{checks.quantity_max:,}, "
         f"dates {checks.date_min} to {checks.latest_date()}",
         f"data dir: {settings.data_path} (outputs in runs/<run id>/, published as data/current)",
+        "incremental: " + ("only raw files the published run has not seen (by content hash), upserted by key"
+                           if settings.incremental else "off: every run rebuilds from every raw file"),
         "publish: " + ("when the audits pass" if settings.auto_publish else "waits for `lakehouse publish`"),
     )
 
@@ -95,6 +97,7 @@ def run_phase1(
                 "seed": settings.seed,
                 "defect_rate": settings.defect_rate,
                 "generate": settings.generate,
+                "incremental": settings.incremental,
                 "checks": settings.bronze,
                 "auto_publish": settings.auto_publish,
                 "keep_runs": settings.runs_keep,

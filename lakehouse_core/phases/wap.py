@@ -38,6 +38,11 @@ def audit_outputs(paths: DataPaths, run_id: str) -> StepOutput:
     """Audit the run directory; record the audits and its outputs' rows in the manifest."""
     import pyarrow.parquet as pq
 
+    from lakehouse_core.pipeline.incremental import read_plan
+
+    increment = read_plan(paths)
+    if increment.mode == "unchanged":
+        return StepOutput(detail=f"nothing new: {increment.reason}; nothing to audit")
     checks = audit_phase1(paths, run_id)
     tables = {name: {"rows": pq.read_metadata(p).num_rows} for name, p in phase1_outputs(paths).items()}
     _record_audits(paths, run_id, checks, tables=tables)
@@ -47,7 +52,16 @@ def audit_outputs(paths: DataPaths, run_id: str) -> StepOutput:
 def publish_outputs(
     paths: DataPaths, run_id: str, auto_publish: bool = True, keep_runs: int = 5
 ) -> StepOutput:
-    """Make the audited run what readers see (unless publishing waits for ``lakehouse publish``)."""
+    """Make the audited run what readers see (unless publishing waits for ``lakehouse publish``).
+
+    A run with nothing new publishes nothing: ``data/current`` stays, the run is recorded discarded."""
+    from lakehouse_core.pipeline.incremental import read_plan
+    from lakehouse_core.runlog import RunManifests
+
+    increment = read_plan(paths)
+    if increment.mode == "unchanged":
+        RunManifests(DataPaths(paths.root)).update(run_id, state="discarded", note=increment.reason)
+        return StepOutput(detail=f"nothing new: data/current stays at runs/{increment.base_run}")
     if not auto_publish:
         return StepOutput(detail=f"audited; publish with `lakehouse publish {run_id}`")
     publish_phase1(paths, run_id, keep=keep_runs)

@@ -33,6 +33,16 @@ from lakehouse_core.pipeline._duck import (
     timestamp_literal,
     utc_now,
 )
+from lakehouse_core.pipeline.incremental import (
+    Increment,
+    base_paths,
+    delta_paths,
+    link_or_copy,
+    plan_increment,
+    read_plan,
+    save_plan,
+)
+from lakehouse_core.pipeline.merge import bronze_flags, merge_bronze, merge_quarantine, merge_report
 from lakehouse_core.pipeline.raw import BadLine, blank_lines, check_file, describe_files
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 from lakehouse_core.schemas import BRONZE, RAW_COLUMNS
@@ -218,6 +228,7 @@ def ingest_to_bronze(
     run_id: str,
     ingested_at: datetime | None = None,
     checks: BronzeChecks | None = None,
+    incremental: bool = False,
     progress: ProgressSink = NULL_PROGRESS,
     cancel: CancelToken | None = None,
 ) -> TaskResult:
@@ -232,38 +243,70 @@ def ingest_to_bronze(
     order is an orphan unless its customer and product are valid. ``ingested_at`` defaults to now (UTC),
     ``checks`` to the defaults of BronzeChecks.
 
+    ``incremental``: read only the raw files the published run's ledger lacks and upsert their rows
+    by key (``pipeline/incremental.py``); a run with nothing new writes nothing but its plan.
+
     Raises:
         DataError: a table has no raw CSV, or a whole-file problem (one line: file, line, cause).
         CancelledError: ``cancel`` was triggered.
     """
     stamp = timestamp_literal(ingested_at or utc_now())
     with task_context("ingest_to_bronze", paths, progress, cancel, total_steps=2 * len(TABLES)) as ctx:
-        sources = {t: _Source(t, paths.raw_files(t)) for t in TABLES}
-        for table, src in sources.items():
-            if not src.files:
-                raise DataError(f"missing input {paths.raw / (table + '*.csv')}: add raw CSVs or run "
-                                f"`lakehouse generate`")
+        paths.ensure()
+        increment, ledger = plan_increment(paths, incremental=incremental)
+        if increment.mode == "unchanged":
+            save_plan(paths, increment, ledger)
+            return ctx.result(f"nothing new: {increment.reason}",
+                              {"run_id": run_id, "increment": increment.to_json(), "valid_rows": {}})
+        sources = {t: _Source(t, increment.paths(t)) for t in TABLES}
+        if increment.mode == "full":
+            for table, src in sources.items():
+                if not src.files:
+                    raise DataError(f"missing input {paths.raw / (table + '*.csv')}: add raw CSVs or run "
+                                    f"`lakehouse generate`")
         for src in sources.values():
             src.bad = {f: check_file(f, RAW_COLUMNS[src.table]) for f in src.files}
-        paths.ensure()
         _strict_types(ctx, checks or BronzeChecks())
+        if increment.mode == "incremental":
+            ctx.paths = delta_paths(paths).ensure()
         valid: dict[str, int] = {}
-        for table in ("customers", "products", "orders"):
+        replaced: dict[str, int] = {}
+        for table in TABLES:
             src = sources[table]
-            raw_rows, dup_keys = _find_duplicates(ctx, src)
-            ctx.rows[f"raw.{table}"] = raw_rows
-            ctx.step(f"read raw.{table}: {raw_rows:,} rows, {dup_keys:,} duplicated keys")
-            if table == "orders":
-                for parent, key in (("customers", "customer_id"), ("products", "product_id")):
-                    parent_file = quote_path(paths.bronze_parquet(parent))
-                    ctx.execute(f"CREATE OR REPLACE TEMP TABLE valid_{key}s AS SELECT {key} "
-                                f"FROM read_parquet({parent_file}) WHERE data_quality_flag = '{VALID}'")
-            flags = _write_bronze(ctx, src, stamp, raw_rows, dup_keys)
+            if increment.mode == "full":
+                flags = _ingest_table(ctx, src, stamp, parents=paths)
+            elif src.files:  # new rows into delta/, then merged with the base run's
+                _ingest_table(ctx, src, stamp, parents=paths)
+                replaced[table] = merge_bronze(ctx, table, base_paths(paths, increment), paths)
+                flags = bronze_flags(ctx, paths.bronze_parquet(table))
+            else:
+                link_or_copy(base_paths(paths, increment).bronze_parquet(table), paths.bronze_parquet(table))
+                flags = bronze_flags(ctx, paths.bronze_parquet(table))
             n = ctx.rows[f"bronze.{table}"] = sum(flags.values())
             valid[table] = flags.get(VALID, 0)
             ctx.step(f"bronze.{table}: {n:,} rows, {n - valid[table]:,} flagged")
+        increment = Increment(increment.mode, increment.base_run, increment.files, increment.reason, replaced)
+        save_plan(paths, increment, ledger)
         detail = ", ".join(f"{t} {ctx.rows[f'bronze.{t}']:,}" for t in TABLES)
-        return ctx.result(f"bronze: {detail}", {"run_id": run_id, "valid_rows": valid})
+        if increment.mode == "incremental":
+            detail += f" ({increment.reason}; replaced {sum(replaced.values()):,} rows)"
+        return ctx.result(f"bronze: {detail}",
+                          {"run_id": run_id, "valid_rows": valid, "increment": increment.to_json()})
+
+
+def _ingest_table(ctx: TaskContext, src: _Source, stamp: str, parents: DataPaths) -> dict[str, int]:
+    """Type ``src``'s files into ``ctx.paths``' bronze; orders are checked against the valid customers
+    and products of ``parents``. Returns the rows per flag."""
+    table = src.table
+    raw_rows, dup_keys = _find_duplicates(ctx, src)
+    ctx.rows[f"raw.{table}"] = raw_rows
+    ctx.step(f"read raw.{table}: {raw_rows:,} rows, {dup_keys:,} duplicated keys")
+    if table == "orders":
+        for parent, key in (("customers", "customer_id"), ("products", "product_id")):
+            parent_file = quote_path(parents.bronze_parquet(parent))
+            ctx.execute(f"CREATE OR REPLACE TEMP TABLE valid_{key}s AS SELECT {key} "
+                        f"FROM read_parquet({parent_file}) WHERE data_quality_flag = '{VALID}'")
+    return _write_bronze(ctx, src, stamp, raw_rows, dup_keys)
 
 
 def _table_quality(ctx: TaskContext, table: str, stamp: str) -> dict[str, Any]:
@@ -318,16 +361,36 @@ def validate_data_quality(
     """
     now = quarantined_at or utc_now()
     with task_context("validate_data_quality", paths, progress, cancel, total_steps=len(TABLES) + 1) as ctx:
-        require_files([paths.bronze_parquet(t) for t in TABLES] + [staging_parquet(paths, t) for t in TABLES],
-                      "run ingest_to_bronze first")
+        increment = read_plan(paths)
+        if increment.mode == "unchanged":
+            return ctx.result(f"nothing new: {increment.reason}", {"quality_failures": 0})
         tables: dict[str, Any] = {}
-        for table in TABLES:
-            tables[table] = _table_quality(ctx, table, timestamp_literal(now))
-            ctx.rows[f"quarantine.{table}"] = tables[table]["quarantined_rows"]
-            ctx.step(f"{table}: {tables[table]['quarantined_rows']:,} quarantined")
+        if increment.mode == "incremental":
+            base = base_paths(paths, increment)
+            base_report = json.loads(base.quality_report.read_text(encoding="utf-8"))["tables"]
+            ctx.paths = delta_paths(paths)
+            for table in TABLES:
+                if increment.files.get(table):
+                    delta = _table_quality(ctx, table, timestamp_literal(now))
+                    merge_quarantine(ctx, table, base, paths)
+                else:
+                    delta = {}
+                    link_or_copy(base.quarantine_parquet(table), paths.quarantine_parquet(table))
+                tables[table] = merge_report(base_report[table], delta, increment.replaced.get(table, 0))
+                ctx.rows[f"quarantine.{table}"] = tables[table]["quarantined_rows"]
+                ctx.step(f"{table}: {tables[table]['quarantined_rows']:,} quarantined "
+                         f"({int(delta.get('quarantined_rows', 0)):,} new)")
+        else:
+            inputs = [paths.bronze_parquet(t) for t in TABLES] + [staging_parquet(paths, t) for t in TABLES]
+            require_files(inputs, "run ingest_to_bronze first")
+            for table in TABLES:
+                tables[table] = _table_quality(ctx, table, timestamp_literal(now))
+                ctx.rows[f"quarantine.{table}"] = tables[table]["quarantined_rows"]
+                ctx.step(f"{table}: {tables[table]['quarantined_rows']:,} quarantined")
         report = {
             "run_id": run_id, "generated_at": now.isoformat(timespec="seconds") + "Z",
             "passed": all(t["passed"] for t in tables.values()), "tables": tables,
+            "increment": increment.to_json(),
         }
         paths.quality_report.parent.mkdir(parents=True, exist_ok=True)
         paths.quality_report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -10,6 +10,8 @@ from typing import Any
 from lakehouse_core.models import TaskResult
 from lakehouse_core.paths import GOLD_TABLES, TABLES, DataPaths
 from lakehouse_core.pipeline._duck import require_files, sql_text, task_context, utc_now
+from lakehouse_core.pipeline.incremental import base_paths, delta_paths, read_plan
+from lakehouse_core.pipeline.merge import gold_increment, silver_increment
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 
 CENT = Decimal("0.01")
@@ -31,7 +33,17 @@ def transform_to_silver(
         DataError: bronze is missing.
     """
     with task_context("transform_to_silver", paths, progress, cancel, total_steps=1) as ctx:
+        increment = read_plan(paths)
+        if increment.mode == "unchanged":
+            return ctx.result(f"nothing new: {increment.reason}", {"run_id": run_id})
         require_files([paths.bronze_parquet(t) for t in TABLES], "run ingest_to_bronze first")
+        if increment.mode == "incremental":
+            ctx.paths = delta_paths(paths)
+            removed, added = silver_increment(ctx, base_paths(paths, increment), paths)
+            n = ctx.rows["silver.orders_enriched"] = ctx.count(paths.silver_orders)
+            detail = f"silver.orders_enriched: {n:,} rows ({removed:,} recomputed rows out, {added:,} in)"
+            ctx.step(detail)
+            return ctx.result(detail, {"run_id": run_id})
         for table in TABLES:
             ctx.parquet_view(f"bronze_{table}", paths.bronze_parquet(table))
         n = ctx.copy_to_parquet(sql_text("silver_orders_enriched"), paths.silver_orders)
@@ -56,13 +68,24 @@ def aggregate_to_gold(
         DataError: silver is missing.
     """
     with task_context("aggregate_to_gold", paths, progress, cancel, total_steps=len(GOLD_TABLES)) as ctx:
+        increment = read_plan(paths)
+        if increment.mode == "unchanged":
+            return ctx.result(f"nothing new: {increment.reason}", {"run_id": run_id})
         require_files([paths.silver_orders], "run transform_to_silver first")
         ctx.parquet_view("silver_orders_enriched", paths.silver_orders)
+        groups: dict[str, int] = {}
         for table in GOLD_TABLES:
-            n = ctx.copy_to_parquet(sql_text(f"gold_{table}"), paths.gold_parquet(table))
-            ctx.rows[f"gold.{table}"] = n
+            if increment.mode == "incremental":
+                ctx.paths = delta_paths(paths)
+                groups[table] = gold_increment(ctx, table, base_paths(paths, increment), paths)
+                n = ctx.rows[f"gold.{table}"] = ctx.count(paths.gold_parquet(table))
+            else:
+                n = ctx.copy_to_parquet(sql_text(f"gold_{table}"), paths.gold_parquet(table))
+                ctx.rows[f"gold.{table}"] = n
             ctx.step(f"gold.{table}: {n:,} rows")
         detail = ", ".join(f"{t} {ctx.rows[f'gold.{t}']:,}" for t in GOLD_TABLES)
+        if groups:
+            detail += " (recomputed groups: " + ", ".join(f"{t} {n:,}" for t, n in groups.items()) + ")"
         return ctx.result(f"gold: {detail}", {"run_id": run_id})
 
 
@@ -85,6 +108,9 @@ def generate_report(
     """
     now = generated_at or utc_now()
     with task_context("generate_report", paths, progress, cancel, total_steps=1) as ctx:
+        increment = read_plan(paths)
+        if increment.mode == "unchanged":
+            return ctx.result(f"nothing new: {increment.reason}", {"run_id": run_id})
         require_files([paths.silver_orders], "run transform_to_silver first")
         ctx.parquet_view("silver_orders_enriched", paths.silver_orders)
         total, orders, customers = ctx.execute(sql_text("kpi_report"))[0]

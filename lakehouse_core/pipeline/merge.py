@@ -1,0 +1,118 @@
+"""The merges of an incremental phase-1 run (``pipeline/incremental.py``): bronze upserted by key, the
+quarantine extended, silver recomputed for the touched orders, gold for the touched groups.
+
+Every function reads the base run's Parquet and the run's ``delta/`` and writes the run's layers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lakehouse_core.paths import DataPaths
+from lakehouse_core.pipeline._duck import TaskContext, quote_path, sql_text
+from lakehouse_core.pipeline.incremental import GOLD_GROUPS, KEYS
+
+VALID = "valid"
+TOUCHED = "touched.parquet"
+"""Under ``delta/``: order_date, customer_id, product_id, state of every silver row removed or added."""
+
+
+def _p(path: Any) -> str:
+    return f"read_parquet({quote_path(path)})"
+
+
+def bronze_flags(ctx: TaskContext, path: Any) -> dict[str, int]:
+    """Rows per ``data_quality_flag`` of a bronze file."""
+    rows = ctx.execute(f"SELECT data_quality_flag, COUNT(*) FROM {_p(path)} GROUP BY 1")
+    return {str(f): int(n) for f, n in rows}
+
+
+def merge_bronze(ctx: TaskContext, table: str, base: DataPaths, paths: DataPaths) -> int:
+    """bronze = base rows minus the valid rows whose key a new valid row has, plus every new row.
+
+    Returns the base rows replaced.
+    """
+    key = KEYS[table]
+    delta = ctx.paths.bronze_parquet(table)
+    new_keys = f"SELECT {key} FROM {_p(delta)} WHERE data_quality_flag = '{VALID}'"
+    replaced_rows = f"data_quality_flag = '{VALID}' AND {key} IN ({new_keys})"
+    (replaced,), = ctx.execute(f"SELECT COUNT(*) FROM {_p(base.bronze_parquet(table))} WHERE {replaced_rows}")
+    ctx.copy_to_parquet(
+        f"SELECT * FROM {_p(base.bronze_parquet(table))} WHERE NOT ({replaced_rows}) "
+        f"UNION ALL SELECT * FROM {_p(delta)}",
+        paths.bronze_parquet(table))
+    return int(replaced)
+
+
+def merge_quarantine(ctx: TaskContext, table: str, base: DataPaths, paths: DataPaths) -> None:
+    """quarantine = the base run's quarantined rows plus this run's."""
+    ctx.copy_to_parquet(
+        f"SELECT * FROM {_p(base.quarantine_parquet(table))} "
+        f"UNION ALL SELECT * FROM {_p(ctx.paths.quarantine_parquet(table))}",
+        paths.quarantine_parquet(table))
+
+
+def merge_report(base: dict[str, Any], delta: dict[str, Any], replaced: int) -> dict[str, Any]:
+    """A table's cumulative quality entry: the base run's plus this run's (``increment``: this run's)."""
+    out: dict[str, Any] = {k: int(base.get(k, 0)) + int(delta.get(k, 0))
+           for k in ("raw_rows", "valid_rows", "quarantined_rows")}
+    out["valid_rows"] -= replaced
+    out["replaced_rows"] = int(base.get("replaced_rows", 0)) + replaced
+    out["bronze_rows"] = out["raw_rows"] - out["replaced_rows"]
+    for part in ("checks", "reasons"):
+        merged = dict(base.get(part, {}))
+        for name, n in delta.get(part, {}).items():
+            merged[name] = merged.get(name, 0) + n
+        out[part] = dict(sorted(merged.items()))
+    out["passed"] = out["quarantined_rows"] == 0
+    out["increment"] = {**delta, "replaced_rows": replaced}
+    return out
+
+
+def _touched_orders(delta: DataPaths) -> str:
+    """Condition on silver/bronze order rows an incremental run recomputes: new or replaced orders and
+    the orders of new or changed customers and products."""
+    parts = [f"{key} IN (SELECT {key} FROM {_p(delta.bronze_parquet(t))} WHERE data_quality_flag = '{VALID}')"
+             for t, key in KEYS.items() if delta.bronze_parquet(t).is_file()]
+    return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
+
+
+def silver_increment(ctx: TaskContext, base: DataPaths, paths: DataPaths) -> tuple[int, int]:
+    """silver = base silver minus the touched orders, plus silver of the touched orders from bronze.
+
+    Writes ``delta/touched.parquet``; returns (rows removed, rows added).
+    """
+    delta = ctx.paths
+    touched = _touched_orders(delta)
+    ctx.view("bronze_orders", f"SELECT * FROM {_p(paths.bronze_parquet('orders'))} WHERE {touched}")
+    for table in ("customers", "products"):
+        ctx.parquet_view(f"bronze_{table}", paths.bronze_parquet(table))
+    ctx.execute(f"CREATE OR REPLACE TEMP TABLE silver_added AS {sql_text('silver_orders_enriched')}")
+    ctx.view("silver_removed", f"SELECT * FROM {_p(base.silver_orders)} WHERE {touched}")
+    ctx.copy_to_parquet(
+        "SELECT order_date, customer_id, product_id, state FROM silver_removed "
+        "UNION ALL SELECT order_date, customer_id, product_id, state FROM silver_added",
+        delta.outputs / TOUCHED)
+    ctx.copy_to_parquet(
+        f"SELECT * FROM {_p(base.silver_orders)} WHERE NOT {touched} UNION ALL SELECT * FROM silver_added",
+        paths.silver_orders)
+    (removed,), = ctx.execute("SELECT COUNT(*) FROM silver_removed")
+    (added,), = ctx.execute("SELECT COUNT(*) FROM silver_added")
+    return int(removed), int(added)
+
+
+def gold_increment(ctx: TaskContext, table: str, base: DataPaths, paths: DataPaths) -> int:
+    """gold = base rows of untouched groups plus the touched groups recomputed from silver.
+
+    Returns the groups recomputed.
+    """
+    key, group = GOLD_GROUPS[table]
+    groups = f"SELECT DISTINCT {group} FROM {_p(ctx.paths.outputs / TOUCHED)} WHERE {group} IS NOT NULL"
+    ctx.view("silver_orders_enriched",
+             f"SELECT * FROM {_p(paths.silver_orders)} WHERE {group} IN ({groups})")
+    ctx.copy_to_parquet(
+        f"SELECT * FROM (SELECT * FROM {_p(base.gold_parquet(table))} WHERE {key} NOT IN ({groups}) "
+        f"UNION ALL SELECT * FROM (\n{sql_text(f'gold_{table}')}\n)) ORDER BY {key}",
+        paths.gold_parquet(table))
+    (n,), = ctx.execute(f"SELECT COUNT(*) FROM ({groups})")
+    return int(n)

@@ -1,0 +1,161 @@
+"""Incremental phase-1 runs: the raw-file ledger, upserts by key, gold recomputed for touched groups."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from lakehouse_core.errors import PhaseFailed
+from lakehouse_core.paths import GOLD_TABLES, DataPaths
+from lakehouse_core.phases import run_phase1, wap
+from lakehouse_core.pipeline.incremental import load_ledger, read_plan
+from lakehouse_core.publish import current_run
+from lakehouse_core.runlog import RunManifests
+from lakehouse_core.settings import LakehouseSettings
+
+HEADER = "order_id,customer_id,product_id,order_date,quantity,total_amount,status,payment_method"
+
+
+def _settings(data: Path, **kw: object) -> LakehouseSettings:
+    values: dict[str, object] = {"data_dir": data, "phase_isolation": "thread", "orders": 400,
+                                 "defect_rate": 0.02, **kw}
+    return LakehouseSettings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
+def _orders(paths: DataPaths) -> list[dict[str, str]]:
+    with open(paths.raw_csv("orders"), newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _valid(rows: list[dict[str, str]], n: int, skip: int = 0) -> list[dict[str, str]]:
+    """``n`` rows of the generated orders that are clean (positive ints, completed)."""
+    ints = ("order_id", "quantity", "customer_id", "product_id")
+    out = [r for r in rows if all(r[c].isdigit() for c in ints) and r["status"] == "completed"]
+    return out[skip:skip + n]
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=HEADER.split(","), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _changed(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [{**r, "quantity": str(int(r["quantity"]) + 1), "order_date": "2024-02-29",
+             "total_amount": f"{float(r['total_amount']) + 7:.2f}"} for r in rows]
+
+
+def _new(rows: list[dict[str, str]], start: int) -> list[dict[str, str]]:
+    return [{**r, "order_id": str(start + i)} for i, r in enumerate(rows)]
+
+
+def _table(path: Path) -> list[dict[str, object]]:
+    return pq.read_table(path).to_pylist()
+
+
+def test_only_unseen_files_are_ingested_and_changed_orders_are_upserted(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    settings = _settings(data)
+    first = run_phase1(settings, run_id="r1")
+    paths = DataPaths(data)
+    assert first.ok and current_run(paths) == "r1"
+    assert read_plan(paths.for_run("r1")).mode == "full"
+
+    # a renamed copy with the same bytes is not new: nothing is ingested or published
+    shutil.copy(paths.raw_csv("orders"), paths.raw / "orders-copy.csv")
+    again = run_phase1(settings, run_id="r2")
+    assert "nothing new" in again.tasks[1].detail
+    assert current_run(paths) == "r1" and RunManifests(paths).load("r2")["state"] == "discarded"
+    (paths.raw / "orders-copy.csv").unlink()
+
+    rows = _orders(paths)
+    changed = _changed(_valid(rows, 3))
+    new = _new(_valid(rows, 5, skip=10), 900_000)
+    _write(paths.raw / "orders-2.csv", changed + new)
+    third = run_phase1(settings, run_id="r3")
+    assert third.ok and current_run(paths) == "r3"
+    plan = read_plan(paths.for_run("r3"))
+    assert plan.mode == "incremental" and [Path(f).name for f in plan.files["orders"]] == ["orders-2.csv"]
+    assert plan.replaced == {"orders": 3}
+    ledger = load_ledger(paths.run_dir("r3"))
+    assert ledger is not None and {e["name"] for e in ledger.values()} >= {"orders.csv", "orders-2.csv"}
+
+    before = pq.read_table(paths.for_run("r1").bronze_parquet("orders"))
+    after = pq.read_table(paths.for_run("r3").bronze_parquet("orders"))
+    assert after.num_rows == before.num_rows + len(new)  # changed orders replaced, never duplicated
+    valid = [r for r in after.to_pylist() if r["data_quality_flag"] == "valid"]
+    assert len({r["order_id"] for r in valid}) == len(valid)
+    by_id = {r["order_id"]: r for r in valid}
+    for r in changed:
+        row = by_id[int(r["order_id"])]
+        assert row["quantity"] == int(r["quantity"]) and str(row["order_date"]) == "2024-02-29"
+        assert row["source_file"].endswith("orders-2.csv")
+    silver = {r["order_id"]: r for r in _table(paths.for_run("r3").silver_orders)}
+    assert all(str(silver[int(r["order_id"])]["order_date"]) == "2024-02-29" for r in changed)
+
+    # counts reconcile: this run's raw rows = its new bronze rows = valid + quarantined
+    report = json.loads(paths.for_run("r3").quality_report.read_text())["tables"]["orders"]
+    inc = report["increment"]
+    assert inc["raw_rows"] == len(changed + new) == inc["bronze_rows"]
+    assert inc["raw_rows"] == inc["valid_rows"] + inc["quarantined_rows"]
+    assert report["raw_rows"] - report["replaced_rows"] == after.num_rows
+    assert report["valid_rows"] + report["quarantined_rows"] == after.num_rows
+
+    # a changed file (same name, other bytes) makes the next run a full one
+    _write(paths.raw / "orders-2.csv", new)
+    fourth = run_phase1(settings, run_id="r4")
+    assert fourth.ok and read_plan(paths.for_run("r4")).mode == "full"
+
+
+def test_gold_equals_a_full_recompute_on_the_union_of_inputs(tmp_path: Path) -> None:
+    inc_dir, full_dir = tmp_path / "inc", tmp_path / "full"
+    run_phase1(_settings(inc_dir), run_id="base")
+    inc = DataPaths(inc_dir)
+    rows = _orders(inc)
+    changed = _changed(_valid(rows, 4, skip=3))
+    new = _new(_valid(rows, 6, skip=20), 800_000)
+    _write(inc.raw / "orders-2.csv", changed + new)
+    result = run_phase1(_settings(inc_dir), run_id="next")
+    assert result.ok and read_plan(inc.for_run("next")).mode == "incremental"
+
+    # the union of the inputs with each re-delivered order in its latest version, run in full
+    shutil.copytree(inc.raw, full_dir / "raw")
+    (full_dir / "raw" / "orders-2.csv").unlink()
+    latest = {r["order_id"]: r for r in changed}
+    _write(full_dir / "raw" / "orders.csv", [latest.get(r["order_id"], r) for r in rows] + new)
+    run_phase1(_settings(full_dir, incremental=False), run_id="full")
+    full = DataPaths(full_dir).for_run("full")
+    for table in GOLD_TABLES:
+        assert _table(inc.for_run("next").gold_parquet(table)) == _table(full.gold_parquet(table)), table
+    silver = pq.read_table(inc.for_run("next").silver_orders).sort_by("order_id").to_pylist()
+    assert silver == pq.read_table(full.silver_orders).sort_by("order_id").to_pylist()
+
+
+def test_a_failed_incremental_run_leaves_the_ledger_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    settings = _settings(data)
+    run_phase1(settings, run_id="r1")
+    paths = DataPaths(data)
+    ledger = load_ledger(paths.current)
+    rows = _orders(paths)
+    _write(paths.raw / "orders-2.csv", _new(_valid(rows, 3), 700_000))
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("audit crashed")
+
+    monkeypatch.setattr(wap, "audit_phase1", broken)
+    with pytest.raises(PhaseFailed):
+        run_phase1(settings, run_id="r2")
+    assert current_run(paths) == "r1" and load_ledger(paths.current) == ledger
+    monkeypatch.undo()
+    retry = run_phase1(settings, run_id="r3")  # the file is still unseen: the retry ingests it
+    assert retry.ok and read_plan(paths.published()).mode == "incremental"
+    assert retry.rows_per_layer["raw.orders"] == 3
