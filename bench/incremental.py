@@ -79,7 +79,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-incremental-") as tmp:
         data = Path(tmp) / "data"
         settings = LakehouseSettings(_env_file=None, data_dir=data, orders=args.orders,  # type: ignore[call-arg]
-                                     phase_isolation="thread", defect_rate=0.01, runs_keep=2)
+                                     phase_isolation="thread", defect_rate=0.01, runs_keep=2,
+                                     incremental=True)
         backend = build_embedded(settings)
         full = _timed_run(backend)
         paths = DataPaths(data)

@@ -23,7 +23,7 @@ HEADER = "order_id,customer_id,product_id,order_date,quantity,total_amount,statu
 
 def _settings(data: Path, **kw: object) -> LakehouseSettings:
     values: dict[str, object] = {"data_dir": data, "phase_isolation": "thread", "orders": 400,
-                                 "defect_rate": 0.02, **kw}
+                                 "defect_rate": 0.02, "incremental": True, **kw}
     return LakehouseSettings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
 
 
