@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ from lakehouse_core.paths import GOLD_TABLES, DataPaths
 from lakehouse_core.pipeline.tasks import PHASE1_TASKS, generate_sample_data
 from lakehouse_core.settings import LakehouseSettings
 
+NEW_DAYS = 4
+"""New orders are spread over the last days of the data (1% of a year of orders is ~4 days of them)."""
 HEADER = "order_id,customer_id,product_id,order_date,quantity,total_amount,status,payment_method".split(",")
 
 
@@ -47,8 +50,10 @@ def _timed_run(backend: Any) -> tuple[float, list[str]]:
 
 
 def _add_orders(raw: Path, new: int, changed: int, valid: set[str]) -> list[dict[str, str]]:
-    """Write raw/orders-2.csv: ``new`` copies of clean orders with fresh ids, ``changed`` old ones altered
-    (quantity + 1, total + 1), taken among orders bronze holds as valid whose id occurs once. Returns the changed rows."""
+    """Write raw/orders-2.csv: ``new`` copies of valid orders with fresh ids, dated over the last
+    NEW_DAYS days of the data (new orders are recent), and ``changed`` old orders altered (quantity + 1,
+    total + 1, any date), taken among orders bronze holds as valid whose id occurs once.
+    Returns the changed rows."""
     with open(raw / "orders.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     ids = Counter(row["order_id"] for row in rows)
@@ -60,8 +65,10 @@ def _add_orders(raw: Path, new: int, changed: int, valid: set[str]) -> list[dict
         writer = csv.DictWriter(fh, fieldnames=HEADER, lineterminator="\n")
         writer.writeheader()
         writer.writerows(altered)
+        last = date.fromisoformat(max(r["order_date"] for r in clean))
         for i, row in enumerate(clean[changed:changed + new]):
-            writer.writerow({**row, "order_id": str(max_id + 1 + i)})
+            day = last - timedelta(days=i % NEW_DAYS)
+            writer.writerow({**row, "order_id": str(max_id + 1 + i), "order_date": day.isoformat()})
     return altered
 
 

@@ -136,16 +136,26 @@ def phase2_steps(
         run_id: str, progress: ProgressSink = NULL_PROGRESS, cancel: CancelToken | None = None
     ) -> StepOutput:
         from lakehouse_core.iceberg.promote import SOURCE_RUN_PROPERTY, promote_all
+        from lakehouse_core.iceberg.upsert import promote_increment
+        from lakehouse_core.pipeline.incremental import read_plan
 
         catalog = publisher.open_write_catalog(run_id)
-        snapshots = promote_all(
-            catalog,
-            root.for_run(source["run"]),
-            run_id=run_id,
-            progress=progress,
-            cancel=cancel,
-            properties={SOURCE_RUN_PROPERTY: source["run"]},
+        properties = {SOURCE_RUN_PROPERTY: source["run"]}
+        increment = read_plan(root.for_run(source["run"]))
+        snapshots = promote_increment(
+            catalog, root, source["run"], increment, run_id=run_id, progress=progress, cancel=cancel,
+            properties=properties,
         )
+        how = "upserted" if snapshots is not None else "loaded"
+        if snapshots is None:
+            snapshots = promote_all(
+                catalog,
+                root.for_run(source["run"]),
+                run_id=run_id,
+                progress=progress,
+                cancel=cancel,
+                properties=properties,
+            )
         staged = publisher.staged(catalog, run_id)
         manifests.update(run_id, tables=staged)
         crash_point("phase2.after_staging")
@@ -153,7 +163,7 @@ def phase2_steps(
         return StepOutput(
             rows=rows,
             outputs={"snapshots": snapshots},
-            detail=f"{len(snapshots)} tables staged, not yet visible",
+            detail=f"{len(snapshots)} tables {how} and staged, not yet visible",
         )
 
     def audit(run_id: str) -> StepOutput:

@@ -15,6 +15,14 @@ from lakehouse_core.pipeline.incremental import GOLD_GROUPS, KEYS
 VALID = "valid"
 TOUCHED = "touched.parquet"
 """Under ``delta/``: order_date, customer_id, product_id, state of every silver row removed or added."""
+REPLACED = "replaced"
+"""Under ``delta/``: ``replaced/<table>.parquet``, the base run's rows an upsert replaced (phase 2 deletes
+them from Iceberg), and ``replaced/orders_enriched.parquet``, the silver rows recomputed."""
+
+
+def replaced_parquet(delta: DataPaths, table: str) -> Any:
+    """Rows of the base run that an incremental run removed from ``table`` (bronze or silver)."""
+    return delta.outputs / REPLACED / f"{table}.parquet"
 
 
 def _p(path: Any) -> str:
@@ -36,7 +44,8 @@ def merge_bronze(ctx: TaskContext, table: str, base: DataPaths, paths: DataPaths
     delta = ctx.paths.bronze_parquet(table)
     new_keys = f"SELECT {key} FROM {_p(delta)} WHERE data_quality_flag = '{VALID}'"
     replaced_rows = f"data_quality_flag = '{VALID}' AND {key} IN ({new_keys})"
-    (replaced,), = ctx.execute(f"SELECT COUNT(*) FROM {_p(base.bronze_parquet(table))} WHERE {replaced_rows}")
+    replaced = ctx.copy_to_parquet(f"SELECT * FROM {_p(base.bronze_parquet(table))} WHERE {replaced_rows}",
+                                   replaced_parquet(ctx.paths, table))
     ctx.copy_to_parquet(
         f"SELECT * FROM {_p(base.bronze_parquet(table))} WHERE NOT ({replaced_rows}) "
         f"UNION ALL SELECT * FROM {_p(delta)}",
@@ -80,7 +89,8 @@ def _touched_orders(delta: DataPaths) -> str:
 def silver_increment(ctx: TaskContext, base: DataPaths, paths: DataPaths) -> tuple[int, int]:
     """silver = base silver minus the touched orders, plus silver of the touched orders from bronze.
 
-    Writes ``delta/touched.parquet``; returns (rows removed, rows added).
+    Writes ``delta/touched.parquet``, the rows removed (``delta/replaced/orders_enriched.parquet``) and
+    added (``delta/silver/orders_enriched.parquet``); returns (rows removed, rows added).
     """
     delta = ctx.paths
     touched = _touched_orders(delta)
@@ -89,6 +99,8 @@ def silver_increment(ctx: TaskContext, base: DataPaths, paths: DataPaths) -> tup
         ctx.parquet_view(f"bronze_{table}", paths.bronze_parquet(table))
     ctx.execute(f"CREATE OR REPLACE TEMP TABLE silver_added AS {sql_text('silver_orders_enriched')}")
     ctx.view("silver_removed", f"SELECT * FROM {_p(base.silver_orders)} WHERE {touched}")
+    removed = ctx.copy_to_parquet("SELECT * FROM silver_removed", replaced_parquet(delta, "orders_enriched"))
+    added = ctx.copy_to_parquet("SELECT * FROM silver_added", delta.silver_orders)
     ctx.copy_to_parquet(
         "SELECT order_date, customer_id, product_id, state FROM silver_removed "
         "UNION ALL SELECT order_date, customer_id, product_id, state FROM silver_added",
@@ -96,9 +108,7 @@ def silver_increment(ctx: TaskContext, base: DataPaths, paths: DataPaths) -> tup
     ctx.copy_to_parquet(
         f"SELECT * FROM {_p(base.silver_orders)} WHERE NOT {touched} UNION ALL SELECT * FROM silver_added",
         paths.silver_orders)
-    (removed,), = ctx.execute("SELECT COUNT(*) FROM silver_removed")
-    (added,), = ctx.execute("SELECT COUNT(*) FROM silver_added")
-    return int(removed), int(added)
+    return removed, added
 
 
 def gold_increment(ctx: TaskContext, table: str, base: DataPaths, paths: DataPaths) -> int:
