@@ -91,7 +91,8 @@ def _partition_filter(definition: TableDef, removed: pa.Table) -> BooleanExpress
     terms: list[BooleanExpression] = []
     for column, _ in definition.partition:
         values = pc.unique(removed.column(column).drop_null()).to_pylist()
-        terms.append(In(column, {v.isoformat() if hasattr(v, "isoformat") else v for v in values}))
+        literals = {v.isoformat() if hasattr(v, "isoformat") else v for v in values}
+        terms.append(In(column, literals))  # type: ignore[call-arg, arg-type]  # pydantic-typed __new__
     return reduce(And, terms) if terms else AlwaysTrue()
 
 
