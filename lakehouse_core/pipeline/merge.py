@@ -78,11 +78,17 @@ def merge_report(base: dict[str, Any], delta: dict[str, Any], replaced: int) -> 
     return out
 
 
-def _touched_orders(delta: DataPaths) -> str:
+def _touched_orders(ctx: TaskContext, delta: DataPaths) -> str:
     """Condition on silver/bronze order rows an incremental run recomputes: new or replaced orders and
-    the orders of new or changed customers and products."""
-    parts = [f"{key} IN (SELECT {key} FROM {_p(delta.bronze_parquet(t))} WHERE data_quality_flag = '{VALID}')"
-             for t, key in KEYS.items() if delta.bronze_parquet(t).is_file()]
+    the orders of new or changed customers and products. The touched keys go to temp tables (each delta
+    file is read once)."""
+    parts = []
+    for table, key in KEYS.items():
+        if delta.bronze_parquet(table).is_file():
+            ctx.execute(f"CREATE OR REPLACE TEMP TABLE touched_{key}s AS SELECT DISTINCT {key} "
+                        f"FROM {_p(delta.bronze_parquet(table))} WHERE data_quality_flag = '{VALID}' "
+                        f"AND {key} IS NOT NULL")
+            parts.append(f"{key} IN (SELECT {key} FROM touched_{key}s)")
     return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
 
 
@@ -93,12 +99,13 @@ def silver_increment(ctx: TaskContext, base: DataPaths, paths: DataPaths) -> tup
     added (``delta/silver/orders_enriched.parquet``); returns (rows removed, rows added).
     """
     delta = ctx.paths
-    touched = _touched_orders(delta)
+    touched = _touched_orders(ctx, delta)
     ctx.view("bronze_orders", f"SELECT * FROM {_p(paths.bronze_parquet('orders'))} WHERE {touched}")
     for table in ("customers", "products"):
         ctx.parquet_view(f"bronze_{table}", paths.bronze_parquet(table))
     ctx.execute(f"CREATE OR REPLACE TEMP TABLE silver_added AS {sql_text('silver_orders_enriched')}")
-    ctx.view("silver_removed", f"SELECT * FROM {_p(base.silver_orders)} WHERE {touched}")
+    ctx.execute(f"CREATE OR REPLACE TEMP TABLE silver_removed AS "
+                f"SELECT * FROM {_p(base.silver_orders)} WHERE {touched}")
     removed = ctx.copy_to_parquet("SELECT * FROM silver_removed", replaced_parquet(delta, "orders_enriched"))
     added = ctx.copy_to_parquet("SELECT * FROM silver_added", delta.silver_orders)
     ctx.copy_to_parquet(
@@ -117,7 +124,9 @@ def gold_increment(ctx: TaskContext, table: str, base: DataPaths, paths: DataPat
     Returns the groups recomputed.
     """
     key, group = GOLD_GROUPS[table]
-    groups = f"SELECT DISTINCT {group} FROM {_p(ctx.paths.outputs / TOUCHED)} WHERE {group} IS NOT NULL"
+    ctx.execute(f"CREATE OR REPLACE TEMP TABLE touched_groups AS SELECT DISTINCT {group} "
+                f"FROM {_p(ctx.paths.outputs / TOUCHED)} WHERE {group} IS NOT NULL")
+    groups = f"SELECT {group} FROM touched_groups"
     ctx.view("silver_orders_enriched",
              f"SELECT * FROM {_p(paths.silver_orders)} WHERE {group} IN ({groups})")
     ctx.copy_to_parquet(
