@@ -5,9 +5,9 @@ changed against its base run: the new bronze rows, the base rows an upsert repla
 rows recomputed (removed and added). When the published Iceberg tables were loaded from that base run,
 each bronze and silver table gets ONE overwrite snapshot that
 - deletes the replaced rows: only the data files of the partitions those rows were in are planned
-  (from the manifests), and of those only the files holding one of their keys are rewritten without
-  it (copy-on-write);
-- appends the new rows as new data files (one per partition they fall in).
+  (from the manifests) and read in one scan; the files holding one of their keys are replaced by
+  their other rows (copy-on-write), written together with
+- the new rows, as new data files (one per partition).
 A table the run did not change gets an empty snapshot carrying the run id (every table from one run).
 Gold tables are small: they are overwritten whole, as in a full load. Anything else (no published
 tables, tables from another run, a full phase-1 run) is a full load (``promote_all``).
@@ -27,9 +27,11 @@ import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, In
 from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
-from pyiceberg.table import Table
+from pyiceberg.manifest import DataFile
+from pyiceberg.table import Table, Transaction
 from pyiceberg.table.refs import MAIN_BRANCH
 
+from lakehouse_core.errors import DataError
 from lakehouse_core.faults import crash_point
 from lakehouse_core.models import ProgressEvent, SnapshotRef
 from lakehouse_core.paths import DataPaths
@@ -105,6 +107,41 @@ def _removed_mask(rows: pa.Table, key: str, keys: pa.Array) -> pa.ChunkedArray:
     return pc.fill_null(mask, False)
 
 
+def _without_removed(
+    tx: Transaction, table: Table, definition: TableDef, removed: pa.Table, branch: str
+) -> tuple[list[DataFile], pa.Table]:
+    """The data files holding a row of ``removed`` (same key; valid where flagged) and their other rows.
+
+    Only files of ``removed``'s partitions are planned; they are read in one scan (files in plan order,
+    each ``record_count`` rows: copy-on-write files carry no delete files), and the kept rows are
+    returned to be written with the new rows.
+    """
+    metadata = tx.table_metadata
+    key = KEYS[definition.identifier]
+    scan = tx._scan(row_filter=_partition_filter(definition, removed))
+    if branch in metadata.refs:
+        scan = scan.use_ref(branch)
+    tasks = list(scan.plan_files())
+    reader = ArrowScan(table_metadata=metadata, io=table.io, projected_schema=metadata.schema(),
+                       row_filter=AlwaysTrue())
+    rows = reader.to_table(tasks=tasks).select(definition.arrow_schema.names).cast(definition.arrow_schema)
+    if rows.num_rows != sum(t.file.record_count for t in tasks):
+        raise DataError(f"{definition.identifier}: scanned rows differ from the files' record counts "
+                        "(delete files?): run phase 2 with incremental runs off")
+    mask = _removed_mask(rows, key, pc.unique(removed.column(key).drop_null()))
+    stale: list[DataFile] = []
+    kept: list[pa.Table] = []
+    start = 0
+    for task in tasks:
+        end = start + task.file.record_count
+        part = mask.slice(start, end - start)
+        if pc.any(part).as_py():
+            stale.append(task.file)
+            kept.append(rows.slice(start, end - start).filter(pc.invert(part)))
+        start = end
+    return stale, pa.concat_tables(kept) if kept else rows.schema.empty_table()
+
+
 def upsert_from_parquet(
     table: Table,
     definition: TableDef,
@@ -134,30 +171,20 @@ def upsert_from_parquet(
                 ):
                     producer.append_data_file(data_file)
 
+            rows = [] if added is None else [added]
             if removed is not None and removed.num_rows:
-                key = KEYS[task]
-                keys = pc.unique(removed.column(key).drop_null())
-                scan = tx._scan(row_filter=_partition_filter(definition, removed))
-                if branch in metadata.refs:
-                    scan = scan.use_ref(branch)
-                reader = ArrowScan(table_metadata=metadata, io=table.io, projected_schema=metadata.schema(),
-                                   row_filter=AlwaysTrue())
-                for file_task in scan.plan_files():
-                    if cancel is not None:
-                        cancel.raise_if_cancelled()
-                    rows = reader.to_table(tasks=[file_task])
-                    mask = _removed_mask(rows, key, keys)
-                    if not pc.any(mask).as_py():
-                        continue
-                    rewritten += 1
-                    producer.delete_data_file(file_task.file)
-                    kept = rows.filter(pc.invert(mask))
-                    if kept.num_rows:
-                        write(kept)
-            if added is not None and added.num_rows:
+                stale, kept = _without_removed(tx, table, definition, removed, branch)
+                for data_file in stale:
+                    producer.delete_data_file(data_file)
+                rewritten = len(stale)
+                rows.append(kept)
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            data = pa.concat_tables(rows) if rows else None
+            if data is not None and data.num_rows:
                 if definition.partition:
-                    added = added.sort_by([(c, "ascending") for c in definition.partition_columns])
-                for piece in _partition_slices(metadata, added):
+                    data = data.sort_by([(c, "ascending") for c in definition.partition_columns])
+                for piece in _partition_slices(metadata, data):
                     write(piece)
             if cancel is not None:
                 cancel.raise_if_cancelled()
