@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow.parquet as pq
 
 from lakehouse_core.backends.embedded import build_embedded
 from lakehouse_core.iceberg.catalog import open_embedded_catalog
 from lakehouse_core.paths import GOLD_TABLES, DataPaths
+from lakehouse_core.pipeline.parts import read_live, schema_of, table_sql
 from lakehouse_core.pipeline.tasks import PHASE1_TASKS, generate_sample_data
 from lakehouse_core.settings import LakehouseSettings
 
@@ -73,7 +73,7 @@ def _add_orders(raw: Path, new: int, changed: int, valid: set[str]) -> list[dict
 
 
 def _valid_ids(paths: DataPaths) -> set[str]:
-    orders = pq.read_table(paths.bronze_parquet("orders"), columns=["order_id", "data_quality_flag"])
+    orders = read_live(paths.bronze_parquet("orders"), ["order_id", "data_quality_flag"])
     return {str(i) for i, flag in zip(*orders.to_pydict().values(), strict=True) if flag == "valid"}
 
 
@@ -114,7 +114,7 @@ def _differs(con: duckdb.DuckDBPyConnection, a: str, b: str, columns: str = "*")
 
 
 def _p(path: Path) -> str:
-    return f"read_parquet('{path}')"
+    return table_sql(path)
 
 
 def _check(settings: LakehouseSettings, paths: DataPaths, full: DataPaths) -> list[str]:
@@ -128,10 +128,10 @@ def _check(settings: LakehouseSettings, paths: DataPaths, full: DataPaths) -> li
         con.register("iceberg", catalog.load_table(f"gold.{table}").scan().to_arrow())
         if _differs(con, _p(full.gold_parquet(table)), "iceberg"):
             bad.append(f"iceberg gold.{table}")
-    silver_columns = ", ".join(n for n in pq.read_schema(full.silver_orders).names if n not in SKIP)
+    silver_columns = ", ".join(n for n in schema_of(full.silver_orders).names if n not in SKIP)
     if _differs(con, _p(full.silver_orders), _p(published.silver_orders), silver_columns):
         bad.append("silver/orders_enriched.parquet")
-    columns = ", ".join(n for n in pq.read_schema(full.bronze_parquet("orders")).names if n not in SKIP)
+    columns = ", ".join(n for n in schema_of(full.bronze_parquet("orders")).names if n not in SKIP)
     con.register("iceberg", catalog.load_table("bronze.orders").scan().to_arrow())
     if _differs(con, _p(full.bronze_parquet("orders")), "iceberg", columns):
         bad.append("iceberg bronze.orders")

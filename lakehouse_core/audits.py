@@ -1,11 +1,12 @@
 """Audits of a run's isolated outputs, run before anything is published.
 
 Phase 1 (the run directory's Parquet and reports): raw = bronze = valid + quarantined per table;
-keys not null and unique (bronze valid rows, silver, gold); silver revenue = gold revenue; every
-report from this run. Phase 2 (the staged Iceberg tables): partition specs as ``iceberg/tables.py``
-defines them; rows equal the phase-1 Parquet; every table's snapshot from this run and from the same
-phase-1 run. Each audit is an ``AuditCheck`` (name, ok, detail, numbers); a run is published only
-when all pass.
+keys not null and unique (bronze valid rows, silver, gold; for the parted tables of an incremental
+run, the rows of its new part, checked against the live rows of the base run's parts); silver revenue
+= gold revenue; every report from this run. Phase 2 (the staged Iceberg tables): partition specs as
+``iceberg/tables.py`` defines them; rows equal the phase-1 Parquet; every table's snapshot from this
+run and from the same phase-1 run. Each audit is an ``AuditCheck`` (name, ok, detail, numbers); a
+run is published only when all pass.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import pyarrow.parquet as pq
 from lakehouse_core.errors import DataError
 from lakehouse_core.models import AuditCheck
 from lakehouse_core.paths import GOLD_TABLES, TABLES, DataPaths
+from lakehouse_core.pipeline.incremental import read_plan
+from lakehouse_core.pipeline.parts import part_path, parts, table_rows, table_sql
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +62,6 @@ def require_passed(checks: Sequence[AuditCheck]) -> None:
         raise AuditFailed(checks)
 
 
-def _q(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def _rows(path: Path) -> int:
     return int(pq.read_metadata(path).num_rows)
 
@@ -82,7 +81,7 @@ def _counts(paths: DataPaths) -> AuditCheck:
     for table in TABLES:
         entry = report.get(table, {})
         raw = int(entry.get("raw_rows", -1))
-        bronze = _rows(paths.bronze_parquet(table))
+        bronze = table_rows(paths.bronze_parquet(table))
         quarantined = _rows(paths.quarantine_parquet(table))
         valid = int(entry.get("valid_rows", -1))
         replaced = int(entry.get("replaced_rows", 0))  # rows incremental runs replaced by key
@@ -96,13 +95,32 @@ def _counts(paths: DataPaths) -> AuditCheck:
 
 def _key_stats(con: duckdb.DuckDBPyConnection, path: Path, key: str, where: str = "") -> tuple[int, int, int]:
     row = con.execute(
-        f'SELECT COUNT(*), COUNT("{key}"), COUNT(DISTINCT "{key}") FROM read_parquet({_q(path)}) {where}'
+        f'SELECT COUNT(*), COUNT("{key}"), COUNT(DISTINCT "{key}") FROM {table_sql(path)} {where}'
     ).fetchone()
     assert row is not None
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def _keys(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> AuditCheck:
+def _increment_key_stats(
+    con: duckdb.DuckDBPyConnection, path: Path, key: str, where: str, new_part: Path
+) -> tuple[int, int, int]:
+    """Rows, nulls and duplicates of ``key`` counting only what an incremental run added: its part's
+    rows, their keys repeated among themselves or among the live rows of the other parts (which the
+    base run's audits found unique; deletes only remove rows from them)."""
+    quoted = "'" + str(new_part).replace("'", "''") + "'"
+    new = f"(SELECT * FROM read_parquet({quoted}) {where})"
+    row = con.execute(f'SELECT COUNT(*), COUNT("{key}"), COUNT(DISTINCT "{key}") FROM {new}').fetchone()
+    assert row is not None
+    rows, not_null, distinct = int(row[0]), int(row[1]), int(row[2])
+    both = "AND" if where else "WHERE"
+    clash = con.execute(
+        f'SELECT COUNT(*) FROM {table_sql(path, positions=True)} {where} {both} _part <> ? '
+        f'AND "{key}" IN (SELECT "{key}" FROM {new})', [new_part.name]).fetchone()
+    assert clash is not None
+    return rows, not_null, distinct - int(clash[0])
+
+
+def _keys(con: duckdb.DuckDBPyConnection, paths: DataPaths, run_id: str = "") -> AuditCheck:
     targets: list[tuple[str, Path, str, str]] = [
         (f"bronze.{t}", paths.bronze_parquet(t), k, f"WHERE data_quality_flag = '{VALID_FLAG}'")
         for t, k in BRONZE_KEYS.items()
@@ -111,8 +129,13 @@ def _keys(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> AuditCheck:
     targets += [(f"gold.{t}", paths.gold_parquet(t), GOLD_KEYS[t], "") for t in GOLD_TABLES]
     numbers: dict[str, Any] = {}
     bad = []
+    incremental = read_plan(paths).mode == "incremental"
     for name, path, key, where in targets:
-        rows, not_null, distinct = _key_stats(con, path, key, where)
+        new_part = part_path(path, run_id)
+        if incremental and new_part.is_file() and len(parts(path)) > 1:
+            rows, not_null, distinct = _increment_key_stats(con, path, key, where, new_part)
+        else:
+            rows, not_null, distinct = _key_stats(con, path, key, where)
         numbers[name] = {"rows": rows, "null_keys": rows - not_null, "duplicate_keys": not_null - distinct}
         if rows != not_null or not_null != distinct:
             bad.append(f"{name}.{key}: {rows - not_null} null, {not_null - distinct} duplicated")
@@ -122,7 +145,7 @@ def _keys(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> AuditCheck:
 
 def _revenue(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> AuditCheck:
     def total(path: Path, column: str) -> Decimal:
-        row = con.execute(f'SELECT COALESCE(SUM("{column}"), 0) FROM read_parquet({_q(path)})').fetchone()
+        row = con.execute(f'SELECT COALESCE(SUM("{column}"), 0) FROM {table_sql(path)}').fetchone()
         assert row is not None
         return Decimal(row[0])
 
@@ -161,7 +184,7 @@ def audit_phase1(paths: DataPaths, run_id: str) -> list[AuditCheck]:
     checks = [_counts(paths)]
     con = duckdb.connect()
     try:
-        checks += [_keys(con, paths), _revenue(con, paths)]
+        checks += [_keys(con, paths, run_id), _revenue(con, paths)]
     finally:
         con.close()
     checks.append(_same_run(paths, run_id))

@@ -226,7 +226,8 @@ class SnapshotInfo:
 
     @property
     def total_rows(self) -> int:
-        return self._int("total-records")
+        """Live rows: records of the data files minus their position deletes (merge-on-read)."""
+        return self._int("total-records") - self._int("total-position-deletes")
 
 
 @dataclass(frozen=True)

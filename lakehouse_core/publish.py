@@ -19,6 +19,7 @@ from lakehouse_core.errors import ConflictError, DataError, LakehouseError
 from lakehouse_core.faults import crash_point
 from lakehouse_core.fileio import fsync_directory
 from lakehouse_core.paths import GOLD_TABLES, TABLES, DataPaths
+from lakehouse_core.pipeline.parts import exists
 from lakehouse_core.runlog import RunManifests
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def publish_phase1(paths: DataPaths, run_id: str, *, keep: int) -> dict[str, Any
     if manifest.get("state") not in PUBLISHABLE:
         raise ConflictError(f"run {run_id} is {manifest.get('state')}: only an audited run can be published")
     run_paths = paths.for_run(run_id)
-    missing = [str(p) for p in phase1_outputs(run_paths).values() if not p.is_file()]
+    missing = [str(p) for p in phase1_outputs(run_paths).values() if not exists(p)]
     if missing:
         raise DataError(f"run {run_id} lacks {', '.join(missing)}")
     crash_point("phase1.publish.before_switch")

@@ -16,7 +16,7 @@ from pyiceberg.table import Table
 
 from lakehouse_core.errors import LakehouseError, NotFoundError
 from lakehouse_core.iceberg import ops
-from lakehouse_core.iceberg.convert import arrow_type_names
+from lakehouse_core.iceberg.convert import arrow_type_names, live_rows
 from lakehouse_core.models import (
     DataFileInfo,
     Namespace,
@@ -102,7 +102,7 @@ class IcebergCatalogBrowser:
         if ref:
             snap = ops.resolve_snapshot(tbl, ref=ref, name=table.identifier)
             assert snap is not None
-            total = snap.summary.additional_properties.get("total-records", 0) if snap.summary else 0
+            total = live_rows(snap.summary.additional_properties) if snap.summary else 0
             detail = TableDetail(
                 table=detail.table, location=detail.location, format_version=detail.format_version,
                 current_snapshot_id=snap.snapshot_id, fields=detail.fields,

@@ -91,12 +91,18 @@ def ref_infos(table: Table, identifier: str) -> list[RefInfo]:
     return sorted(refs, key=lambda r: (not r.is_default, r.name))
 
 
+def live_rows(properties: Mapping[str, Any]) -> int:
+    """Live rows of a snapshot summary: its data files' records minus their position deletes."""
+    records = int(properties.get("total-records", 0) or 0)
+    return records - int(properties.get("total-position-deletes", 0) or 0)
+
+
 def table_detail(table: Table, ref: TableRef) -> TableDetail:
     """TableDetail of the table's current state."""
     snap = table.current_snapshot()
     rows = 0
     if snap is not None and snap.summary is not None:
-        rows = int(snap.summary.additional_properties.get("total-records", 0) or 0)
+        rows = live_rows(snap.summary.additional_properties)
     return TableDetail(
         table=ref,
         location=table.location(),

@@ -33,7 +33,7 @@ from pyiceberg.manifest import ManifestFile
 from pyiceberg.table import FileScanTask, Table, TableProperties
 from pyiceberg.table.refs import MAIN_BRANCH
 from pyiceberg.table.snapshots import Operation
-from pyiceberg.table.update.snapshot import ExpireSnapshots, _OverwriteFiles
+from pyiceberg.table.update.snapshot import ExpireSnapshots
 
 from lakehouse_core.errors import ConfigError, ConflictError
 from lakehouse_core.models import MaintenanceReport, ProgressEvent, TableMaintenanceResult, TableRef
@@ -49,6 +49,7 @@ from .maintenance_files import (
     small_file_groups,
 )
 from .ops import as_identifier, load_table
+from .row_delta import DeletesDroppingOverwrite
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +75,9 @@ def _is_dead(manifest: ManifestFile) -> bool:
     return manifest.added_files_count == 0 and manifest.existing_files_count == 0
 
 
-class _LiveManifestsOverwrite(_OverwriteFiles):
-    """An overwrite whose snapshot keeps only the manifests listing live files."""
+class _LiveManifestsOverwrite(DeletesDroppingOverwrite):
+    """An overwrite whose snapshot keeps only the manifests listing live files (and drops the delete
+    files when it rewrites every partition they are in)."""
 
     def _existing_manifests(self) -> list[ManifestFile]:
         return [m for m in super()._existing_manifests() if not _is_dead(m)]
@@ -102,13 +104,15 @@ def _compact(table: Table, groups: list[list[FileScanTask]]) -> int:
         if k.startswith("lakehouse.")
     }
     with table.transaction() as tx:
-        with _LiveManifestsOverwrite(
+        producer = _LiveManifestsOverwrite(
             operation=Operation.OVERWRITE,
             transaction=tx,
             io=table.io,
             snapshot_properties={**carried, MAINTENANCE_PROPERTY: "compaction" if groups else "manifests"},
             branch=MAIN_BRANCH,
-        ) as producer:
+        )
+        producer.drop_deletes = any(task.delete_files for tasks in groups for task in tasks)
+        with producer:
             producer.delete_by_predicate(AlwaysTrue())  # lets the producer look at every manifest
             counter = itertools.count(0)
             # pyiceberg.io.pyarrow imports pyarrow.dataset and pandas (~50 MB): only when compacting

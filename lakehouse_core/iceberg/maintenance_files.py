@@ -131,22 +131,29 @@ def retained_snapshot_ids(metadata: TableMetadata, settings: MaintenanceSettings
 
 
 def small_file_groups(table: Table, settings: MaintenanceSettings) -> list[list[FileScanTask]]:
-    """Per partition of the current snapshot (current spec, no delete files), its small data files
-    when there are at least ``compact_min_files`` of them."""
+    """Per partition of the current snapshot (current spec), its small data files when there are at
+    least ``compact_min_files`` of them; and every data file of each partition holding position
+    deletes (rewritten with the deletes applied, the delete files dropped) when all such partitions
+    are of the current spec."""
     snap = table.current_snapshot()
     if snap is None:
         return []
     spec_id = table.spec().spec_id
     groups: dict[tuple[int, object], list[FileScanTask]] = {}
+    every: dict[tuple[int, object], list[FileScanTask]] = {}
     blocked: set[tuple[int, object]] = set()
     for task in table.scan(snapshot_id=snap.snapshot_id).plan_files():
         key = (task.file.spec_id, task.file.partition)
+        every.setdefault(key, []).append(task)
         if task.delete_files:
             blocked.add(key)
         if task.file.file_size_in_bytes < settings.small_file_bytes:
             groups.setdefault(key, []).append(task)
-    return [
+    out = [
         tasks
         for key, tasks in groups.items()
         if key[0] == spec_id and key not in blocked and len(tasks) >= settings.compact_min_files
     ]
+    if all(key[0] == spec_id for key in blocked):
+        out += [every[key] for key in blocked]
+    return out

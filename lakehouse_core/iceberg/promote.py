@@ -34,13 +34,16 @@ from pyiceberg.manifest import DataFile, DataFileContent
 from pyiceberg.table import Table
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.refs import MAIN_BRANCH
+from pyiceberg.table.snapshots import Operation
 
 from lakehouse_core.errors import DataError
 from lakehouse_core.faults import crash_point
 from lakehouse_core.models import ProgressEvent, SnapshotRef, TableRef
 from lakehouse_core.paths import DataPaths
+from lakehouse_core.pipeline.parts import exists, live_batches, read_live, schema_of, table_rows, table_sql
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 
+from .row_delta import DeletesDroppingOverwrite
 from .tables import LAYERS, TABLES, TableDef, table_def
 
 logger = logging.getLogger(__name__)
@@ -74,22 +77,22 @@ def ensure_tables(catalog: Catalog) -> dict[str, Table]:
 def _contract_reader(path: Path, definition: TableDef) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     """Batches of ``path`` projected/cast to the contract schema (DataError when columns are missing)."""
     schema = definition.arrow_schema
-    parquet = pq.ParquetFile(path)
-    missing = [n for n in schema.names if n not in parquet.schema_arrow.names]
+    missing = [n for n in schema.names if n not in schema_of(path).names]
     if missing:
         raise DataError(f"{path} lacks column(s) {', '.join(missing)} of {definition.identifier}")
     if definition.partition:
         return schema, _sorted_batches(path, definition)
 
     def gen() -> Iterator[pa.RecordBatch]:
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(schema.names)):
+        for batch in live_batches(path, list(schema.names), BATCH_ROWS):
             yield batch.cast(schema)
 
     return schema, gen()
 
 
 def _sorted_batches(path: Path, definition: TableDef) -> Iterator[pa.RecordBatch]:
-    """Stream ``path`` ordered by the partition source columns via DuckDB (spills beyond the limit)."""
+    """Stream ``path``'s live rows ordered by the partition source columns via DuckDB (spills beyond
+    the limit)."""
     schema = definition.arrow_schema
     cols = ", ".join(f'"{n}"' for n in schema.names)
     order = ", ".join(f'"{c}"' for c in definition.partition_columns)
@@ -103,7 +106,7 @@ def _sorted_batches(path: Path, definition: TableDef) -> Iterator[pa.RecordBatch
             }
         )
         try:
-            con.execute(f"SELECT {cols} FROM read_parquet(?) ORDER BY {order}", [str(path)])
+            con.execute(f"SELECT {cols} FROM {table_sql(path)} ORDER BY {order}")
             reader = con.fetch_record_batch(BATCH_ROWS)
             for batch in reader:
                 yield batch.cast(schema)
@@ -169,10 +172,11 @@ def overwrite_from_parquet(
     progress: ProgressSink = NULL_PROGRESS,
     cancel: CancelToken | None = None,
 ) -> SnapshotRef:
-    """Replace every row of ``table`` on ``branch`` with ``path`` in one snapshot."""
-    if not path.is_file():
+    """Replace every row of ``table`` on ``branch`` with ``path`` in one snapshot (its data files and
+    position-delete files all dropped)."""
+    if not exists(path):
         raise DataError(f"missing Parquet file for {definition.identifier}: {path}")
-    total = pq.ParquetFile(path).metadata.num_rows
+    total = table_rows(path)
     task = definition.identifier
     progress.emit(ProgressEvent(PHASE, task, "start", 0, total, f"loading {path.name}"))
     schema, batches = _contract_reader(path, definition)
@@ -181,7 +185,9 @@ def overwrite_from_parquet(
     )
     done = 0
     with table.transaction() as tx:
-        with tx.update_snapshot(snapshot_properties=properties, branch=branch).overwrite() as producer:
+        with DeletesDroppingOverwrite(
+            Operation.OVERWRITE, tx, table.io, snapshot_properties=properties, branch=branch
+        ) as producer:
             producer.delete_by_predicate(AlwaysTrue())
             for old in _live_data_files(table, branch):
                 producer.delete_data_file(old)
@@ -228,7 +234,7 @@ def promote_all(
     ``properties`` are added to every snapshot's summary (with the run id and source file).
     Raises DataError (before writing anything) when a source Parquet file is missing.
     """
-    missing = [str(t.source_path(paths)) for t in TABLES if not t.source_path(paths).is_file()]
+    missing = [str(t.source_path(paths)) for t in TABLES if not exists(t.source_path(paths))]
     if missing:
         raise DataError("run phase 1 first; missing Parquet: " + ", ".join(missing))
     tables = ensure_tables(catalog)
@@ -289,7 +295,7 @@ def naive_append_bronze_orders(
     table = catalog.create_table_if_not_exists(
         definition.identifier, schema=definition.schema, partition_spec=definition.partition_spec
     )
-    data = pq.read_table(paths.bronze_parquet("orders"))
+    data = read_live(paths.bronze_parquet("orders"))
     refs = []
     for start in range(0, data.num_rows, chunk_rows):
         table.append(data.slice(start, chunk_rows))

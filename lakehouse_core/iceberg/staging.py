@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from lakehouse_core.errors import ConflictError
 from lakehouse_core.faults import crash_point
+from lakehouse_core.iceberg.convert import live_rows
 from lakehouse_core.iceberg.sqlite_reader import table_at
 
 logger = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ def staged_entry(table: Table) -> dict[str, Any]:
     snap = table.current_snapshot()
     summary = snap.summary if snap is not None else None
     return {
-        "rows": int(summary.get("total-records") or 0) if summary is not None else 0,
+        "rows": live_rows(summary.additional_properties) if summary is not None else 0,
         "spec": [[f.source_id, str(f.transform), f.name] for f in table.spec().fields],
         "run_id": summary.get(RUN_ID_PROPERTY) if summary is not None else None,
         "source_run": summary.get(SOURCE_RUN_PROPERTY) if summary is not None else None,

@@ -3,11 +3,11 @@
 An incremental phase-1 run (``pipeline/incremental.py``) records under ``<run dir>/delta/`` what it
 changed against its base run: the new bronze rows, the base rows an upsert replaced, and the silver
 rows recomputed (removed and added). When the published Iceberg tables were loaded from that base run,
-each bronze and silver table gets ONE overwrite snapshot that
-- deletes the replaced rows: only the data files of the partitions those rows were in are planned
-  (from the manifests) and read in one scan; the files holding one of their keys are replaced by
-  their other rows (copy-on-write), written together with
-- the new rows, as new data files (one per partition).
+each bronze and silver table gets ONE snapshot (merge-on-read, ``iceberg/row_delta.py``) that
+- deletes the replaced rows with position-delete files: only the data files of the partitions those
+  rows were in are planned (from the manifests), and only their key columns read; no data file is
+  rewritten;
+- adds the new rows as new data files (one per partition).
 A table the run did not change gets an empty snapshot carrying the run id (every table from one run).
 Gold tables are small: they are overwritten whole, as in a full load. Anything else (no published
 tables, tables from another run, a full phase-1 run) is a full load (``promote_all``).
@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import reduce
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
-from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, In
-from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
-from pyiceberg.manifest import DataFile
+from pyiceberg.io.pyarrow import _dataframe_to_data_files
+from pyiceberg.manifest import DataFile, DataFileContent
 from pyiceberg.table import Table, Transaction
+from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.refs import MAIN_BRANCH
 
 from lakehouse_core.errors import DataError
@@ -37,6 +40,7 @@ from lakehouse_core.models import ProgressEvent, SnapshotRef
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.pipeline.incremental import Increment, delta_paths
 from lakehouse_core.pipeline.merge import replaced_parquet
+from lakehouse_core.pipeline.parts import exists, read_live
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 
 from .promote import (
@@ -48,6 +52,7 @@ from .promote import (
     ensure_tables,
     overwrite_from_parquet,
 )
+from .row_delta import RowDelta, write_position_deletes
 from .tables import TABLES, TableDef
 
 logger = logging.getLogger(__name__)
@@ -56,6 +61,7 @@ KEYS = {"bronze.customers": "customer_id", "bronze.products": "product_id", "bro
         "silver.orders_enriched": "order_id"}
 """The tables upserted by key; the others (gold) are overwritten whole."""
 VALID_FLAG = "valid"
+EPOCH = date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ def increment_changes(run: DataPaths) -> dict[str, TableChange]:
     delta = delta_paths(run)
 
     def existing(path: Path) -> Path | None:
-        return path if path.is_file() else None
+        return path if exists(path) else None
 
     changes = {
         f"bronze.{t}": TableChange(existing(delta.bronze_parquet(t)), existing(replaced_parquet(delta, t)))
@@ -88,14 +94,45 @@ def loaded_from(table: Table, branch: str) -> str | None:
     return snap.summary.get(SOURCE_RUN_PROPERTY) if snap is not None and snap.summary is not None else None
 
 
-def _partition_filter(definition: TableDef, removed: pa.Table) -> BooleanExpression:
-    """The partitions ``removed``'s rows are in (planned from manifests: no data file is read)."""
-    terms: list[BooleanExpression] = []
-    for column, _ in definition.partition:
-        values = pc.unique(removed.column(column).drop_null()).to_pylist()
-        literals = {v.isoformat() if hasattr(v, "isoformat") else v for v in values}
-        terms.append(In(column, literals))  # type: ignore[call-arg, arg-type]  # pydantic-typed __new__
-    return reduce(And, terms) if terms else AlwaysTrue()
+def _partition_key(values: Iterable[Any]) -> tuple[Any, ...]:
+    """A partition tuple with dates as days since the epoch (as manifests may or may not decode them)."""
+    return tuple((v - EPOCH).days if isinstance(v, date) else v for v in values)
+
+
+def _partitions_of(metadata: TableMetadata, rows: pa.Table) -> set[tuple[Any, ...]]:
+    """The partition tuples (current spec) of ``rows``."""
+    spec, schema = metadata.spec(), metadata.schema()
+    columns = []
+    for field in spec.fields:
+        source = schema.find_field(field.source_id)
+        columns.append(field.transform.pyarrow_transform(source.field_type)(rows.column(source.name)))
+    return {_partition_key(t) for t in zip(*(c.to_pylist() for c in columns), strict=True)}
+
+
+def _plan(
+    metadata: TableMetadata, table: Table, branch: str, removed: pa.Table
+) -> tuple[list[DataFile], dict[tuple[Any, ...], list[DataFile]]]:
+    """The live data files of ``removed``'s partitions and the position-delete files per partition,
+    from the manifests of ``branch`` (matched on partition values: no expression is evaluated)."""
+    snap = metadata.snapshot_by_name(branch)
+    if snap is None:
+        return [], {}
+    wanted = _partitions_of(metadata, removed)
+    data: list[DataFile] = []
+    deletes: dict[tuple[Any, ...], list[DataFile]] = defaultdict(list)
+    for manifest in snap.manifests(table.io):
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            f = entry.data_file
+            key = _partition_key(f.partition[i] for i in range(len(metadata.spec().fields)))
+            if key not in wanted:
+                continue
+            if f.content == DataFileContent.DATA:
+                data.append(f)
+            elif f.content == DataFileContent.POSITION_DELETES:
+                deletes[key].append(f)
+            else:
+                raise DataError(f"{table.name()}: equality deletes are not supported by incremental runs")
+    return data, deletes
 
 
 def _removed_mask(rows: pa.Table, key: str, keys: pa.Array) -> pa.ChunkedArray:
@@ -107,39 +144,42 @@ def _removed_mask(rows: pa.Table, key: str, keys: pa.Array) -> pa.ChunkedArray:
     return pc.fill_null(mask, False)
 
 
-def _without_removed(
-    tx: Transaction, table: Table, definition: TableDef, removed: pa.Table, branch: str
-) -> tuple[list[DataFile], pa.Table]:
-    """The data files holding a row of ``removed`` (same key; valid where flagged) and their other rows.
+def _read_columns(table: Table, location: str, columns: list[str]) -> pa.Table:
+    with table.io.new_input(location).open() as stream:
+        return pq.read_table(stream, columns=columns)
 
-    Only files of ``removed``'s partitions are planned; they are read in one scan (files in plan order,
-    each ``record_count`` rows: copy-on-write files carry no delete files), and the kept rows are
-    returned to be written with the new rows.
+
+def _removed_positions(
+    tx: Transaction, table: Table, definition: TableDef, removed: pa.Table, branch: str
+) -> dict[DataFile, pa.Array]:
+    """Row numbers, per data file, of the live rows holding a key of ``removed`` (valid where flagged).
+
+    Only files of ``removed``'s partitions are planned, and only their key (and flag) columns read;
+    rows already deleted by the position deletes of their partition are not deleted again.
     """
-    metadata = tx.table_metadata
     key = KEYS[definition.identifier]
-    scan = tx._scan(row_filter=_partition_filter(definition, removed))
-    if branch in metadata.refs:
-        scan = scan.use_ref(branch)
-    tasks = list(scan.plan_files())
-    reader = ArrowScan(table_metadata=metadata, io=table.io, projected_schema=metadata.schema(),
-                       row_filter=AlwaysTrue())
-    rows = reader.to_table(tasks=tasks).select(definition.arrow_schema.names).cast(definition.arrow_schema)
-    if rows.num_rows != sum(t.file.record_count for t in tasks):
-        raise DataError(f"{definition.identifier}: scanned rows differ from the files' record counts "
-                        "(delete files?): run phase 2 with incremental runs off")
-    mask = _removed_mask(rows, key, pc.unique(removed.column(key).drop_null()))
-    stale: list[DataFile] = []
-    kept: list[pa.Table] = []
-    start = 0
-    for task in tasks:
-        end = start + task.file.record_count
-        part = mask.slice(start, end - start)
-        if pc.any(part).as_py():
-            stale.append(task.file)
-            kept.append(rows.slice(start, end - start).filter(pc.invert(part)))
-        start = end
-    return stale, pa.concat_tables(kept) if kept else rows.schema.empty_table()
+    metadata = tx.table_metadata
+    files, delete_files = _plan(metadata, table, branch, removed)
+    n_fields = len(metadata.spec().fields)
+    keys = pc.unique(removed.column(key).drop_null())
+    columns = [key, *(["data_quality_flag"] if "data_quality_flag" in definition.arrow_schema.names else [])]
+    deletes: dict[str, pa.Table] = {}
+
+    def positions(data_file: DataFile) -> pa.Array:
+        rows = _read_columns(table, data_file.file_path, columns)
+        found = pc.indices_nonzero(_removed_mask(rows, key, keys)).cast(pa.int64())
+        partition = _partition_key(data_file.partition[i] for i in range(n_fields))
+        for delete_file in delete_files.get(partition, []) if len(found) else []:
+            location = delete_file.file_path
+            if location not in deletes:
+                deletes[location] = _read_columns(table, location, ["file_path", "pos"])
+            done = deletes[location]
+            gone = done.filter(pc.equal(done.column("file_path"), data_file.file_path)).column("pos")
+            found = found.filter(pc.invert(pc.is_in(found, value_set=gone.combine_chunks())))
+        return found
+
+    found = {f: positions(f) for f in files}
+    return {f: p for f, p in found.items() if len(p)}
 
 
 def upsert_from_parquet(
@@ -152,48 +192,45 @@ def upsert_from_parquet(
     progress: ProgressSink = NULL_PROGRESS,
     cancel: CancelToken | None = None,
 ) -> SnapshotRef:
-    """Delete ``change.removed``'s rows from ``table`` and append ``change.added``'s, in one snapshot."""
+    """Delete ``change.removed``'s rows from ``table`` (position deletes) and append ``change.added``'s
+    (new data files), in one snapshot."""
     task = definition.identifier
     schema = definition.arrow_schema
-    added = pq.read_table(change.added, columns=schema.names).cast(schema) if change.added else None
+    added = read_live(change.added, list(schema.names)).cast(schema) if change.added else None
     removed = pq.read_table(change.removed) if change.removed else None
     progress.emit(ProgressEvent(PHASE, task, "start", 0, None, "upserting"))
-    rewritten = 0
+    deleted = 0
     with table.transaction() as tx:
         metadata = tx.table_metadata
-        with tx.update_snapshot(snapshot_properties=properties, branch=branch).overwrite() as producer:
-            counter = itertools.count(0)
-
-            def write(df: pa.Table) -> None:
-                for data_file in _dataframe_to_data_files(
-                    table_metadata=metadata, df=df, io=table.io, write_uuid=producer.commit_uuid,
-                    counter=counter,
-                ):
-                    producer.append_data_file(data_file)
-
-            rows = [] if added is None else [added]
+        producer = RowDelta(tx, table, branch=branch, snapshot_properties=properties)
+        with producer:
             if removed is not None and removed.num_rows:
-                stale, kept = _without_removed(tx, table, definition, removed, branch)
-                for data_file in stale:
-                    producer.delete_data_file(data_file)
-                rewritten = len(stale)
-                rows.append(kept)
+                positions = _removed_positions(tx, table, definition, removed, branch)
+                deleted = sum(len(p) for p in positions.values())
+                if deleted != removed.num_rows:
+                    raise DataError(f"{task}: {removed.num_rows:,} rows to replace but {deleted:,} found in "
+                                    "the table: run phase 2 with incremental runs off")
+                for delete_file in write_position_deletes(table, positions, producer.commit_uuid):
+                    producer.add_delete_file(delete_file)
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            data = pa.concat_tables(rows) if rows else None
-            if data is not None and data.num_rows:
+            if added is not None and added.num_rows:
                 if definition.partition:
-                    data = data.sort_by([(c, "ascending") for c in definition.partition_columns])
-                for piece in _partition_slices(metadata, data):
-                    write(piece)
+                    added = added.sort_by([(c, "ascending") for c in definition.partition_columns])
+                counter = itertools.count(0)
+                for piece in _partition_slices(metadata, added):
+                    for data_file in _dataframe_to_data_files(
+                        table_metadata=metadata, df=piece, io=table.io, write_uuid=producer.commit_uuid,
+                        counter=counter,
+                    ):
+                        producer.append_data_file(data_file)
             if cancel is not None:
                 cancel.raise_if_cancelled()
     table.refresh()
     snap = table.snapshot_by_name(branch)
     assert snap is not None
     n_added = added.num_rows if added is not None else 0
-    n_removed = removed.num_rows if removed is not None else 0
-    message = f"+{n_added:,} -{n_removed:,} rows ({rewritten} files rewritten), snapshot {snap.snapshot_id}"
+    message = f"+{n_added:,} -{deleted:,} rows (position deletes), snapshot {snap.snapshot_id}"
     progress.emit(ProgressEvent(PHASE, task, "finish", n_added, n_added, message))
     logger.info("%s: %s", task, message)
     return SnapshotRef(task, snap.snapshot_id, snap.summary.operation.value if snap.summary else "")

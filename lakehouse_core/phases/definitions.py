@@ -110,15 +110,14 @@ def promote_step(open_catalog: Callable[[], Any], paths: DataPaths, branch: str 
     """Phase 2's promotion: every layer into its Iceberg table of ``open_catalog()``."""
 
     def promote(run_id: str, progress: ProgressSink, cancel: CancelToken | None) -> StepOutput:
-        import pyarrow.parquet as pq
-
         from lakehouse_core.iceberg.promote import promote_all
         from lakehouse_core.iceberg.tables import TABLES
+        from lakehouse_core.pipeline.parts import table_rows
 
         snapshots: list[SnapshotRef] = promote_all(
             open_catalog(), paths, run_id=run_id, progress=progress, cancel=cancel, branch=branch
         )
-        rows = {d.identifier: pq.read_metadata(d.source_path(paths)).num_rows for d in TABLES}
+        rows = {d.identifier: table_rows(d.source_path(paths)) for d in TABLES}
         return StepOutput(
             rows=rows, outputs={"snapshots": snapshots}, detail=f"{len(snapshots)} tables committed"
         )

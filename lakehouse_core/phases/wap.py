@@ -36,15 +36,14 @@ def _summary(checks: list[AuditCheck]) -> str:
 # ---------------------------------------------------------------- phase 1
 def audit_outputs(paths: DataPaths, run_id: str) -> StepOutput:
     """Audit the run directory; record the audits and its outputs' rows in the manifest."""
-    import pyarrow.parquet as pq
-
     from lakehouse_core.pipeline.incremental import read_plan
+    from lakehouse_core.pipeline.parts import table_rows
 
     increment = read_plan(paths)
     if increment.mode == "unchanged":
         return StepOutput(detail=f"nothing new: {increment.reason}; nothing to audit")
     checks = audit_phase1(paths, run_id)
-    tables = {name: {"rows": pq.read_metadata(p).num_rows} for name, p in phase1_outputs(paths).items()}
+    tables = {name: {"rows": table_rows(p)} for name, p in phase1_outputs(paths).items()}
     _record_audits(paths, run_id, checks, tables=tables)
     return StepOutput(detail=_summary(checks), outputs={"audits": checks})
 
@@ -167,12 +166,11 @@ def phase2_steps(
         )
 
     def audit(run_id: str) -> StepOutput:
-        import pyarrow.parquet as pq
-
         from lakehouse_core.iceberg.tables import TABLES
+        from lakehouse_core.pipeline.parts import table_rows
 
         source_paths = root.for_run(source["run"])
-        expected = {t.identifier: pq.read_metadata(t.source_path(source_paths)).num_rows for t in TABLES}
+        expected = {t.identifier: table_rows(t.source_path(source_paths)) for t in TABLES}
         staged = manifests.load(run_id).get("tables", {})
         checks = audit_phase2(staged, expected, run_id=run_id, source_run=source["run"])
         _record_audits(root, run_id, checks)

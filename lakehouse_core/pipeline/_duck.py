@@ -24,6 +24,7 @@ import duckdb
 from lakehouse_core.errors import CancelledError, DataError
 from lakehouse_core.models import ProgressEvent, TaskResult
 from lakehouse_core.paths import DataPaths
+from lakehouse_core.pipeline.parts import exists, table_rows, table_sql
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 
 logger = logging.getLogger(__name__)
@@ -137,8 +138,8 @@ class TaskContext:
         self.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {select}")
 
     def parquet_view(self, name: str, path: Path) -> None:
-        """Bind ``name`` to a Parquet file."""
-        self.view(name, f"SELECT * FROM read_parquet({quote_path(path)})")
+        """Bind ``name`` to the live rows of a Parquet file or parted table (``pipeline/parts.py``)."""
+        self.view(name, f"SELECT * FROM {table_sql(path)}")
 
     def copy_to_parquet(self, select: str, path: Path, metadata: dict[str, str] | None = None) -> int:
         """Write a SELECT to one Parquet file (atomically: temp file then rename); return its rows.
@@ -156,7 +157,8 @@ class TaskContext:
         return self.count(path)
 
     def count(self, path: Path) -> int:
-        return int(self.execute(f"SELECT COUNT(*) FROM read_parquet({quote_path(path)})")[0][0])
+        """Live rows of a Parquet file or parted table (from the files' metadata)."""
+        return table_rows(path)
 
     def result(self, detail: str = "", outputs: dict[str, Any] | None = None) -> TaskResult:
         seconds = time.perf_counter() - self.started
@@ -201,7 +203,7 @@ def task_context(
 
 
 def require_files(files: Sequence[Path], hint: str) -> None:
-    """Raise DataError naming the first missing input file."""
+    """Raise DataError naming the first missing input file (or parted table without parts)."""
     for f in files:
-        if not f.is_file():
+        if not exists(f):
             raise DataError(f"missing input {f}: {hint}")

@@ -37,12 +37,12 @@ from lakehouse_core.pipeline.incremental import (
     Increment,
     base_paths,
     delta_paths,
-    link_or_copy,
     plan_increment,
     read_plan,
     save_plan,
 )
 from lakehouse_core.pipeline.merge import bronze_flags, merge_bronze, merge_quarantine, merge_report
+from lakehouse_core.pipeline.parts import keep_only, link_or_copy, link_table, part_path, table_sql
 from lakehouse_core.pipeline.raw import BadLine, blank_lines, check_file, describe_files
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 from lakehouse_core.schemas import BRONZE, RAW_COLUMNS
@@ -179,9 +179,10 @@ def _find_duplicates(ctx: TaskContext, src: _Source) -> tuple[int, int]:
 
 
 def _write_bronze(
-    ctx: TaskContext, src: _Source, stamp: str, raw_rows: int, dup_keys: int
+    ctx: TaskContext, src: _Source, stamp: str, raw_rows: int, dup_keys: int, run_id: str
 ) -> dict[str, int]:
-    """Write bronze (every row, typed, flagged), then stage the flagged rows' raw text for validate.
+    """Write bronze (every row, typed, flagged) as the run's part of the parted table, then stage the
+    flagged rows' raw text for validate.
 
     Returns the rows per ``data_quality_flag``.
     """
@@ -190,15 +191,16 @@ def _write_bronze(
     ctx.view(f"flagged_{table}", sql_text(f"bronze_{table}"))
     columns = ", ".join(f.name for f in BRONZE[table] if f.name not in
                         ("ingested_at", "data_quality_flag", "source_file"))
+    part = part_path(paths.bronze_parquet(table), run_id)
     n = ctx.copy_to_parquet(
         f"SELECT {columns}, {stamp} AS ingested_at, data_quality_flag, _source AS source_file "
         f"FROM flagged_{table}",
-        paths.bronze_parquet(table))
+        part)
+    keep_only(part)
     if n != raw_rows:
         raise DataError(f"bronze.{table} has {n} rows but raw has {raw_rows}")
     flags = {str(f): int(c) for f, c in ctx.execute(
-        f"SELECT data_quality_flag, COUNT(*) FROM read_parquet({quote_path(paths.bronze_parquet(table))}) "
-        f"GROUP BY 1")}
+        f"SELECT data_quality_flag, COUNT(*) FROM read_parquet({quote_path(part)}) GROUP BY 1")}
     staged = ", ".join(f"raw_{c} AS {c}" for c in RAW_COLUMNS[table])
     select = (f"SELECT _row, {staged}, data_quality_flag AS reason, _source AS source_file, _line AS line, "
               f"_csv_line AS csv_line FROM flagged_{table}")
@@ -274,13 +276,13 @@ def ingest_to_bronze(
         for table in TABLES:
             src = sources[table]
             if increment.mode == "full":
-                flags = _ingest_table(ctx, src, stamp, parents=paths)
+                flags = _ingest_table(ctx, src, stamp, parents=paths, run_id=run_id)
             elif src.files:  # new rows into delta/, then merged with the base run's
-                _ingest_table(ctx, src, stamp, parents=paths)
-                replaced[table] = merge_bronze(ctx, table, base_paths(paths, increment), paths)
+                _ingest_table(ctx, src, stamp, parents=paths, run_id=run_id)
+                replaced[table] = merge_bronze(ctx, table, base_paths(paths, increment), paths, run_id)
                 flags = bronze_flags(ctx, paths.bronze_parquet(table))
             else:
-                link_or_copy(base_paths(paths, increment).bronze_parquet(table), paths.bronze_parquet(table))
+                link_table(base_paths(paths, increment).bronze_parquet(table), paths.bronze_parquet(table))
                 flags = bronze_flags(ctx, paths.bronze_parquet(table))
             n = ctx.rows[f"bronze.{table}"] = sum(flags.values())
             valid[table] = flags.get(VALID, 0)
@@ -294,7 +296,9 @@ def ingest_to_bronze(
                           {"run_id": run_id, "valid_rows": valid, "increment": increment.to_json()})
 
 
-def _ingest_table(ctx: TaskContext, src: _Source, stamp: str, parents: DataPaths) -> dict[str, int]:
+def _ingest_table(
+    ctx: TaskContext, src: _Source, stamp: str, parents: DataPaths, run_id: str
+) -> dict[str, int]:
     """Type ``src``'s files into ``ctx.paths``' bronze; orders are checked against the valid customers
     and products of ``parents``. Returns the rows per flag."""
     table = src.table
@@ -303,10 +307,10 @@ def _ingest_table(ctx: TaskContext, src: _Source, stamp: str, parents: DataPaths
     ctx.step(f"read raw.{table}: {raw_rows:,} rows, {dup_keys:,} duplicated keys")
     if table == "orders":
         for parent, key in (("customers", "customer_id"), ("products", "product_id")):
-            parent_file = quote_path(parents.bronze_parquet(parent))
+            parent_rows = table_sql(parents.bronze_parquet(parent))
             ctx.execute(f"CREATE OR REPLACE TEMP TABLE valid_{key}s AS SELECT {key} "
-                        f"FROM read_parquet({parent_file}) WHERE data_quality_flag = '{VALID}'")
-    return _write_bronze(ctx, src, stamp, raw_rows, dup_keys)
+                        f"FROM {parent_rows} WHERE data_quality_flag = '{VALID}'")
+    return _write_bronze(ctx, src, stamp, raw_rows, dup_keys, run_id)
 
 
 def _table_quality(ctx: TaskContext, table: str, stamp: str) -> dict[str, Any]:
@@ -315,7 +319,7 @@ def _table_quality(ctx: TaskContext, table: str, stamp: str) -> dict[str, Any]:
     ctx.parquet_view(f"flagged_{table}", staged)
     raw_rows = int((pq.read_metadata(staged).metadata or {}).get(b"raw_rows", b"-1"))
     reasons = {str(r): int(n) for r, n in ctx.execute(
-        f"SELECT data_quality_flag, COUNT(*) FROM read_parquet({quote_path(paths.bronze_parquet(table))}) "
+        f"SELECT data_quality_flag, COUNT(*) FROM {table_sql(paths.bronze_parquet(table))} "
         f"GROUP BY 1 ORDER BY 1")}
     bronze_rows = sum(reasons.values())
     valid_rows = reasons.pop(VALID, 0)

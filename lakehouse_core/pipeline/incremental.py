@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -102,17 +100,31 @@ def _published(paths: DataPaths) -> tuple[str | None, dict[str, dict[str, Any]] 
     return run_id, load_ledger(root.run_dir(run_id))
 
 
+def _known_hashes(ledger: dict[str, dict[str, Any]] | None) -> dict[tuple[str, int, int], str]:
+    """(name, bytes, mtime_ns) -> hash of the ledger's files (entries recorded with their mtime)."""
+    return {(e["name"], int(e["bytes"]), int(e["mtime_ns"])): d for d, e in (ledger or {}).items()
+            if "mtime_ns" in e and "name" in e and "bytes" in e}
+
+
 def plan_increment(paths: DataPaths, *, incremental: bool = True) -> tuple[Increment, dict[str, Any]]:
-    """The run's plan and the ledger its outputs will hold (raw files hashed once here)."""
+    """The run's plan and the ledger its outputs will hold.
+
+    Raw files are hashed once here; a file whose name, size and modification time (ns) the published
+    ledger records keeps its recorded hash without being read again (as git's index does): rewriting
+    a file changes its mtime.
+    """
+    base_run, ledger = _published(paths)
+    known = _known_hashes(ledger) if incremental else {}
     seen: dict[str, dict[str, Any]] = {}
     by_table: dict[str, list[tuple[str, Path]]] = {}
     for table in TABLES:
         for f in paths.raw_files(table):
-            digest = file_hash(f)
+            stat = f.stat()
+            digest = known.get((f.name, stat.st_size, stat.st_mtime_ns)) or file_hash(f)
             by_table.setdefault(table, []).append((digest, f))
-            seen.setdefault(digest, {"table": table, "name": f.name, "bytes": f.stat().st_size})
+            seen.setdefault(digest, {"table": table, "name": f.name, "bytes": stat.st_size,
+                                     "mtime_ns": stat.st_mtime_ns})
     every = {t: [str(f) for _, f in fs] for t, fs in by_table.items()}
-    base_run, ledger = _published(paths)
     if not incremental or base_run is None or ledger is None:
         why = "incremental runs are off" if not incremental else "no published run with a ledger"
         return Increment("full", None, every, why), seen
@@ -127,7 +139,7 @@ def plan_increment(paths: DataPaths, *, incremental: bool = True) -> tuple[Incre
             if digest not in taken:
                 taken.add(digest)  # a second copy of the same bytes is not read twice
                 new.setdefault(table, []).append(str(f))
-    merged = {**ledger, **{d: e for d, e in seen.items() if d not in ledger}}
+    merged = {**ledger, **seen}  # current names and mtimes of the files seen before
     if not new:
         return Increment("unchanged", base_run, {}, f"nothing new since run {base_run}"), merged
     count = sum(len(v) for v in new.values())
@@ -148,15 +160,3 @@ def read_plan(paths: DataPaths) -> Increment:
         return Increment("full", None)
     return Increment(data["mode"], data.get("base_run"), data.get("files") or {}, data.get("reason", ""),
                      data.get("replaced") or {})
-
-
-def link_or_copy(source: Path, target: Path) -> None:
-    """``target`` holding ``source``'s bytes: a hard link (run files are never modified), else a copy."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(source, tmp)
-    except OSError:
-        shutil.copyfile(source, tmp)
-    os.replace(tmp, target)

@@ -2,6 +2,9 @@
 quarantine extended, silver recomputed for the touched orders, gold for the touched groups.
 
 Every function reads the base run's Parquet and the run's ``delta/`` and writes the run's layers.
+Bronze and silver are parted tables (``pipeline/parts.py``): the run's layer holds the base run's parts
+(hard links), its own new part, and the base's deletes plus the positions of the rows it replaced, so
+the work is proportional to the new rows (the base's key columns are scanned, never rewritten).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.pipeline._duck import TaskContext, quote_path, sql_text
 from lakehouse_core.pipeline.incremental import GOLD_GROUPS, KEYS
+from lakehouse_core.pipeline.parts import deletes_path, exists, link_or_copy, link_table, part_path, table_sql
 
 VALID = "valid"
 TOUCHED = "touched.parquet"
@@ -30,26 +34,40 @@ def _p(path: Any) -> str:
 
 
 def bronze_flags(ctx: TaskContext, path: Any) -> dict[str, int]:
-    """Rows per ``data_quality_flag`` of a bronze file."""
-    rows = ctx.execute(f"SELECT data_quality_flag, COUNT(*) FROM {_p(path)} GROUP BY 1")
+    """Rows per ``data_quality_flag`` of a bronze table (live rows)."""
+    rows = ctx.execute(f"SELECT data_quality_flag, COUNT(*) FROM {table_sql(path)} GROUP BY 1")
     return {str(f): int(n) for f, n in rows}
 
 
-def merge_bronze(ctx: TaskContext, table: str, base: DataPaths, paths: DataPaths) -> int:
+def _extend(ctx: TaskContext, source: Any, target: Any, new_part: Any, replaced: str) -> None:
+    """``target`` = ``source``'s parts (linked) + ``new_part``; deletes = ``source``'s + the ``_part``,
+    ``_pos`` of temp table ``replaced``."""
+    link_table(source, target, deletes=False)
+    link_or_copy(new_part, target / new_part.name)
+    deletes = f"SELECT _part AS part, _pos AS pos FROM {replaced}"
+    if deletes_path(source).is_file():
+        deletes = f"SELECT part, pos FROM {_p(deletes_path(source))} UNION ALL {deletes}"
+    (n,), = ctx.execute(f"SELECT COUNT(*) FROM ({deletes})")
+    if n:
+        ctx.copy_to_parquet(deletes, deletes_path(target))
+
+
+def merge_bronze(ctx: TaskContext, table: str, base: DataPaths, paths: DataPaths, run_id: str) -> int:
     """bronze = base rows minus the valid rows whose key a new valid row has, plus every new row.
 
-    Returns the base rows replaced.
+    The new rows are the run's part (typed into ``ctx.paths``, the delta); the replaced rows become
+    deletes, and are written to ``delta/replaced/<table>.parquet`` for phase 2. Returns their number.
     """
     key = KEYS[table]
-    delta = ctx.paths.bronze_parquet(table)
-    new_keys = f"SELECT {key} FROM {_p(delta)} WHERE data_quality_flag = '{VALID}'"
-    replaced_rows = f"data_quality_flag = '{VALID}' AND {key} IN ({new_keys})"
-    replaced = ctx.copy_to_parquet(f"SELECT * FROM {_p(base.bronze_parquet(table))} WHERE {replaced_rows}",
+    new_part = part_path(ctx.paths.bronze_parquet(table), run_id)
+    new_keys = f"SELECT {key} FROM {_p(new_part)} WHERE data_quality_flag = '{VALID}'"
+    source = base.bronze_parquet(table)
+    ctx.execute(f"CREATE OR REPLACE TEMP TABLE replaced_{table} AS SELECT * "
+                f"FROM {table_sql(source, positions=True)} "
+                f"WHERE data_quality_flag = '{VALID}' AND {key} IN ({new_keys})")
+    replaced = ctx.copy_to_parquet(f"SELECT * EXCLUDE (_part, _pos) FROM replaced_{table}",
                                    replaced_parquet(ctx.paths, table))
-    ctx.copy_to_parquet(
-        f"SELECT * FROM {_p(base.bronze_parquet(table))} WHERE NOT ({replaced_rows}) "
-        f"UNION ALL SELECT * FROM {_p(delta)}",
-        paths.bronze_parquet(table))
+    _extend(ctx, source, paths.bronze_parquet(table), new_part, f"replaced_{table}")
     return int(replaced)
 
 
@@ -84,37 +102,38 @@ def _touched_orders(ctx: TaskContext, delta: DataPaths) -> str:
     file is read once)."""
     parts = []
     for table, key in KEYS.items():
-        if delta.bronze_parquet(table).is_file():
+        if exists(delta.bronze_parquet(table)):
             ctx.execute(f"CREATE OR REPLACE TEMP TABLE touched_{key}s AS SELECT DISTINCT {key} "
-                        f"FROM {_p(delta.bronze_parquet(table))} WHERE data_quality_flag = '{VALID}' "
+                        f"FROM {table_sql(delta.bronze_parquet(table))} WHERE data_quality_flag = '{VALID}' "
                         f"AND {key} IS NOT NULL")
             parts.append(f"{key} IN (SELECT {key} FROM touched_{key}s)")
     return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
 
 
-def silver_increment(ctx: TaskContext, base: DataPaths, paths: DataPaths) -> tuple[int, int]:
+def silver_increment(ctx: TaskContext, base: DataPaths, paths: DataPaths, run_id: str) -> tuple[int, int]:
     """silver = base silver minus the touched orders, plus silver of the touched orders from bronze.
 
-    Writes ``delta/touched.parquet``, the rows removed (``delta/replaced/orders_enriched.parquet``) and
-    added (``delta/silver/orders_enriched.parquet``); returns (rows removed, rows added).
+    Writes ``delta/touched.parquet``, the rows removed (``delta/replaced/orders_enriched.parquet``, and
+    as deletes) and added (the run's part of silver, also under ``delta/silver``); returns (rows
+    removed, rows added).
     """
     delta = ctx.paths
     touched = _touched_orders(ctx, delta)
-    ctx.view("bronze_orders", f"SELECT * FROM {_p(paths.bronze_parquet('orders'))} WHERE {touched}")
+    ctx.view("bronze_orders", f"SELECT * FROM {table_sql(paths.bronze_parquet('orders'))} WHERE {touched}")
     for table in ("customers", "products"):
         ctx.parquet_view(f"bronze_{table}", paths.bronze_parquet(table))
     ctx.execute(f"CREATE OR REPLACE TEMP TABLE silver_added AS {sql_text('silver_orders_enriched')}")
     ctx.execute(f"CREATE OR REPLACE TEMP TABLE silver_removed AS "
-                f"SELECT * FROM {_p(base.silver_orders)} WHERE {touched}")
-    removed = ctx.copy_to_parquet("SELECT * FROM silver_removed", replaced_parquet(delta, "orders_enriched"))
-    added = ctx.copy_to_parquet("SELECT * FROM silver_added", delta.silver_orders)
+                f"SELECT * FROM {table_sql(base.silver_orders, positions=True)} WHERE {touched}")
+    removed = ctx.copy_to_parquet("SELECT * EXCLUDE (_part, _pos) FROM silver_removed",
+                                  replaced_parquet(delta, "orders_enriched"))
+    new_part = part_path(delta.silver_orders, run_id)
+    added = ctx.copy_to_parquet("SELECT * FROM silver_added", new_part)
     ctx.copy_to_parquet(
         "SELECT order_date, customer_id, product_id, state FROM silver_removed "
         "UNION ALL SELECT order_date, customer_id, product_id, state FROM silver_added",
         delta.outputs / TOUCHED)
-    ctx.copy_to_parquet(
-        f"SELECT * FROM {_p(base.silver_orders)} WHERE NOT {touched} UNION ALL SELECT * FROM silver_added",
-        paths.silver_orders)
+    _extend(ctx, base.silver_orders, paths.silver_orders, new_part, "silver_removed")
     return removed, added
 
 
@@ -128,7 +147,7 @@ def gold_increment(ctx: TaskContext, table: str, base: DataPaths, paths: DataPat
                 f"FROM {_p(ctx.paths.outputs / TOUCHED)} WHERE {group} IS NOT NULL")
     groups = f"SELECT {group} FROM touched_groups"
     ctx.view("silver_orders_enriched",
-             f"SELECT * FROM {_p(paths.silver_orders)} WHERE {group} IN ({groups})")
+             f"SELECT * FROM {table_sql(paths.silver_orders)} WHERE {group} IN ({groups})")
     ctx.copy_to_parquet(
         f"SELECT * FROM (SELECT * FROM {_p(base.gold_parquet(table))} WHERE {key} NOT IN ({groups}) "
         f"UNION ALL SELECT * FROM (\n{sql_text(f'gold_{table}')}\n)) ORDER BY {key}",

@@ -12,6 +12,7 @@ from lakehouse_core.paths import GOLD_TABLES, TABLES, DataPaths
 from lakehouse_core.pipeline._duck import require_files, sql_text, task_context, utc_now
 from lakehouse_core.pipeline.incremental import base_paths, delta_paths, read_plan
 from lakehouse_core.pipeline.merge import gold_increment, silver_increment
+from lakehouse_core.pipeline.parts import keep_only, part_path
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 
 CENT = Decimal("0.01")
@@ -39,14 +40,16 @@ def transform_to_silver(
         require_files([paths.bronze_parquet(t) for t in TABLES], "run ingest_to_bronze first")
         if increment.mode == "incremental":
             ctx.paths = delta_paths(paths)
-            removed, added = silver_increment(ctx, base_paths(paths, increment), paths)
+            removed, added = silver_increment(ctx, base_paths(paths, increment), paths, run_id)
             n = ctx.rows["silver.orders_enriched"] = ctx.count(paths.silver_orders)
             detail = f"silver.orders_enriched: {n:,} rows ({removed:,} recomputed rows out, {added:,} in)"
             ctx.step(detail)
             return ctx.result(detail, {"run_id": run_id})
         for table in TABLES:
             ctx.parquet_view(f"bronze_{table}", paths.bronze_parquet(table))
-        n = ctx.copy_to_parquet(sql_text("silver_orders_enriched"), paths.silver_orders)
+        part = part_path(paths.silver_orders, run_id)
+        n = ctx.copy_to_parquet(sql_text("silver_orders_enriched"), part)
+        keep_only(part)
         ctx.rows["silver.orders_enriched"] = n
         ctx.step(f"silver.orders_enriched: {n:,} rows")
         return ctx.result(f"silver.orders_enriched: {n:,} rows", {"run_id": run_id})
@@ -111,9 +114,16 @@ def generate_report(
         increment = read_plan(paths)
         if increment.mode == "unchanged":
             return ctx.result(f"nothing new: {increment.reason}", {"run_id": run_id})
-        require_files([paths.silver_orders], "run transform_to_silver first")
-        ctx.parquet_view("silver_orders_enriched", paths.silver_orders)
-        total, orders, customers = ctx.execute(sql_text("kpi_report"))[0]
+        if increment.mode == "incremental":  # the same sums from gold: one row per customer with orders
+            require_files([paths.gold_parquet("customer_metrics")], "run aggregate_to_gold first")
+            ctx.parquet_view("gold_customer_metrics", paths.gold_parquet("customer_metrics"))
+            total, orders, customers = ctx.execute(
+                "SELECT COALESCE(SUM(lifetime_value), 0), COALESCE(SUM(total_orders), 0), COUNT(*) "
+                "FROM gold_customer_metrics")[0]
+        else:
+            require_files([paths.silver_orders], "run transform_to_silver first")
+            ctx.parquet_view("silver_orders_enriched", paths.silver_orders)
+            total, orders, customers = ctx.execute(sql_text("kpi_report"))[0]
         revenue = Decimal(total).quantize(CENT)
         avg = (revenue / orders).quantize(CENT, rounding=ROUND_HALF_UP) if orders else Decimal("0.00")
         kpis: dict[str, Any] = {

@@ -14,6 +14,7 @@ from lakehouse_core.errors import PhaseFailed
 from lakehouse_core.paths import GOLD_TABLES, DataPaths
 from lakehouse_core.phases import run_phase1, wap
 from lakehouse_core.pipeline.incremental import load_ledger, read_plan
+from lakehouse_core.pipeline.parts import deleted_rows, parts, read_live, table_rows
 from lakehouse_core.publish import current_run
 from lakehouse_core.runlog import RunManifests
 from lakehouse_core.settings import LakehouseSettings
@@ -56,7 +57,8 @@ def _new(rows: list[dict[str, str]], start: int) -> list[dict[str, str]]:
 
 
 def _table(path: Path) -> list[dict[str, object]]:
-    return pq.read_table(path).to_pylist()
+    """The live rows of a Parquet file or parted table (what every reader sees)."""
+    return read_live(path).to_pylist()
 
 
 def test_only_unseen_files_are_ingested_and_changed_orders_are_upserted(tmp_path: Path) -> None:
@@ -86,8 +88,8 @@ def test_only_unseen_files_are_ingested_and_changed_orders_are_upserted(tmp_path
     ledger = load_ledger(paths.run_dir("r3"))
     assert ledger is not None and {e["name"] for e in ledger.values()} >= {"orders.csv", "orders-2.csv"}
 
-    before = pq.read_table(paths.for_run("r1").bronze_parquet("orders"))
-    after = pq.read_table(paths.for_run("r3").bronze_parquet("orders"))
+    before = read_live(paths.for_run("r1").bronze_parquet("orders"))
+    after = read_live(paths.for_run("r3").bronze_parquet("orders"))
     assert after.num_rows == before.num_rows + len(new)  # changed orders replaced, never duplicated
     valid = [r for r in after.to_pylist() if r["data_quality_flag"] == "valid"]
     assert len({r["order_id"] for r in valid}) == len(valid)
@@ -98,6 +100,15 @@ def test_only_unseen_files_are_ingested_and_changed_orders_are_upserted(tmp_path
         assert row["source_file"].endswith("orders-2.csv")
     silver = {r["order_id"]: r for r in _table(paths.for_run("r3").silver_orders)}
     assert all(str(silver[int(r["order_id"])]["order_date"]) == "2024-02-29" for r in changed)
+    assert len(silver) == len(_table(paths.for_run("r3").silver_orders))  # one row per order
+
+    # bronze and silver of r3: r1's part (a hard link, not a copy) + r3's new part + the replaced rows'
+    # positions; nothing of r1 was rewritten
+    orders_dir = paths.for_run("r3").bronze_parquet("orders")
+    assert [p.name for p in parts(orders_dir)] == ["part-r1.parquet", "part-r3.parquet"]
+    assert (orders_dir / "part-r1.parquet").stat().st_ino == (
+        paths.for_run("r1").bronze_parquet("orders") / "part-r1.parquet").stat().st_ino
+    assert deleted_rows(orders_dir) == 3 and deleted_rows(paths.for_run("r3").silver_orders) == 3
 
     # counts reconcile: this run's raw rows = its new bronze rows = valid + quarantined
     report = json.loads(paths.for_run("r3").quality_report.read_text())["tables"]["orders"]
@@ -133,8 +144,8 @@ def test_gold_equals_a_full_recompute_on_the_union_of_inputs(tmp_path: Path) -> 
     full = DataPaths(full_dir).for_run("full")
     for table in GOLD_TABLES:
         assert _table(inc.for_run("next").gold_parquet(table)) == _table(full.gold_parquet(table)), table
-    silver = pq.read_table(inc.for_run("next").silver_orders).sort_by("order_id").to_pylist()
-    assert silver == pq.read_table(full.silver_orders).sort_by("order_id").to_pylist()
+    silver = read_live(inc.for_run("next").silver_orders).sort_by("order_id").to_pylist()
+    assert silver == read_live(full.silver_orders).sort_by("order_id").to_pylist()
 
 
 def test_a_failed_incremental_run_leaves_the_ledger_untouched(
@@ -189,7 +200,7 @@ def test_phase2_upserts_an_incremental_run_into_iceberg(tmp_path: Path) -> None:
 
     published = paths.published()
     orders = _iceberg(settings, "bronze.orders")
-    assert len(orders) == pq.read_metadata(published.bronze_parquet("orders")).num_rows
+    assert len(orders) == table_rows(published.bronze_parquet("orders"))
     valid = [r["order_id"] for r in orders if r["data_quality_flag"] == "valid"]
     assert len(valid) == len(set(valid))
     by_id = {r["order_id"]: r for r in orders if r["data_quality_flag"] == "valid"}
@@ -199,17 +210,20 @@ def test_phase2_upserts_an_incremental_run_into_iceberg(tmp_path: Path) -> None:
     assert {int(r["order_id"]) for r in new} <= set(by_id)
     silver = _iceberg(settings, "silver.orders_enriched")
     assert sorted(r["order_id"] for r in silver) == sorted(
-        pq.read_table(published.silver_orders, columns=["order_id"]).column("order_id").to_pylist())
+        read_live(published.silver_orders, ["order_id"]).column("order_id").to_pylist())
     for table in GOLD_TABLES:
         key = pq.read_schema(published.gold_parquet(table)).names[0]
         assert sorted(_iceberg(settings, f"gold.{table}"), key=lambda r: str(r[key])) == sorted(
             _table(published.gold_parquet(table)), key=lambda r: str(r[key]))
 
-    # only files of the changed orders' old partitions were rewritten; untouched tables got an empty snapshot
+    # merge-on-read: the replaced rows are position deletes (one delete file per partition of theirs), no
+    # data file is rewritten; untouched tables got an empty snapshot
     catalog = open_embedded_catalog(settings, for_reading=True)
     summary = catalog.load_table("bronze.orders").current_snapshot().summary  # type: ignore[union-attr]
     old_days = {r["order_date"] for r in _orders(paths) if r["order_id"] in {c["order_id"] for c in changed}}
-    assert 0 < int(summary.get("deleted-data-files") or 0) <= len(old_days)
+    assert int(summary.get("deleted-data-files") or 0) == 0
+    assert int(summary.get("added-position-deletes") or 0) == len(changed)
+    assert 0 < int(summary.get("added-delete-files") or 0) <= len(old_days)
     customers = catalog.load_table("bronze.customers").current_snapshot().summary  # type: ignore[union-attr]
     assert int(customers.get("added-records") or 0) == 0 and int(customers.get("deleted-records") or 0) == 0
 
@@ -230,5 +244,5 @@ def test_phase2_loads_in_full_when_iceberg_is_not_from_the_base_run(tmp_path: Pa
     result = backend.phases.run(2)
     assert result.ok and "loaded" in result.tasks[1].detail
     orders = _iceberg(settings, "bronze.orders")
-    assert len(orders) == pq.read_metadata(paths.published().bronze_parquet("orders")).num_rows
+    assert len(orders) == table_rows(paths.published().bronze_parquet("orders"))
     assert {900_000, 900_001, 910_000, 910_001} <= {r["order_id"] for r in orders}
