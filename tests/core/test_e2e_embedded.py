@@ -17,6 +17,7 @@ from lakehouse_core.iceberg.catalog import open_embedded_catalog
 from lakehouse_core.iceberg.promote import append_table
 from lakehouse_core.models import AsOf, TableRef
 from lakehouse_core.paths import DataPaths
+from lakehouse_core.pipeline.parts import table_rows
 from tests.conftest import embedded_settings
 
 pytestmark = pytest.mark.slow
@@ -84,7 +85,7 @@ def test_phases_end_to_end(tmp_path: Path) -> None:
     assert p1.rows_per_layer["raw.orders"] == p1.rows_per_layer["bronze.orders"] == 5000
     for table in ("customers", "products", "orders"):
         assert p1.rows_per_layer[f"bronze.{table}"] == (
-            pq.read_metadata(paths.bronze_parquet(table)).num_rows
+            table_rows(paths.bronze_parquet(table))
         )
 
     revenue, orders, units = _independent_gold(paths.raw)

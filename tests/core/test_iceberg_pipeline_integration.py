@@ -11,6 +11,7 @@ from lakehouse_core.iceberg.promote import promote_all
 from lakehouse_core.iceberg.tables import TABLES
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.pipeline import tasks as pipeline_tasks
+from lakehouse_core.pipeline.parts import table_rows
 from tests.core.iceberg_fixtures import open_catalog
 
 
@@ -23,7 +24,7 @@ def test_pipeline_output_promotes_and_queries(tmp_path: Path) -> None:
     refs = promote_all(catalog, paths, run_id="it")
     assert len(refs) == len(TABLES)
     for definition in TABLES:
-        expected = pq.ParquetFile(definition.source_path(paths)).metadata.num_rows
+        expected = table_rows(definition.source_path(paths))
         assert catalog.load_table(definition.identifier).scan().to_arrow().num_rows == expected
     silver = pq.read_table(paths.silver_orders)
     engine = DuckDbSqlEngine(catalog)

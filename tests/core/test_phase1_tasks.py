@@ -24,6 +24,7 @@ from lakehouse_core.pipeline import (
     transform_to_silver,
     validate_data_quality,
 )
+from lakehouse_core.pipeline.parts import parts
 from lakehouse_core.ports import CancelToken
 from lakehouse_core.schemas import BRONZE, GOLD, RAW_COLUMNS, SILVER_ORDERS_ENRICHED
 
@@ -322,20 +323,22 @@ def test_clean_input_passes_the_report(tmp_path: Path) -> None:
 
 def test_validate_detects_counts_that_do_not_reconcile(silver: DataPaths) -> None:
     # bronze rewritten with one row fewer than the raw file: raw != bronze must fail loudly
-    t = pq.read_table(silver.bronze_parquet("orders"))
-    pq.write_table(t.slice(0, t.num_rows - 1), silver.bronze_parquet("orders"))
+    (part,) = parts(silver.bronze_parquet("orders"))  # bronze is a parted table: one part per full run
+    t = pq.read_table(part)
+    pq.write_table(t.slice(0, t.num_rows - 1), part)
     with pytest.raises(DataError, match="orders: counts do not reconcile: raw 19, bronze 18"):
         validate_data_quality(silver, run_id="r1")
 
 
 def test_validate_detects_bronze_flags_that_differ_from_the_staged_rows(silver: DataPaths) -> None:
     # same number of flagged rows, but one reason changed behind ingest's back
-    t = pq.read_table(silver.bronze_parquet("customers"))
+    (part,) = parts(silver.bronze_parquet("customers"))
+    t = pq.read_table(part)
     flags = [("invalid_segment:Platinum" if f == "invalid_email" else f)
              for f in t.column("data_quality_flag").to_pylist()]
     index = t.schema.get_field_index("data_quality_flag")
     tampered = t.set_column(index, "data_quality_flag", pa.array(flags))
-    pq.write_table(tampered, silver.bronze_parquet("customers"))
+    pq.write_table(tampered, part)
     with pytest.raises(DataError, match="customers: quarantined reasons .* do not match bronze flags"):
         validate_data_quality(silver, run_id="r1")
 
