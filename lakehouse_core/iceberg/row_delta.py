@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,6 +30,7 @@ from pyiceberg.manifest import (
 from pyiceberg.table import Table, Transaction
 from pyiceberg.table.snapshots import Operation, Summary
 from pyiceberg.table.update.snapshot import _FastAppendFiles, _OverwriteFiles
+from pyiceberg.utils.concurrent import ExecutorFactory
 
 FILE_PATH_ID = 2147483546
 POS_ID = 2147483545
@@ -138,8 +140,8 @@ def write_position_deletes(table: Table, positions: Mapping[DataFile, pa.Array],
     for data_file, pos in positions.items():
         if len(pos):
             groups[(_spec_id(data_file, table), data_file.partition)].append((data_file, pos))
-    out = []
-    for n, ((spec_id, partition), files) in enumerate(groups.items()):
+
+    def write(n: int, spec_id: int, partition: Any, files: list[tuple[DataFile, pa.Array]]) -> DataFile:
         files.sort(key=lambda item: item[0].file_path)
         paths = pa.array([f.file_path for f, pos in files for _ in range(len(pos))], pa.string())
         pos = pa.concat_arrays([pa.array(p, pa.int64()).sort() for _, p in files])
@@ -163,5 +165,7 @@ def write_position_deletes(table: Table, positions: Mapping[DataFile, pa.Array],
             key_metadata=None,
         )
         delete_file.spec_id = spec_id  # from_args does not set it
-        out.append(delete_file)
-    return out
+        return delete_file
+
+    jobs = [(n, key[0], key[1], files) for n, (key, files) in enumerate(groups.items())]
+    return list(ExecutorFactory.get_or_create().map(lambda job: write(job[0], job[1], job[2], job[3]), jobs))

@@ -44,6 +44,7 @@ from lakehouse_core.pipeline.parts import exists, read_live
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 
 from .promote import (
+    CHUNK_ROWS,
     PHASE,
     RUN_ID_PROPERTY,
     SOURCE_PROPERTY,
@@ -218,7 +219,9 @@ def upsert_from_parquet(
                 if definition.partition:
                     added = added.sort_by([(c, "ascending") for c in definition.partition_columns])
                 counter = itertools.count(0)
-                for piece in _partition_slices(metadata, added):
+                # an increment is small: one call writes all its partitions' files in parallel
+                pieces = [added] if added.num_rows <= CHUNK_ROWS else _partition_slices(metadata, added)
+                for piece in pieces:
                     for data_file in _dataframe_to_data_files(
                         table_metadata=metadata, df=piece, io=table.io, write_uuid=producer.commit_uuid,
                         counter=counter,

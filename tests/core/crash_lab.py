@@ -13,11 +13,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from lakehouse_core.backends.embedded import build_embedded
 from lakehouse_core.models import TableRef
 from lakehouse_core.paths import DataPaths
+from lakehouse_core.pipeline.parts import table_rows
 from lakehouse_core.publish import current_run, phase1_outputs
 from lakehouse_core.runlog import RunManifests
 from lakehouse_core.settings import LakehouseSettings
@@ -62,7 +61,7 @@ def seen(data: Path) -> Seen:
         manifest = RunManifests(paths).load(run_id)
         assert manifest["state"] in ("audited", "published"), manifest["state"]
         assert all(a["ok"] for a in manifest["audits"])
-        parquet = {n: pq.read_metadata(p).num_rows for n, p in phase1_outputs(paths.published()).items()}
+        parquet = {n: table_rows(p) for n, p in phase1_outputs(paths.published()).items()}
         assert parquet == {n: t["rows"] for n, t in manifest["tables"].items()}, (
             "current is not one whole run"
         )
