@@ -2,15 +2,15 @@
 
 An incremental phase-1 run (``pipeline/incremental.py``) records under ``<run dir>/delta/`` what it
 changed against its base run: the new bronze rows, the base rows an upsert replaced, and the silver
-rows recomputed (removed and added). When the published Iceberg tables were loaded from that base run,
-each bronze and silver table gets ONE snapshot (merge-on-read, ``iceberg/row_delta.py``) that
+and gold rows recomputed (removed and added). When the published Iceberg tables were loaded from that
+base run, each table gets ONE snapshot (merge-on-read, ``iceberg/row_delta.py``) that
 - deletes the replaced rows with position-delete files: only the data files of the partitions those
   rows were in are planned (from the manifests), and only their key columns read; no data file is
   rewritten;
 - adds the new rows as new data files (one per partition).
 A table the run did not change gets an empty snapshot carrying the run id (every table from one run).
-Gold tables are small: they are overwritten whole, as in a full load. Anything else (no published
-tables, tables from another run, a full phase-1 run) is a full load (``promote_all``).
+Anything else (no published tables, tables from another run, a full phase-1 run) is a full load
+(``promote_all``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from lakehouse_core.errors import DataError
 from lakehouse_core.faults import crash_point
 from lakehouse_core.models import ProgressEvent, SnapshotRef
 from lakehouse_core.paths import DataPaths
-from lakehouse_core.pipeline.incremental import Increment, delta_paths
+from lakehouse_core.pipeline.incremental import GOLD_GROUPS, Increment, delta_paths
 from lakehouse_core.pipeline.merge import replaced_parquet
 from lakehouse_core.pipeline.parts import exists, read_live
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
@@ -59,8 +59,8 @@ from .tables import TABLES, TableDef
 logger = logging.getLogger(__name__)
 
 KEYS = {"bronze.customers": "customer_id", "bronze.products": "product_id", "bronze.orders": "order_id",
-        "silver.orders_enriched": "order_id"}
-"""The tables upserted by key; the others (gold) are overwritten whole."""
+        "silver.orders_enriched": "order_id", **{f"gold.{t}": key for t, (key, _) in GOLD_GROUPS.items()}}
+"""The key each table is upserted by."""
 VALID_FLAG = "valid"
 EPOCH = date(1970, 1, 1)
 
@@ -86,6 +86,10 @@ def increment_changes(run: DataPaths) -> dict[str, TableChange]:
     }
     changes["silver.orders_enriched"] = TableChange(
         existing(delta.silver_orders), existing(replaced_parquet(delta, "orders_enriched")))
+    for t in GOLD_GROUPS:  # a run without its recomputed gold rows: gold is overwritten whole
+        if exists(delta.gold_parquet(t)):
+            replaced = existing(replaced_parquet(delta, f"gold_{t}"))
+            changes[f"gold.{t}"] = TableChange(delta.gold_parquet(t), replaced)
     return changes
 
 
@@ -103,6 +107,8 @@ def _partition_key(values: Iterable[Any]) -> tuple[Any, ...]:
 def _partitions_of(metadata: TableMetadata, rows: pa.Table) -> set[tuple[Any, ...]]:
     """The partition tuples (current spec) of ``rows``."""
     spec, schema = metadata.spec(), metadata.schema()
+    if spec.is_unpartitioned():
+        return {()}
     columns = []
     for field in spec.fields:
         source = schema.find_field(field.source_id)

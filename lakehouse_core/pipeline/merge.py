@@ -150,7 +150,8 @@ def load_silver_for_gold(ctx: TaskContext, paths: DataPaths) -> None:
 
 def gold_increment(ctx: TaskContext, table: str, base: DataPaths, paths: DataPaths) -> int:
     """gold = base rows of untouched groups plus the touched groups recomputed from silver (temp table
-    ``silver_live``, see ``load_silver_for_gold``).
+    ``silver_live``, see ``load_silver_for_gold``). The recomputed rows go to ``delta/gold/`` and the base
+    rows they replace to ``delta/replaced/gold_<table>.parquet`` (phase 2 upserts them).
 
     Returns the groups recomputed.
     """
@@ -159,9 +160,13 @@ def gold_increment(ctx: TaskContext, table: str, base: DataPaths, paths: DataPat
                 f"FROM {_p(ctx.paths.outputs / TOUCHED)} WHERE {group} IS NOT NULL")
     groups = f"SELECT {group} FROM touched_groups"
     ctx.view("silver_orders_enriched", f"SELECT * FROM silver_live WHERE {group} IN ({groups})")
+    delta = ctx.paths
+    ctx.copy_to_parquet(sql_text(f"gold_{table}"), delta.gold_parquet(table))
+    ctx.copy_to_parquet(f"SELECT * FROM {_p(base.gold_parquet(table))} WHERE {key} IN ({groups})",
+                        replaced_parquet(delta, f"gold_{table}"))
     ctx.copy_to_parquet(
         f"SELECT * FROM (SELECT * FROM {_p(base.gold_parquet(table))} WHERE {key} NOT IN ({groups}) "
-        f"UNION ALL SELECT * FROM (\n{sql_text(f'gold_{table}')}\n)) ORDER BY {key}",
+        f"UNION ALL SELECT * FROM {_p(delta.gold_parquet(table))}) ORDER BY {key}",
         paths.gold_parquet(table))
     (n,), = ctx.execute(f"SELECT COUNT(*) FROM ({groups})")
     return int(n)
