@@ -241,9 +241,10 @@ class LakehouseSettings(BaseSettings):
     them) or "never". ``lakehouse generate`` always generates but refuses to replace without --overwrite."""
     bronze: BronzeChecks = Field(default_factory=BronzeChecks)
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
-    incremental: bool = False
-    """True: phase 1 ingests only the raw files the published run has not seen (by content hash) and
-    upserts them by key; false (or a seen file gone from raw/) rebuilds everything from every raw file."""
+    incremental: bool = True
+    """True (default): phase 1 ingests only the raw files the published run has not seen (by content
+    hash) and upserts them by key; false (or a seen file gone from raw/) rebuilds everything from every
+    raw file."""
 
     @classmethod
     def settings_customise_sources(

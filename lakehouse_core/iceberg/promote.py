@@ -185,8 +185,10 @@ def overwrite_from_parquet(
     )
     done = 0
     with table.transaction() as tx:
+        # as pyiceberg's overwrite(): an "append" on a table without snapshots
+        operation = Operation.OVERWRITE if tx.table_metadata.current_snapshot() else Operation.APPEND
         with DeletesDroppingOverwrite(
-            Operation.OVERWRITE, tx, table.io, snapshot_properties=properties, branch=branch
+            operation, tx, table.io, snapshot_properties=properties, branch=branch
         ) as producer:
             producer.delete_by_predicate(AlwaysTrue())
             for old in _live_data_files(table, branch):
