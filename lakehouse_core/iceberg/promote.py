@@ -20,8 +20,9 @@ import itertools
 import logging
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -35,6 +36,7 @@ from pyiceberg.table import Table
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.refs import MAIN_BRANCH
 from pyiceberg.table.snapshots import Operation
+from pyiceberg.table.update.snapshot import _SnapshotProducer
 
 from lakehouse_core.errors import DataError
 from lakehouse_core.faults import crash_point
@@ -162,6 +164,18 @@ def _live_data_files(table: Table, branch: str) -> list[DataFile]:
     ]
 
 
+def append_rows(
+    producer: _SnapshotProducer[Any], metadata: TableMetadata, table: Table, pieces: Iterable[pa.Table],
+    counter: itertools.count[int],
+) -> None:
+    """Write ``pieces`` (each sorted by partition) as data files added by ``producer``."""
+    for piece in pieces:
+        for data_file in _dataframe_to_data_files(
+            table_metadata=metadata, df=piece, io=table.io, write_uuid=producer.commit_uuid, counter=counter
+        ):
+            producer.append_data_file(data_file)
+
+
 def overwrite_from_parquet(
     table: Table,
     definition: TableDef,
@@ -186,9 +200,9 @@ def overwrite_from_parquet(
     done = 0
     with table.transaction() as tx:
         # as pyiceberg's overwrite(): an "append" on a table without snapshots
-        operation = Operation.OVERWRITE if tx.table_metadata.current_snapshot() else Operation.APPEND
+        kind = Operation.OVERWRITE if tx.table_metadata.current_snapshot() else Operation.APPEND
         with DeletesDroppingOverwrite(
-            operation, tx, table.io, snapshot_properties=properties, branch=branch
+            kind, tx, table.io, snapshot_properties=properties, branch=branch
         ) as producer:
             producer.delete_by_predicate(AlwaysTrue())
             for old in _live_data_files(table, branch):
@@ -197,15 +211,8 @@ def overwrite_from_parquet(
             for chunk in _chunks(batches, schema, CHUNK_ROWS):
                 if cancel is not None:
                     cancel.raise_if_cancelled()
-                for piece in _partition_slices(tx.table_metadata, chunk):
-                    for data_file in _dataframe_to_data_files(
-                        table_metadata=tx.table_metadata,
-                        df=piece,
-                        io=table.io,
-                        write_uuid=producer.commit_uuid,
-                        counter=counter,
-                    ):
-                        producer.append_data_file(data_file)
+                append_rows(producer, tx.table_metadata, table, _partition_slices(tx.table_metadata, chunk),
+                            counter)
                 done += chunk.num_rows
                 progress.emit(ProgressEvent(PHASE, task, "advance", done, total))
             if cancel is not None:

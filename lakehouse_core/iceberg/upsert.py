@@ -28,7 +28,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
-from pyiceberg.io.pyarrow import _dataframe_to_data_files
 from pyiceberg.manifest import DataFile, DataFileContent
 from pyiceberg.table import Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
@@ -50,6 +49,7 @@ from .promote import (
     SOURCE_PROPERTY,
     SOURCE_RUN_PROPERTY,
     _partition_slices,
+    append_rows,
     ensure_tables,
     overwrite_from_parquet,
 )
@@ -227,12 +227,7 @@ def upsert_from_parquet(
                 counter = itertools.count(0)
                 # an increment is small: one call writes all its partitions' files in parallel
                 pieces = [added] if added.num_rows <= CHUNK_ROWS else _partition_slices(metadata, added)
-                for piece in pieces:
-                    for data_file in _dataframe_to_data_files(
-                        table_metadata=metadata, df=piece, io=table.io, write_uuid=producer.commit_uuid,
-                        counter=counter,
-                    ):
-                        producer.append_data_file(data_file)
+                append_rows(producer, metadata, table, pieces, counter)
             if cancel is not None:
                 cancel.raise_if_cancelled()
     table.refresh()
