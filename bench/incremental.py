@@ -121,7 +121,7 @@ def _p(path: Path) -> str:
 def _check(settings: LakehouseSettings, paths: DataPaths, full: DataPaths) -> list[str]:
     bad = []
     published = paths.published()
-    catalog = open_embedded_catalog(settings, for_reading=True)
+    catalog = open_embedded_catalog(settings)
     con = duckdb.connect()
     for table in GOLD_TABLES:
         if _differs(con, _p(full.gold_parquet(table)), _p(published.gold_parquet(table))):

@@ -175,7 +175,7 @@ def test_a_failed_incremental_run_leaves_the_ledger_untouched(
 def _iceberg(settings: LakehouseSettings, identifier: str) -> list[dict[str, object]]:
     from lakehouse_core.iceberg.catalog import open_embedded_catalog
 
-    table = open_embedded_catalog(settings, for_reading=True).load_table(identifier)
+    table = open_embedded_catalog(settings).load_table(identifier)
     return table.scan().to_arrow().to_pylist()
 
 
@@ -218,7 +218,7 @@ def test_phase2_upserts_an_incremental_run_into_iceberg(tmp_path: Path) -> None:
 
     # merge-on-read: the replaced rows are position deletes (one delete file per partition of theirs), no
     # data file is rewritten; untouched tables got an empty snapshot
-    catalog = open_embedded_catalog(settings, for_reading=True)
+    catalog = open_embedded_catalog(settings)
     summary = catalog.load_table("bronze.orders").current_snapshot().summary  # type: ignore[union-attr]
     old_days = {r["order_date"] for r in _orders(paths) if r["order_id"] in {c["order_id"] for c in changed}}
     assert int(summary.get("deleted-data-files") or 0) == 0
