@@ -24,7 +24,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
-from lakehouse_core import cli_maintain, cli_runs
+from lakehouse_core import cli_maintain, cli_report, cli_runs
 from lakehouse_core.cli_support import (
     EXIT_BUSY,
     EXIT_CANCELLED,
@@ -214,6 +214,7 @@ class Cli:
             self.out.print(f"  quarantined rows: {result.quality_failures:,}")
         for snap in result.snapshots:
             self.out.print(f"  snapshot {snap.table}: {snap.snapshot_id} ({snap.operation})")
+        cli_report.print_report(self.out, result)
 
     def cmd_sql(self) -> int:
         as_of = AsOf.parse(self.args.as_of or "")

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
-from textual.widgets import Header, Label, RichLog
+from textual.widgets import Header, Label
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from lakehouse_core.errors import CancelledError, PhaseFailed
@@ -32,6 +32,7 @@ from tui.screens.base import LakehouseScreen
 from tui.screens.modals import ConfirmActionModal, ConfirmPhaseModal, LogsModal
 from tui.widgets import fmt
 from tui.widgets.footer import LakehouseFooter
+from tui.widgets.phase_log import PhaseLog
 from tui.widgets.phase_panel import PhaseProgressPanel, PhaseResultsTable
 from tui.widgets.service_table import ServiceTable
 
@@ -77,13 +78,13 @@ class OverviewScreen(LakehouseScreen):
             yield ServiceTable(id="services")
         with Horizontal(id="phase-box"):
             with Vertical(id="phase-left"):
-                yield Label("Phases: 1-4 run (after confirmation) · x cancel", classes="section-title")
+                yield Label("Phases: 1-4 run · x cancel · v report", classes="section-title")
                 yield PhaseResultsTable(id="phase-results")
                 yield Label("idle", id="phase-status")
                 yield PhaseProgressPanel(id="phase-progress")
             with Vertical(id="phase-right"):
                 yield Label("Log", classes="section-title")
-                yield RichLog(id="phase-log", max_lines=2000, wrap=True, markup=False)
+                yield PhaseLog(id="phase-log", max_lines=2000)
         yield LakehouseFooter()
 
     def on_mount(self) -> None:
@@ -245,7 +246,7 @@ class OverviewScreen(LakehouseScreen):
         self._cancel = CancelToken()
         self.query_one(PhaseProgressPanel).reset([task.name for task in plan.tasks])
         self.query_one("#phase-status", Label).update(f"phase {plan.phase} running: {plan.title}")
-        self.query_one(RichLog).write(f"phase {plan.phase} started: {plan.title}")
+        self.query_one(PhaseLog).add(f"phase {plan.phase} started: {plan.title}")
         # start the work once this screen has repainted: closing the confirmation (unmounting it,
         # laying this screen out again) is the UI's biggest burst and should not compete with it
         self.call_after_refresh(self.run_phase, plan.phase, self._cancel)
@@ -269,11 +270,11 @@ class OverviewScreen(LakehouseScreen):
     def show_progress(self, message: PhaseProgress) -> None:
         event = message.event
         if event.kind == "log":
-            self.query_one(RichLog).write(f"[{event.task}] {event.message}")
+            self.query_one(PhaseLog).add(f"[{event.task}] {event.message}")
             return
         if event.kind in ("start", "finish"):
             text = f"[{event.task}] {event.kind}" + (f": {event.message}" if event.message else "")
-            self.query_one(RichLog).write(text)
+            self.query_one(PhaseLog).add(text)
         self.query_one(PhaseProgressPanel).apply(event)
 
     @on(PhaseFinished)
@@ -281,15 +282,15 @@ class OverviewScreen(LakehouseScreen):
         self.running_phase = None
         self._cancel = None
         status = self.query_one("#phase-status", Label)
-        log = self.query_one(RichLog)
+        log = self.query_one(PhaseLog)
         if message.result is not None:
             self.query_one(PhaseResultsTable).show(message.result)
         if message.cancelled:
             status.update(f"phase {message.phase} cancelled")
-            log.write(f"phase {message.phase} cancelled")
+            log.add(f"phase {message.phase} cancelled")
         elif message.error is not None:
             status.update(message.error)
-            log.write(message.error)
+            log.add(message.error)
         elif message.result is not None:
             result = message.result
             summary = (
@@ -298,7 +299,7 @@ class OverviewScreen(LakehouseScreen):
                 f"snapshots {len(result.snapshots)}"
             )
             status.update(summary)
-            log.write(summary)
+            log.add(summary)
             # one piece of work per frame: the toast after this repaint, the service probe after that
             self.call_after_refresh(self._announce, summary, f"Phase {result.phase} done")
             return

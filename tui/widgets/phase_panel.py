@@ -14,6 +14,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable
 
 from lakehouse_core.models import PhaseResult, ProgressEvent
+from lakehouse_core.report import business_report
 from tui.widgets import fmt
 
 
@@ -81,20 +82,29 @@ class PhaseProgressPanel(Widget):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self._tasks), 1)
 
+    def widths(self, width: int) -> tuple[int, int]:
+        """``(name, bar)`` widths for ``width`` cells: the percentage always whole, the message at
+        least 8 cells (the bar shrinks first, down to 5 cells, then the name, down to 10)."""
+        spare = width - 4 - 3 - 8  # percentage, the three gaps, the message's least width
+        bar = max(5, min(self.BAR_WIDTH, spare - self.NAME_WIDTH))
+        name = max(10, min(self.NAME_WIDTH, spare - bar))
+        return name, bar
+
     def render(self) -> RenderableType:
         if not self._tasks:
             return Text("no phase has run in this session", style="dim")
+        name_width, bar_width = self.widths(self.size.width or 80)
         grid = Table.grid(padding=(0, 1))
-        grid.add_column(width=self.NAME_WIDTH, no_wrap=True, overflow="ellipsis")
-        grid.add_column(width=self.BAR_WIDTH)
-        grid.add_column(width=4, justify="right")
+        grid.add_column(width=name_width, no_wrap=True, overflow="ellipsis")
+        grid.add_column(width=bar_width)
+        grid.add_column(width=4, min_width=4, justify="right", no_wrap=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis", style="dim")
         for row in self._tasks.values():
             pct = row.percentage
             bar = RichBar(
                 total=float(row.total or 1),
                 completed=float(row.total or 1) if row.finished else float(row.done if row.total else 0),
-                width=self.BAR_WIDTH,
+                width=bar_width,
                 pulse=False,
                 complete_style="green" if row.finished else "bar.complete",
                 finished_style="green",
@@ -103,36 +113,115 @@ class PhaseProgressPanel(Widget):
         return grid
 
 
-class PhaseResultsTable(DataTable[Text | str]):
-    """The last run's result per phase: status, duration, rows per layer, quality, snapshots."""
+@dataclass(frozen=True)
+class ResultColumn:
+    """One column of the phase results: its label, width and the text of a result in it."""
 
-    COLUMNS = (
-        ("Phase", 5),
-        ("Status", 9),
-        ("Time", 7),
-        ("Rows per layer", 30),
-        ("Quality fails", 13),
-        ("Snaps", 5),
-        ("Started", 19),
+    key: str
+    label: str
+    width: int  # 0: the summary column, which takes the width the others leave
+
+
+FULL_COLUMNS = (
+    ResultColumn("phase", "Phase", 5),
+    ResultColumn("status", "Status", 9),
+    ResultColumn("time", "Time", 7),
+    ResultColumn("summary", "Summary", 0),
+    ResultColumn("fails", "Fails", 5),
+    ResultColumn("snaps", "Snaps", 5),
+    ResultColumn("started", "Started", 19),
+)
+SHORT_STARTED = ResultColumn("started", "Started", 11)  # "11-30 21:04"
+NARROW_PHASE = ResultColumn("phase", "#", 1)
+MIN_SUMMARY = 16
+
+
+def result_columns(width: int, padding: int = 1) -> tuple[ResultColumn, ...]:
+    """The columns that fit ``width`` cells whole, the summary getting the rest (at least MIN_SUMMARY):
+    the full set, else without Fails and Snaps, a short Started, a one-cell Phase, then without Time."""
+    candidates = [
+        FULL_COLUMNS,
+        tuple(c for c in FULL_COLUMNS if c.key not in ("fails", "snaps")),
+    ]
+    short = tuple(SHORT_STARTED if c.key == "started" else c for c in candidates[-1])
+    candidates.append(short)
+    candidates.append(tuple(NARROW_PHASE if c.key == "phase" else c for c in short))
+    candidates.append(tuple(c for c in candidates[-1] if c.key != "time"))
+    for columns in candidates:
+        fixed = sum(c.width + 2 * padding for c in columns if c.width) + 2 * padding
+        if width - fixed >= MIN_SUMMARY:
+            break
+    return tuple(
+        replace(c, width=max(MIN_SUMMARY, width - fixed)) if not c.width else c for c in columns
     )
+
+
+def result_summary(result: PhaseResult) -> str:
+    """Phase 3: its report in short; other phases: rows per layer."""
+    if result.phase == 3 and result.outputs:
+        return business_report(result).summary()
+    return fmt.layers(result.rows_per_layer)
+
+
+class PhaseResultsTable(DataTable[Text | str]):
+    """The last run's result per phase: status, duration, a summary (rows per layer, phase 3's report),
+    quality failures, snapshots, start time. The columns fit the table's width: none is shown cut."""
+
+    DEFAULT_CSS = """
+    PhaseResultsTable {
+        overflow-x: hidden;
+    }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.results: dict[int, PhaseResult] = {}
+        self._columns: tuple[ResultColumn, ...] = ()
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
-        for label, width in self.COLUMNS:
-            self.add_column(label, width=width, key=label.lower())
+        self._layout(self.scrollable_content_region.width or 80)
+
+    def on_resize(self) -> None:
+        self._layout(self.scrollable_content_region.width)
+
+    def _layout(self, width: int) -> None:
+        columns = result_columns(width, self.cell_padding)
+        if columns == self._columns:
+            return
+        self._columns = columns
+        cursor = self.cursor_row
+        self.clear(columns=True)
+        for column in columns:
+            self.add_column(column.label, width=column.width, key=column.key)
         for phase in range(1, 5):
-            self.add_row(str(phase), "never run", "-", "-", "-", "-", "-", key=str(phase))
+            self.add_row(*self._values(phase), key=str(phase))
+        self.move_cursor(row=cursor)
+
+    def _values(self, phase: int) -> list[Text | str]:
+        result = self.results.get(phase)
+        values: dict[str, Text | str]
+        if result is None:
+            values = {"phase": str(phase), "status": "never run"}
+        else:
+            values = {
+                "phase": str(phase),
+                "status": Text("ok", style="green") if result.ok else Text("failed", style="bold red"),
+                "time": fmt.seconds(result.seconds),
+                "summary": result_summary(result),
+                "fails": str(result.quality_failures),
+                "snaps": str(len(result.snapshots)),
+                "started": fmt.when(result.started_at)
+                if self._started_width() >= 19
+                else result.started_at.strftime("%m-%d %H:%M"),
+            }
+        return [values.get(column.key, "-") for column in self._columns]
+
+    def _started_width(self) -> int:
+        return next((c.width for c in self._columns if c.key == "started"), 0)
 
     def show(self, result: PhaseResult) -> None:
+        self.results[result.phase] = result
         key = str(result.phase)
-        status = Text("ok", style="green") if result.ok else Text("failed", style="bold red")
-        values: list[Text | str] = [
-            status,
-            fmt.seconds(result.seconds),
-            fmt.layers(result.rows_per_layer),
-            str(result.quality_failures),
-            str(len(result.snapshots)),
-            fmt.when(result.started_at),
-        ]
-        for (column, _), value in zip(self.COLUMNS[1:], values, strict=True):
-            self.update_cell(key, column.lower(), value)
+        for column, value in zip(self._columns, self._values(result.phase), strict=True):
+            self.update_cell(key, column.key, value)
