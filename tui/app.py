@@ -10,6 +10,7 @@ import gc
 import logging
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from importlib import import_module
 from pathlib import Path
@@ -45,6 +46,15 @@ def screen_class(mode: str) -> type[Screen[None]]:
     module, _, name = SCREENS[mode].partition(":")
     cls: type[Screen[None]] = getattr(import_module(module), name)
     return cls
+
+
+@dataclass(frozen=True)
+class RunningPhase:
+    """The phase the Overview runs: quitting asks first, cancels it through ``cancel`` and waits."""
+
+    phase: int
+    title: str
+    cancel: Callable[[], None]
 
 
 BackendFactory = Callable[[], "tuple[Backend, LakehouseSettings]"]
@@ -114,6 +124,8 @@ class LakehouseApp(App[None]):
         self.startup_error: BaseException | None = None
         self.ready = factory is None
         self._building = False
+        self.running_phase: RunningPhase | None = None
+        self.quitting = False  # the user confirmed quitting: exit once the running phase has stopped
         if backend is not None and settings is not None:
             self.backend = backend
             self.settings = settings
@@ -181,8 +193,45 @@ class LakehouseApp(App[None]):
         return super().check_action(action, parameters)
 
     async def action_quit(self) -> None:
-        """Quit; exit code 2 when the backend could not be built."""
-        self.exit(return_code=2 if self.startup_error is not None else 0)
+        """Quit; exit code 2 when the backend could not be built. While a phase runs, ask first; on yes
+        cancel it and exit once it has stopped (its thread never outlives the screen)."""
+        running = self.running_phase
+        if running is None:
+            self.exit(return_code=2 if self.startup_error is not None else 0)
+            return
+        if self.quitting:
+            self.notify(f"waiting for phase {running.phase} to stop, then quitting", title="Quit")
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok and self.running_phase is not None:
+                self.quitting = True
+                self.running_phase.cancel()
+                self.notify(f"cancelling phase {running.phase}; quitting once it has stopped", title="Quit")
+            elif ok:
+                self.exit()
+
+        from tui.screens.modals import ConfirmActionModal
+
+        self.push_screen(
+            ConfirmActionModal(
+                f"Quit while phase {running.phase} ({running.title}) runs?",
+                f"Phase {running.phase} is cancelled first (what readers see stays as it was before it "
+                "started); the app exits once it has stopped.",
+                "Cancel phase and quit",
+            ),
+            confirmed,
+        )
+
+    def phase_started(self, running: RunningPhase) -> None:
+        """The Overview started a phase."""
+        self.running_phase = running
+
+    def phase_stopped(self) -> None:
+        """The Overview's phase worker ended (its thread is done); exit when the user asked to quit."""
+        self.running_phase = None
+        if self.quitting:
+            self.exit()
 
     # ------------------------------------------------------------------ errors
     @on(WorkerFailed)

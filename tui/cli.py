@@ -39,6 +39,17 @@ def setup_logging(log_file: Path | None) -> None:
     logging.basicConfig(level=logging.INFO, handlers=handlers, force=True)
 
 
+def silence_terminal_logging() -> None:
+    """Once the App has exited, no log record reaches the terminal (a ``--log-file`` still gets them)."""
+    from textual.logging import TextualHandler
+
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, TextualHandler)]:
+        root.removeHandler(handler)
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())  # not logging's last resort, which writes to stderr
+
+
 def backend_factory(args: argparse.Namespace) -> BackendFactory:
     """The App's factory: load settings (flags override them), build the backend (the only load_backend).
 
@@ -72,7 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.log_file)
     app = make_app(args)
-    app.run()
+    try:
+        app.run()
+    finally:
+        silence_terminal_logging()
     return app.return_code or 0
 
 

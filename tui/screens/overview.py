@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from lakehouse_core.errors import CancelledError, PhaseFailed
 from lakehouse_core.models import PhasePlan
 from lakehouse_core.ports import CancelToken
+from tui.app import RunningPhase
 from tui.messages import (
     LastResultsLoaded,
     PhaseFinished,
@@ -37,6 +38,7 @@ from tui.widgets.phase_panel import PhaseProgressPanel, PhaseResultsTable
 from tui.widgets.service_table import ServiceTable
 
 ControlAction = Literal["start", "stop", "restart"]
+FINAL_STATES = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
 
 
 class OverviewScreen(LakehouseScreen):
@@ -247,6 +249,7 @@ class OverviewScreen(LakehouseScreen):
         self.query_one(PhaseProgressPanel).reset([task.name for task in plan.tasks])
         self.query_one("#phase-status", Label).update(f"phase {plan.phase} running: {plan.title}")
         self.query_one(PhaseLog).add(f"phase {plan.phase} started: {plan.title}")
+        self.lakehouse.phase_started(RunningPhase(plan.phase, plan.title, self.action_cancel_phase))
         # start the work once this screen has repainted: closing the confirmation (unmounting it,
         # laying this screen out again) is the UI's biggest burst and should not compete with it
         self.call_after_refresh(self.run_phase, plan.phase, self._cancel)
@@ -265,6 +268,12 @@ class OverviewScreen(LakehouseScreen):
             self.post_message(PhaseFinished(phase, None, error=f"phase {phase} failed: {exc}"))
             raise
         self.post_message(PhaseFinished(phase, result))
+
+    @on(Worker.StateChanged)
+    def phase_worker_ended(self, event: Worker.StateChanged) -> None:
+        """The phase's thread has returned (not just posted its result): the App may exit now."""
+        if event.worker.group == "phase" and event.state in FINAL_STATES:
+            self.lakehouse.phase_stopped()
 
     @on(PhaseProgress)
     def show_progress(self, message: PhaseProgress) -> None:
