@@ -16,7 +16,9 @@ from typing import Any
 from lakehouse_core.models import PhaseResult
 
 NO_TABLES_HINT = "no tables yet: press 1, then 2"
-"""What a screen or command says when the lakehouse has no table (phase 1 builds, phase 2 loads)."""
+"""What the Overview says when the lakehouse has no table (phase 1 builds the data, phase 2 loads it)."""
+NO_TABLES_ELSEWHERE = "no tables yet: press F1, then 1, then 2"
+"""The same, on the other screens (F1 opens the Overview)."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # annotations only: importing the models (~20 ms of dataclass
         TableRef,
     )
     from lakehouse_core.ports import Backend
+    from lakehouse_core.report import BusinessReport
     from lakehouse_core.settings import LakehouseSettings
 
 
@@ -90,9 +91,11 @@ class ServiceLogsLoaded(Message, bubble=False):
 
 @dataclass
 class LastResultsLoaded(Message, bubble=False):
-    """The persisted last result per phase was read."""
+    """The persisted last result per phase was read; ``has_tables``: whether the catalog holds a table
+    (None when it could not be asked)."""
 
     results: dict[int, PhaseResult]
+    has_tables: bool | None = None
 
 
 @dataclass
@@ -242,3 +245,10 @@ class RunChanged(Message, bubble=False):
 
     run: RunInfo
     action: str
+
+
+@dataclass
+class ReportLoaded(Message, bubble=False):
+    """Phase 3's last result as a report (None: phase 3 has not run)."""
+
+    report: BusinessReport | None

@@ -218,12 +218,49 @@ class FakePhaseRunner:
             rows.get(phase, {}),
             3 if phase == 1 else 0,
             snaps if phase == 2 else (),
+            outputs=phase3_outputs() if phase == 3 and ok else {},
             error=error,
         )
 
     def last_results(self) -> dict[int, PhaseResult]:
         self.gate.check("last_results")
         return dict(self._results)
+
+
+def phase3_outputs() -> dict[str, Any]:
+    """What phase 3 stores: each query's columns and rows (newest day first), the time-travel count."""
+    days = [
+        [f"2026-01-{14 - i:02d}", 40 + i, round(5_000 + 700 * ((i * 5) % 7) - 90 * i, 2), 125.5 + i]
+        for i in range(14)
+    ]
+    customers = [[f"C{7000 + i:05d}", 12 - i // 2, round(9_800.0 - 410.5 * i, 2)] for i in range(10)]
+    categories = [
+        ["Electronics", 412_880.25, 1_910],
+        ["Home [garden]", 198_400.5, 2_377],  # brackets: data, never markup
+        ["Sports", 120_010.0, 1_420],
+        ["Books", 40_200.75, 3_004],
+        ["Toys", 22_950.0, 880],
+    ]
+    payload = {"engine": "duckdb", "row_count": 0, "elapsed_s": 0.01}
+    return {
+        "daily_revenue_trend": {
+            **payload,
+            "columns": ["date", "num_orders", "total_revenue", "avg_order_value"],
+            "rows": days,
+        },
+        "top_customers": {
+            **payload,
+            "columns": ["customer_id", "total_orders", "lifetime_value"],
+            "rows": customers,
+        },
+        "revenue_by_category": {**payload, "columns": ["category", "revenue", "units"], "rows": categories},
+        "time_travel": {
+            "snapshot_id": 1001,
+            "committed_at": "2026-01-01T11:00:00+00:00",
+            "count_then": 4_990,
+            "count_now": 5_000,
+        },
+    }
 
 
 # ------------------------------------------------------------------ metrics

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Header, Label, TabbedContent, TabPane, Tr
 from textual.widgets.tree import TreeNode
 
 from lakehouse_core.models import Namespace, SnapshotInfo, TableRef
+from lakehouse_core.report import NO_TABLES_ELSEWHERE
 from tui.messages import (
     CatalogChildrenLoaded,
     DiffLoaded,
@@ -164,6 +165,9 @@ class CatalogScreen(LakehouseScreen):
         tree: Tree[CatalogNode | None] = self.query_one(Tree)
         node: TreeNode[CatalogNode | None] = message.node
         node.remove_children()
+        if not message.children and node.data is not None and node.data.kind == "ref":
+            node.add_leaf("no tables yet", None)  # an empty data dir: the title says what to do
+            self.query_one("#table-title", Label).update(NO_TABLES_ELSEWHERE)
         for label, data, expandable in message.children:
             if expandable:
                 node.add(label, data)  # type: ignore[arg-type]

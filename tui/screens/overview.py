@@ -14,9 +14,10 @@ from textual.coordinate import Coordinate
 from textual.widgets import Header, Label
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from lakehouse_core.errors import CancelledError, PhaseFailed
+from lakehouse_core.errors import CancelledError, LakehouseError, PhaseFailed
 from lakehouse_core.models import PhasePlan
 from lakehouse_core.ports import CancelToken
+from lakehouse_core.report import NO_TABLES_HINT
 from tui.app import RunningPhase
 from tui.messages import (
     LastResultsLoaded,
@@ -56,6 +57,7 @@ class OverviewScreen(LakehouseScreen):
         Binding("l", "service_logs", "Service logs", id="service.logs", show=False),
         Binding("S", "setup_services", "Set up services", id="service.setup", show=False),
         Binding("w", "runs", "Runs", id="overview.runs"),
+        Binding("v", "report", "Report", id="overview.report"),
     ]
 
     def __init__(self) -> None:
@@ -70,6 +72,12 @@ class OverviewScreen(LakehouseScreen):
         from tui.screens.runs import RunsScreen
 
         self.app.push_screen(RunsScreen())
+
+    def action_report(self) -> None:
+        """The Report screen: phase 3's revenue trend, top customers, categories, time-travel count."""
+        from tui.screens.report import ReportScreen
+
+        self.app.push_screen(ReportScreen())
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -208,13 +216,26 @@ class OverviewScreen(LakehouseScreen):
     # ------------------------------------------------------------------ phases
     @work(thread=True, group="phase-results", exit_on_error=False)
     def load_last_results(self) -> None:
-        self.post_message(LastResultsLoaded(self.backend.phases.last_results()))
+        results = self.backend.phases.last_results()
+        self.post_message(LastResultsLoaded(results, self._has_tables()))
+
+    def _has_tables(self) -> bool | None:
+        """Whether the catalog holds a table; None when it cannot say (a service is down)."""
+        catalog = self.backend.catalog
+        try:
+            return any(catalog.list_tables(ns) for ns in catalog.list_namespaces())
+        except LakehouseError:
+            return None
 
     @on(LastResultsLoaded)
     def show_last_results(self, message: LastResultsLoaded) -> None:
         table = self.query_one(PhaseResultsTable)
         for phase in sorted(message.results):
             table.show(message.results[phase])
+        if message.has_tables is False and self.running_phase is None:
+            first = 1 not in message.results or not message.results[1].ok
+            hint = NO_TABLES_HINT if first else "no tables yet: press 2 (phase 1 has run)"
+            self.query_one("#phase-status", Label).update(hint)
 
     def action_run_phase(self, phase: int) -> None:
         if self.running_phase is not None:

@@ -16,6 +16,7 @@ from tui.screens.base import LakehouseScreen
 from tui.screens.modals import ConfirmActionModal
 from tui.widgets.footer import LakehouseFooter
 
+NO_RUNS = "escape, then 1 (phase 1), then 2 (phase 2)"
 CSS = """
 RunsScreen #runs-box { width: 3fr; border: round $primary; }
 RunsScreen #run-box { width: 4fr; border: round $primary; }
@@ -91,6 +92,8 @@ class RunsScreen(LakehouseScreen):
             )
         if self.runs:
             self._load_preview(self.runs[0].run_id)
+        else:
+            self.query_one("#run-title", Label).update(f"no runs yet: {NO_RUNS}")
 
     @on(DataTable.RowHighlighted, "#runs")
     def run_highlighted(self, event: DataTable.RowHighlighted) -> None:

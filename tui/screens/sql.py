@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from lakehouse_core.errors import CancelledError, LakehouseError, QueryError
 from lakehouse_core.models import AsOf, QueryResult
+from lakehouse_core.report import NO_TABLES_ELSEWHERE
 from lakehouse_core.sqlparse import Vocabulary, vocabulary
 from tui.export import ExportFormat, export_result
 from tui.messages import QueryFailed, QueryFinished, QueryPreviewed
@@ -287,7 +288,9 @@ class SqlScreen(LakehouseScreen):
         self.previewing = False
         status = "cancelled" if message.cancelled else "failed"
         error = self.query_one("#query-error", Static)
-        error.update(f"Query {status}: {message.message}")
+        empty = self.schema is not None and not self.schema.tables
+        hint = f"\n{NO_TABLES_ELSEWHERE}" if empty else ""
+        error.update(f"Query {status}: {message.message}{hint}")
         error.display = True
         self.query_one(ResultsTable).display = False
         self.query_one("#result-summary", Label).update(f"query {status}")
