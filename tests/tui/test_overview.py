@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Label, RichLog
+from textual.widgets import Label
 
 from lakehouse_core.settings import LakehouseSettings
 from tests.tui.conftest import SIZE, cells, settle, text_of
@@ -11,6 +11,7 @@ from tui.app import LakehouseApp
 from tui.messages import PhaseProgress, StatusesLoaded
 from tui.screens.modals import ConfirmPhaseModal
 from tui.screens.overview import OverviewScreen
+from tui.widgets.phase_log import PhaseLog
 from tui.widgets.phase_panel import PhaseProgressPanel
 
 
@@ -74,12 +75,13 @@ async def test_phase_key_shows_plan_then_runs_with_progress(settings: LakehouseS
         assert all(r.total == 2_000 and r.done == 2_000 and r.percentage == 1.0 for r in rows.values())
         assert all(r.finished for r in rows.values())
         results = cells(screen.query_one("#phase-results"))
-        assert results[0] == ["1", "ok", "4.5 s", "raw 2,000, bronze 1,997", "3", "0", "2026-01-01 12:00:00"]
+        # 130 columns: no Snaps column, the summary cut with an ellipsis (the status line has it whole)
+        assert results[0] == ["1", "ok", "4.5 s", "raw 2,000, bronze …", "3", "2026-01-01 12:00:00"]
         assert results[1][1] == "never run"
         assert text_of(screen.query_one("#phase-status", Label)) == (
             "phase 1 finished in 4.5 s: raw 2,000, bronze 1,997; quality failures 3; snapshots 0"
         )
-        log = "\n".join(line.text for line in screen.query_one(RichLog).lines)
+        log = "\n".join(screen.query_one(PhaseLog).texts)
         assert "[bronze] start: Type raw rows into Bronze Parquet, quarantine malformed rows" in log
         assert "[quality] 2,000 rows" in log
         progress = [m for m in messages if isinstance(m, PhaseProgress)]
@@ -112,6 +114,11 @@ async def test_phase_2_result_lists_snapshots_and_last_results_are_loaded(
     phases.run(2)  # a previous run, persisted by the backend
     app = LakehouseApp(backend, settings)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        rows = cells(app.screen.query_one("#phase-results"))
+        # 130 columns: no Snaps column, the summary cut with an ellipsis
+        assert rows[1] == ["2", "ok", "4.5 s", "silver 4,997, gold…", "0", "2026-01-01 12:00:00"]
+        await pilot.resize_terminal(160, 48)  # wide enough for every column
         await settle(pilot)
         rows = cells(app.screen.query_one("#phase-results"))
         assert rows[1] == ["2", "ok", "4.5 s", "silver 4,997, gold 92", "0", "2", "2026-01-01 12:00:00"]

@@ -35,7 +35,7 @@ from tui.screens.modals import ConfirmActionModal, ConfirmPhaseModal, LogsModal
 from tui.widgets import fmt
 from tui.widgets.footer import LakehouseFooter
 from tui.widgets.phase_log import PhaseLog
-from tui.widgets.phase_panel import PhaseProgressPanel, PhaseResultsTable
+from tui.widgets.phase_panel import PhaseProgressPanel, PhaseResultsTable, result_summary
 from tui.widgets.service_table import ServiceTable
 
 ControlAction = Literal["start", "stop", "restart"]
@@ -325,7 +325,7 @@ class OverviewScreen(LakehouseScreen):
             result = message.result
             summary = (
                 f"phase {result.phase} finished in {fmt.seconds(result.seconds)}: "
-                f"{fmt.layers(result.rows_per_layer)}; quality failures {result.quality_failures}; "
+                f"{result_summary(result)}; quality failures {result.quality_failures}; "
                 f"snapshots {len(result.snapshots)}"
             )
             status.update(summary)

@@ -138,9 +138,10 @@ MIN_SUMMARY = 16
 
 def result_columns(width: int, padding: int = 1) -> tuple[ResultColumn, ...]:
     """The columns that fit ``width`` cells whole, the summary getting the rest (at least MIN_SUMMARY):
-    the full set, else without Fails and Snaps, a short Started, a one-cell Phase, then without Time."""
+    the full set, else without Snaps, without Fails, a short Started, a one-cell Phase, then without Time."""
     candidates = [
         FULL_COLUMNS,
+        tuple(c for c in FULL_COLUMNS if c.key != "snaps"),
         tuple(c for c in FULL_COLUMNS if c.key not in ("fails", "snaps")),
     ]
     short = tuple(SHORT_STARTED if c.key == "started" else c for c in candidates[-1])
@@ -208,7 +209,7 @@ class PhaseResultsTable(DataTable[Text | str]):
                 "phase": str(phase),
                 "status": Text("ok", style="green") if result.ok else Text("failed", style="bold red"),
                 "time": fmt.seconds(result.seconds),
-                "summary": result_summary(result),
+                "summary": self._fit("summary", result_summary(result)),
                 "fails": str(result.quality_failures),
                 "snaps": str(len(result.snapshots)),
                 "started": fmt.when(result.started_at)
@@ -216,6 +217,11 @@ class PhaseResultsTable(DataTable[Text | str]):
                 else result.started_at.strftime("%m-%d %H:%M"),
             }
         return [values.get(column.key, "-") for column in self._columns]
+
+    def _fit(self, key: str, text: str) -> str:
+        """``text`` cut to its column's width with an ellipsis, so that a cut shows as one."""
+        width = next((c.width for c in self._columns if c.key == key), len(text))
+        return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
     def _started_width(self) -> int:
         return next((c.width for c in self._columns if c.key == "started"), 0)
