@@ -215,10 +215,10 @@ class LakehouseApp(App[None]):
 
         self.push_screen(
             ConfirmActionModal(
-                f"Quit while phase {running.phase} ({running.title}) runs?",
-                f"Phase {running.phase} is cancelled first (what readers see stays as it was before it "
-                "started); the app exits once it has stopped.",
-                "Cancel phase and quit",
+                f"Quit while phase {running.phase} runs?",
+                f"{running.title}: cancelled first (what readers see stays as it was before it started); "
+                "the app exits once the phase has stopped.",
+                "Cancel phase, quit",
             ),
             confirmed,
         )
