@@ -57,7 +57,9 @@ async def test_quit_during_a_phase_asks_then_cancels_and_waits_for_it(settings: 
         modal = app.screen
         assert isinstance(modal, ConfirmActionModal)
         assert text_of(modal.query_one("#action-question")) == "Quit while phase 1 runs?"
-        assert text_of(modal.query_one("#action-detail")).startswith("Ingest raw data to Bronze: cancelled first")
+        assert text_of(modal.query_one("#action-detail")).startswith(
+            "Ingest raw data to Bronze: cancelled first"
+        )
         await pilot.press("n")  # declined: the phase goes on, the app stays
         await pilot.pause()
         assert app.screen is overview and overview.running_phase == 1 and not exits
