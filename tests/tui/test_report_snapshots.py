@@ -27,7 +27,14 @@ def empty_backend() -> FakeBackend:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_report_with_data(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
     app = LakehouseApp(make_fake_backend(orders=1_000), make_settings(tmp_path))
-    assert snap_compare(app, terminal_size=size, run_before=steps("3", "y", "v"))
+
+    async def run(pilot: Pilot[None]) -> None:
+        await steps("3", "y", "v")(pilot)
+        await pilot.wait_for_scheduled_animations()
+        await settle(pilot)  # the side's tables size themselves at idle time
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=size, run_before=run)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

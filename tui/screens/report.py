@@ -108,6 +108,7 @@ class ReportScreen(LakehouseScreen):
             customers.add_row(
                 Text(c.customer_id), f"{c.orders:,}", Text(money(c.lifetime_value), justify="right")
             )
+        customers.focus()  # one focus whatever painted first: up/down move through the customers
         categories = self.query_one("#categories", DataTable)
         categories.clear()
         for g in report.categories:

@@ -14,7 +14,7 @@ from lakehouse_core.units import unit_of
 from tui.widgets.time_plot import _BUILD_LOCK
 
 BAR_COLOR = (66, 165, 245)
-DATE_LABEL = 6  # "11-30" and a gap
+DATE_LABEL = 8  # "11-30" and room on both sides (labels closer than that are shifted unpredictably)
 
 
 def date_ticks(days: tuple[RevenueDay, ...], width: int) -> tuple[list[float], list[str]]:
