@@ -337,6 +337,25 @@ class QueryResult:
 
 
 @dataclass(frozen=True)
+class QueryComparison:
+    """One statement run at two versions (e.g. two Nessie refs) and the rows that differ.
+
+    ``left_only``/``right_only``: indices of the rows of one result with no equal row in the other
+    (rows compared on ``columns``, the columns both results have; a row repeated n times on one side
+    and m < n times on the other differs n - m times)."""
+
+    left: QueryResult
+    right: QueryResult
+    left_only: tuple[int, ...]
+    right_only: tuple[int, ...]
+    columns: tuple[str, ...]
+
+    @property
+    def identical(self) -> bool:
+        return not self.left_only and not self.right_only
+
+
+@dataclass(frozen=True)
 class SnapshotDiff:
     """Rows added and removed between two snapshots of one table."""
 

@@ -24,6 +24,7 @@ from lakehouse_core.models import (
     PhaseResult,
     ProgressEvent,
     PublishPreview,
+    QueryComparison,
     QueryResult,
     RefInfo,
     RunInfo,
@@ -222,6 +223,28 @@ class SqlEngine(Protocol):
 
 
 @runtime_checkable
+class QueryComparer(Protocol):
+    """Runs one statement at two versions (two refs, snapshots or times) and finds the rows that differ."""
+
+    def compare(
+        self,
+        sql: str,
+        left: AsOf | None,
+        right: AsOf | None,
+        *,
+        limit: int | None = None,
+        cancel: CancelToken | None = None,
+    ) -> QueryComparison:
+        """Run ``sql`` as of ``left`` then as of ``right`` (at most ``limit`` rows each) and diff them.
+
+        Raises:
+            QueryError: either run failed (the engine's message).
+            CancelledError: ``cancel`` was triggered, or the engine's ``cancel()`` interrupted a run.
+        """
+        ...
+
+
+@runtime_checkable
 class MetricsSource(Protocol):
     """Instant and range series, panels to draw, alert evaluation."""
 
@@ -313,3 +336,5 @@ class Backend:
     """None when the mode cannot maintain its tables."""
     runs: RunControl | None = None
     """Runs of phases 1-2: audits, publish, discard."""
+    compare: QueryComparer | None = None
+    """One statement on two refs, side by side (None when the mode cannot compare)."""

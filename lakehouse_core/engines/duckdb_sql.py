@@ -8,6 +8,10 @@ syntax tree, never inside a literal or a comment) reads a view pinned to that sn
 statement the tables it names are re-resolved (one ``load_table`` each) and their views replaced
 only when the metadata location or the selected snapshot changed.
 
+A catalog whose refs span every table (Nessie) passes ``ref_catalog``: as of such a ref, every table
+of the statement is read from the catalog of that ref, and views of tables the ref lacks are dropped.
+Otherwise a ref is an Iceberg ref of each table (tables without it are read at their current snapshot).
+
 The engine runs reads only: each statement is classified by DuckDB's parser before anything runs
 (``sqlparse.refused_kind``) and any other one is refused with "read-only: COPY statements are not
 allowed". Its connection is opened on first use and sandboxed (``duckdb_session.sandbox``): it
@@ -17,6 +21,7 @@ reads the warehouse and nothing else, and its configuration is locked.
 from __future__ import annotations
 
 import logging
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -95,6 +100,7 @@ class DuckDbSqlEngine:
         extra_extensions: tuple[str, ...] = (),
         init_sql: tuple[str, ...] = (),
         snapshot_table: Callable[[Table, int], Table] | None = None,
+        ref_catalog: Callable[[str], Catalog] | None = None,
         readable: Sequence[str] | None = None,
         spool_dir: Path | None = None,
         spool_bytes: int = 0,
@@ -104,12 +110,15 @@ class DuckDbSqlEngine:
         it fails, or ``use_extension`` is False, views read pyiceberg scans instead of ``iceberg_scan``.
         ``snapshot_table(table, snapshot_id)`` gives the Table whose metadata file holds an older
         snapshot, for catalogs whose current metadata file drops old snapshots (Nessie's REST).
+        ``ref_catalog(ref)`` gives the catalog that serves catalog-wide ref ``ref`` (a Nessie branch,
+        tag or commit; raising NotFoundError for an unknown one); None: refs are Iceberg table refs.
         ``readable``: the only locations DuckDB may read (default: the catalog's ``warehouse``).
         ``spool_dir``/``spool_bytes``: results over ``spool_bytes`` go to a memory-mapped Arrow file
         there (``spool.ResultSpool``); 0 keeps them in memory.
         Nothing is opened here: the connection is made, and the extensions loaded, on first use."""
         self._catalog = catalog
         self._snapshot_table = snapshot_table
+        self._ref_catalog = ref_catalog
         self._lock = threading.Lock()
         self._state = threading.Lock()  # guards _running / _cancel_requested
         self._running = False
@@ -156,11 +165,11 @@ class DuckDbSqlEngine:
                 self._con_ = None
 
     # ------------------------------------------------------------ views
-    def _known_tables(self) -> list[tuple[str, str]]:
+    def _known_tables(self, catalog: Catalog) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
-        for ns in self._catalog.list_namespaces():
+        for ns in catalog.list_namespaces():
             try:
-                out.extend((".".join(i[:-1]), i[-1]) for i in self._catalog.list_tables(ns))
+                out.extend((".".join(i[:-1]), i[-1]) for i in catalog.list_tables(ns))
             except NoSuchNamespaceError:
                 continue
         return out
@@ -199,39 +208,58 @@ class DuckDbSqlEngine:
                 plan[key] = snap.snapshot_id if snap else None
         return plan
 
-    def _rewrite_version_as_of(self, sql: str, known: list[tuple[str, str]]) -> str:
-        """Turn Dremio-style ``ns.tbl VERSION AS OF <snapshot id>`` into a view pinned to that snapshot."""
+    def _rewrite_version_as_of(
+        self, sql: str, known: list[tuple[str, str]], catalog: Catalog
+    ) -> tuple[str, set[tuple[str, str]]]:
+        """Turn Dremio-style ``ns.tbl VERSION AS OF <snapshot id>`` into a view pinned to that snapshot;
+        returns the statement and the pinned views it reads."""
         by_lower = {(ns.lower(), t.lower()): (ns, t) for ns, t in known}
         edits = []
+        pinned_views: set[tuple[str, str]] = set()
         for ref in table_refs(sql, DIALECT) or ():
             key = (ref.namespace.lower(), ref.name.lower())
             if ref.version is None or key not in by_lower:
                 continue
             ns, name = by_lower[key]
             snapshot_id = ref.version
-            tbl = self._catalog.load_table(f"{ns}.{name}")
+            tbl = catalog.load_table(f"{ns}.{name}")
             if tbl.snapshot_by_id(snapshot_id) is None:
                 raise QueryError(f"snapshot {snapshot_id} does not exist in table {ns}.{name}", ENGINE)
             pinned = (ns, f"{name}__snapshot_{snapshot_id}")
             if self._views.get(pinned) != (tbl.metadata_location, snapshot_id):
                 self._create_view(pinned, tbl, snapshot_id)
                 self._views[pinned] = (tbl.metadata_location, snapshot_id)
+            pinned_views.add(pinned)
             edits.append((ref.start, ref.clause_end, f"{_quote(pinned[0])}.{_quote(pinned[1])}"))
-        return replace_spans(sql, edits)
+        return replace_spans(sql, edits), pinned_views
+
+    def _catalog_as_of(self, as_of: AsOf | None) -> tuple[Catalog, AsOf | None]:
+        """The catalog a statement reads and what is left of ``as_of`` once a catalog-wide ref chose it."""
+        if as_of is None or not as_of.ref or self._ref_catalog is None:
+            return self._catalog, as_of
+        return self._ref_catalog(as_of.ref), dataclasses.replace(as_of, ref=None)
+
+    def _drop_views(self, keep: set[tuple[str, str]]) -> None:
+        """Drop the views of tables the statement's catalog does not hold (another ref's, dropped ones)."""
+        for key in [k for k in self._views if k not in keep]:
+            self._con.execute(f"DROP VIEW IF EXISTS {_quote(key[0])}.{_quote(key[1])}")
+            del self._views[key]
 
     def _refresh_views(self, sql: str, as_of: AsOf | None) -> str:
         """Create/replace the views ``sql`` reads; returns ``sql`` with VERSION AS OF rewritten."""
+        catalog, as_of = self._catalog_as_of(as_of)
         try:
-            known = self._known_tables()
-            sql = self._rewrite_version_as_of(sql, known)
+            known = self._known_tables(catalog)
+            sql, pinned = self._rewrite_version_as_of(sql, known, catalog)
             refs = referenced_tables(sql, known)
-            tables = {key: self._catalog.load_table(f"{key[0]}.{key[1]}") for key in refs}
+            tables = {key: catalog.load_table(f"{key[0]}.{key[1]}") for key in refs}
         except (NoSuchTableError, NoSuchNamespaceError) as exc:
             raise QueryError(f"catalog changed while resolving tables: {exc}", ENGINE) from exc
+        self._drop_views({*known, *pinned})
         plan = self._plan_snapshots(tables, as_of)
         for key in known if self._uses_extension else ():  # views of unnamed tables, cheap
             if key not in tables and key not in self._views:
-                tables[key] = self._catalog.load_table(f"{key[0]}.{key[1]}")
+                tables[key] = catalog.load_table(f"{key[0]}.{key[1]}")
                 head = tables[key].current_snapshot()
                 plan[key] = head.snapshot_id if head else None
         for key, tbl in tables.items():

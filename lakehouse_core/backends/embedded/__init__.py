@@ -19,6 +19,7 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
         data_dir_probe,
         warehouse_probe,
     )
+    from lakehouse_core.engines.compare import EngineQueryComparer
     from lakehouse_core.engines.duckdb_sql import DuckDbSqlEngine
     from lakehouse_core.iceberg.browser import IcebergCatalogBrowser
     from lakehouse_core.iceberg.catalog import open_embedded_catalog, open_embedded_reader
@@ -88,4 +89,5 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
         phases=phases,
         maintenance=IcebergTableMaintenance(open_catalog, settings.maintenance),
         runs=phases.runs,
+        compare=EngineQueryComparer(sql),
     )

@@ -25,6 +25,7 @@ def build_stack(settings: LakehouseSettings) -> Backend:
     from lakehouse_core.backends.stack.rest_duckdb import RestDuckDbSqlEngine
     from lakehouse_core.backends.stack.sql_choice import StackSqlEngine
     from lakehouse_core.backends.stack.status import StackServiceStatusProvider
+    from lakehouse_core.engines.compare import EngineQueryComparer
 
     timeout_s = settings.http_timeout_s
     docker = None
@@ -67,4 +68,5 @@ def build_stack(settings: LakehouseSettings) -> Backend:
         setup=dremio_setup,
         maintenance=NessieTableMaintenance(settings, client),
         runs=phases.runs,
+        compare=EngineQueryComparer(sql),
     )
