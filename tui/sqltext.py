@@ -1,8 +1,10 @@
-"""Pure helpers of the SQL screen: the statement under the cursor, as-of parsing."""
+"""Pure helpers of the SQL screen: the statement under the cursor, as-of parsing, the ref picker's choices."""
 
 from __future__ import annotations
 
-from lakehouse_core.models import AsOf
+import dataclasses
+
+from lakehouse_core.models import AsOf, RefInfo
 from lakehouse_core.sqlparse import split_statements
 
 
@@ -47,3 +49,34 @@ def as_of_text(as_of: AsOf | None) -> str:
     if as_of.timestamp is not None:
         return as_of.timestamp.isoformat()
     return as_of.ref or ""
+
+
+def with_ref(as_of: AsOf | None, ref: str | None) -> AsOf | None:
+    """The as-of typed in the field, read on ref ``ref`` (the ref picker's choice; None: current).
+
+    A ref typed in the field wins over the picker; a snapshot id or time is read on the picked ref."""
+    if not ref:
+        return as_of
+    if as_of is None:
+        return AsOf(ref=ref)
+    if as_of.ref:
+        return as_of
+    return dataclasses.replace(as_of, ref=ref)
+
+
+def split_ref(as_of: AsOf | None) -> tuple[str | None, str]:
+    """``(picker ref, field text)`` that ``with_ref(parse_as_of(text), ref)`` reads back as ``as_of``."""
+    if as_of is None:
+        return None, ""
+    if as_of.ref and (as_of.snapshot_id is not None or as_of.timestamp is not None):
+        return as_of.ref, as_of_text(dataclasses.replace(as_of, ref=None))
+    return None, as_of_text(as_of)
+
+
+def ref_choices(refs: list[RefInfo]) -> list[tuple[str, str]]:
+    """``(name, label)`` per ref name, in the backend's order (embedded refs repeat per table)."""
+    seen: dict[str, str] = {}
+    for ref in refs:
+        if ref.name not in seen:
+            seen[ref.name] = ref.name if ref.kind == "branch" else f"{ref.name} (tag)"
+    return list(seen.items())

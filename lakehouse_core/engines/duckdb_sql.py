@@ -20,8 +20,8 @@ reads the warehouse and nothing else, and its configuration is locked.
 
 from __future__ import annotations
 
-import logging
 import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence

@@ -18,8 +18,9 @@ def _result(table: pa.Table, as_of: AsOf | None = None) -> QueryResult:
 
 
 def test_changed_added_and_removed_rows_are_found_both_ways() -> None:
-    left = pa.table({"day": [1, 2, 3, 4], "revenue": [Decimal("1.00"), Decimal("2.00"), None, Decimal("4.00")]})
-    right = pa.table({"day": [1, 2, 3, 5], "revenue": [Decimal("1.00"), Decimal("2.50"), None, Decimal("5.00")]})
+    one, two, four, five = Decimal("1.00"), Decimal("2.00"), Decimal("4.00"), Decimal("5.00")
+    left = pa.table({"day": [1, 2, 3, 4], "revenue": [one, two, None, four]})
+    right = pa.table({"day": [1, 2, 3, 5], "revenue": [one, Decimal("2.50"), None, five]})
     left_only, right_only, columns = diff_rows(left, right)
     assert left_only == (1, 3)  # day 2 changed, day 4 only on the left; NULL equals NULL
     assert right_only == (1, 3)

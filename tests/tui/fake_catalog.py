@@ -290,6 +290,12 @@ DAILY_SALES = (
     (T0.date() + timedelta(days=1), 175, Decimal("9001.25"), 149, Decimal("51.44")),
     (T0.date() + timedelta(days=2), 190, Decimal("10200.00"), 160, Decimal("53.68")),
 )
+DAILY_SALES_ETL = (  # branch "etl": day 2 recomputed, day 4 added
+    DAILY_SALES[0],
+    (T0.date() + timedelta(days=1), 176, Decimal("9051.25"), 149, Decimal("51.43")),
+    DAILY_SALES[2],
+    (T0.date() + timedelta(days=3), 160, Decimal("8800.00"), 140, Decimal("55.00")),
+)
 
 
 class FakeSqlEngine:
@@ -338,10 +344,11 @@ class FakeSqlEngine:
         if text.startswith("selec ") or not text.startswith(("select", "with")):
             raise QueryError(f'Parser Error: syntax error at or near "{sql.split()[0]}"', engine="fake")
         if "gold.daily_sales" in text:
+            etl = as_of is not None and as_of.ref == "etl"
             return QueryResult(
                 ("date", "num_orders", "total_revenue", "unique_customers", "avg_order_value"),
                 ("DATE", "BIGINT", "DECIMAL(18,2)", "BIGINT", "DECIMAL(18,2)"),
-                arrow_rows(DAILY_SALES, DAILY_SALES_SCHEMA),
+                arrow_rows(DAILY_SALES_ETL if etl else DAILY_SALES, DAILY_SALES_SCHEMA),
                 "fake",
                 0.012,
                 sql=sql,

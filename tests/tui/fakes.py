@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
+from lakehouse_core.engines.compare import EngineQueryComparer
 from lakehouse_core.errors import (
     LakehouseError,
     PhaseFailed,
@@ -381,13 +382,15 @@ def make_fake_backend(
 ) -> FakeBackend:
     """Build a FakeBackend (embedded mode)."""
     gate = gate or Gate()
+    sql = FakeSqlEngine(gate)
     return FakeBackend(
         "embedded",
         FakeStatusProvider(gate),
         FakeCatalog(gate),
-        FakeSqlEngine(gate),
+        sql,
         FakeMetrics(gate),
         FakePhaseRunner(gate, orders, chunk, delay_s),
         maintenance=FakeMaintenance(gate),
+        compare=EngineQueryComparer(sql),  # the core's diff over the fake engine's results
         gate=gate,
     )

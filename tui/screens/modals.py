@@ -1,4 +1,5 @@
-"""Modal dialogs: confirm a phase (showing its plan) or an action, ask for a name or a path, show logs."""
+"""Modal dialogs: confirm a phase (showing its plan) or an action, ask for a name or a path, pick one of
+a list, show logs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, RichLog, Static
+from textual.widgets import Button, Input, Label, OptionList, RichLog, Static
+from textual.widgets.option_list import Option
 
 from lakehouse_core.models import PhasePlan
 
@@ -131,6 +133,33 @@ class InputModal(ModalScreen[str | None]):
             self.dismiss(value)
         else:
             self.notify("a value is required", severity="warning")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ChoiceModal(ModalScreen[str | None]):
+    """Picks one of ``choices`` (value, label); None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel")]
+
+    def __init__(self, title: str, choices: list[tuple[str, str]]) -> None:
+        super().__init__(classes="modal")
+        self.prompt = title
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="choice-dialog", classes="dialog"):
+            yield Label(self.prompt, id="choice-title")
+            yield OptionList(*(Option(label, id=value) for value, label in self.choices), id="choice-list")
+            yield Label("enter: choose · escape: cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(str(event.option_id))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

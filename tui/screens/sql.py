@@ -1,10 +1,13 @@
-"""SQL: editor with completion, schema browser, as-of selector, capped results grid, history, export,
-cancel, in-place errors."""
+"""SQL: editor with completion, schema browser, ref picker and as-of selector, capped results grid,
+one statement on two refs side by side, history, export, cancel, in-place errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,20 +17,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Header, Input, Label, OptionList, Static, TabbedContent, TabPane, Tree
+from textual.widgets import Header, Input, Label, OptionList, Select, Static, TabbedContent, TabPane, Tree
 from textual.widgets.option_list import Option
 
 from lakehouse_core.errors import CancelledError, LakehouseError, QueryError
-from lakehouse_core.models import AsOf, QueryResult
+from lakehouse_core.models import AsOf, QueryComparison, QueryResult, RefInfo
+from lakehouse_core.ports import CancelToken
 from lakehouse_core.report import NO_TABLES_ELSEWHERE
 from lakehouse_core.sqlparse import Vocabulary, vocabulary
 from tui.export import ExportFormat, export_result
 from tui.messages import QueryFailed, QueryFinished, QueryPreviewed
 from tui.screens.base import LakehouseScreen
-from tui.screens.modals import InputModal
+from tui.screens.modals import ChoiceModal, InputModal
 from tui.sqlcomplete import Completion, Schema, complete, load_schema
-from tui.sqltext import as_of_text, parse_as_of, statement_at
+from tui.sqltext import parse_as_of, ref_choices, split_ref, statement_at, with_ref
 from tui.widgets import fmt
+from tui.widgets.compare_view import CompareView, compare_summary, version_name
 from tui.widgets.completion_list import CompletionList
 from tui.widgets.footer import LakehouseFooter
 from tui.widgets.results_table import ResultsTable, result_summary
@@ -77,6 +82,16 @@ class VocabularyLoaded(Message, bubble=False):
     vocabulary: Vocabulary
 
 
+@dataclass
+class RefsLoaded(Message, bubble=False):
+    refs: list[RefInfo]
+
+
+@dataclass
+class CompareFinished(Message, bubble=False):
+    comparison: QueryComparison
+
+
 class SqlScreen(LakehouseScreen):
     """Run SQL against the lakehouse, optionally as of a ref, snapshot or time."""
 
@@ -91,6 +106,8 @@ class SqlScreen(LakehouseScreen):
         Binding("f7", "select_all", "Select all", id="sql.select_all"),
         Binding("ctrl+space,ctrl+@", "complete", "Complete", id="sql.complete", show=False),
         Binding("ctrl+l", "focus_as_of", "As of", id="sql.as_of"),
+        Binding("ctrl+n", "focus_ref", "Ref", id="sql.ref"),
+        Binding("ctrl+f", "compare", "Compare", id="sql.compare", priority=True),
         Binding("f8", "export('csv')", "Export CSV", id="sql.export_csv"),
         Binding("f9", "export('parquet')", "Export Parquet", id="sql.export_parquet"),
         Binding("f10", "focus_editor", "Editor", id="sql.editor"),
@@ -106,6 +123,9 @@ class SqlScreen(LakehouseScreen):
         self._started = 0.0
         self._exports = 0
         self._as_of: AsOf | None = None
+        self._compare_cancel: CancelToken | None = None
+        self.ref_names: list[str] = []
+        self.comparison: QueryComparison | None = None
         self.schema: Schema | None = None
         self.vocabulary: Vocabulary | None = None
 
@@ -122,12 +142,15 @@ class SqlScreen(LakehouseScreen):
             with Vertical(id="sql-main"):
                 yield SqlEditor(DEFAULT_SQL, id="editor")
                 with Horizontal(id="sql-toolbar"):
+                    yield Label("ref", id="ref-label")
+                    yield Select[str]([], prompt="current", id="ref")
                     yield Label("as of", id="as-of-label")
                     yield Input(placeholder="current · ref · snapshot id · ISO time", id="as-of")
                     yield Label("ready", id="sql-status")
                 yield Label("", id="result-summary")
                 yield Static("", id="query-error")
                 yield ResultsTable(id="results")
+                yield CompareView(id="compare")
         yield CompletionList(id="completions")
         yield LakehouseFooter()
 
@@ -137,6 +160,7 @@ class SqlScreen(LakehouseScreen):
 
     def on_mount(self) -> None:
         self.query_one("#query-error").display = False
+        self.query_one(CompareView).display = False
         self.query_one(SchemaTree).show_message("loading the catalog…")
         self.editor.completer = self.completions
         self.editor.focus()
@@ -145,6 +169,7 @@ class SqlScreen(LakehouseScreen):
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
         self.load_schema()  # tables may have come or gone since the screen was last shown
+        self.load_refs()
 
     # ------------------------------------------------------------------ schema + completion
     @work(thread=True, exclusive=True, group="sql-schema", exit_on_error=False)
@@ -158,6 +183,38 @@ class SqlScreen(LakehouseScreen):
             self.post_message(SchemaFailed(f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(SchemaLoaded(schema))
+
+    @work(thread=True, exclusive=True, group="sql-refs", exit_on_error=False)
+    def load_refs(self) -> None:
+        """The ref picker's choices: Nessie's branches and tags (stack), the tables' refs (embedded)."""
+        try:
+            refs = self.backend.catalog.list_refs()
+        except Exception:  # noqa: BLE001 - the picker keeps its choices; queries show the real error
+            return
+        self.post_message(RefsLoaded(refs))
+
+    @on(RefsLoaded)
+    def show_refs(self, message: RefsLoaded) -> None:
+        choices = ref_choices(message.refs)
+        names = [name for name, _ in choices]
+        if names == self.ref_names:
+            return
+        picker = self.query_one("#ref", Select)
+        chosen = picker.value
+        self.ref_names = names
+        picker.set_options([(label, name) for name, label in choices])
+        if isinstance(chosen, str) and chosen in names:
+            picker.value = chosen
+
+    @property
+    def picked_ref(self) -> str | None:
+        """The ref picker's choice (None: the backend's current ref)."""
+        value = self.query_one("#ref", Select).value
+        return value if isinstance(value, str) else None
+
+    def chosen_as_of(self) -> AsOf | None:
+        """What the ref picker and the as-of field select together."""
+        return with_ref(parse_as_of(self.query_one("#as-of", Input).value), self.picked_ref)
 
     @work(thread=True, group="sql-vocabulary", exit_on_error=False)
     def load_vocabulary(self) -> None:
@@ -200,21 +257,25 @@ class SqlScreen(LakehouseScreen):
         return editor.selected_text.strip() or statement_at(editor.text, editor.cursor_location)
 
     def action_run(self) -> None:
-        self.run_sql(self.current_statement(), self.query_one("#as-of", Input).value)
+        self.run_sql(self.current_statement(), self.chosen_as_of())
 
-    def run_sql(self, sql: str, as_of_text: str) -> None:
-        """Run ``sql`` as of ``as_of_text`` (see parse_as_of) unless a query is running."""
+    def _can_start(self, sql: str) -> bool:
         if not sql:
             self.notify("nothing to run: the editor is empty", severity="warning")
-            return
+            return False
         if self.running:
             self.notify("a query is still running (ctrl+g cancels it)", severity="warning")
+            return False
+        return True
+
+    def run_sql(self, sql: str, as_of: AsOf | None) -> None:
+        """Run ``sql`` as of ``as_of`` unless a query is running."""
+        if not self._can_start(sql):
             return
         self.running = True
         self.previewing = False
         self._cancel = threading.Event()
         self._started = time.monotonic()
-        as_of = parse_as_of(as_of_text)
         self._as_of = as_of
         self.query_one("#sql-status", Label).update(f"running{' ' + as_of.describe() if as_of else ''}…")
         self.execute(sql, as_of, self._cancel)
@@ -222,9 +283,16 @@ class SqlScreen(LakehouseScreen):
     @work(thread=True, exclusive=True, group="sql", exit_on_error=False)
     def execute(self, sql: str, as_of: AsOf | None, cancel: threading.Event) -> None:
         """Run ``sql`` once; the engine's first page is shown while it reads the rest."""
+        with self._failures(sql):
+            result = self._fetch(sql, as_of, cancel)
+        self.post_message(QueryFinished(result))
+
+    @contextmanager
+    def _failures(self, sql: str) -> Iterator[None]:
+        """Report an exception of the block as QueryFailed (then re-raise it for the worker)."""
         started = time.monotonic()
         try:
-            result = self._fetch(sql, as_of, cancel)
+            yield
         except CancelledError as exc:
             self.post_message(QueryFailed(sql, str(exc), time.monotonic() - started, cancelled=True))
             raise
@@ -234,7 +302,6 @@ class SqlScreen(LakehouseScreen):
         except BaseException as exc:
             self.post_message(QueryFailed(sql, f"{type(exc).__name__}: {exc}", time.monotonic() - started))
             raise
-        self.post_message(QueryFinished(result))
 
     def _fetch(self, sql: str, as_of: AsOf | None, cancel: threading.Event) -> QueryResult:
         def first_page(first: QueryResult) -> None:
@@ -255,6 +322,7 @@ class SqlScreen(LakehouseScreen):
         first = message.result
         self.previewing = True
         self.query_one("#query-error").display = False
+        self.query_one(CompareView).display = False
         grid = self.query_one(ResultsTable)
         grid.display = True
         grid.show_result(first, self.settings.tui.display_cap)
@@ -271,6 +339,7 @@ class SqlScreen(LakehouseScreen):
         self.result = result
         tui = self.settings.tui
         self.query_one("#query-error").display = False
+        self.query_one(CompareView).display = False
         grid = self.query_one(ResultsTable)
         grid.display = True
         grid.show_result(result, tui.display_cap, keep_position=self.previewing)
@@ -293,6 +362,7 @@ class SqlScreen(LakehouseScreen):
         error.update(f"Query {status}: {message.message}{hint}")
         error.display = True
         self.query_one(ResultsTable).display = False
+        self.query_one(CompareView).display = False
         self.query_one("#result-summary", Label).update(f"query {status}")
         self.query_one("#sql-status", Label).update("ready")
         self._remember(HistoryEntry(message.sql, self._as_of, message.elapsed_s, None, message.message))
@@ -313,9 +383,73 @@ class SqlScreen(LakehouseScreen):
         """Run a history entry again, as of the same version."""
         entry = self.history[int(str(event.option_id)) - 1]
         self.editor.text = entry.sql
-        as_of = as_of_text(entry.as_of)
-        self.query_one("#as-of", Input).value = as_of
-        self.run_sql(entry.sql, as_of)
+        ref, text = split_ref(entry.as_of)
+        picker = self.query_one("#ref", Select)
+        if ref in self.ref_names:
+            picker.value = ref
+        else:
+            picker.clear()
+        self.query_one("#as-of", Input).value = text
+        self.run_sql(entry.sql, entry.as_of)
+
+    # ------------------------------------------------------------------ two refs side by side
+    def action_compare(self) -> None:
+        """Run the statement on the picked ref and on a second ref chosen now, side by side."""
+        sql = self.current_statement()
+        if self.backend.compare is None:
+            self.notify("this mode cannot compare refs", severity="warning")
+            return
+        if not self._can_start(sql):
+            return
+        left = self.chosen_as_of()
+        others = [name for name in self.ref_names if name != (left.ref if left else None)]
+        if not others:
+            self.notify("no other ref to compare with", severity="warning")
+            return
+
+        def chosen(ref: str | None) -> None:
+            if ref:
+                right = with_ref(dataclasses.replace(left, ref=None), ref) if left else AsOf(ref=ref)
+                self.run_compare(sql, left, right)
+
+        self.app.push_screen(
+            ChoiceModal(f"Compare {version_name(left)} with", [(n, n) for n in others]), chosen
+        )
+
+    def run_compare(self, sql: str, left: AsOf | None, right: AsOf | None) -> None:
+        """Run ``sql`` as of ``left`` and ``right`` and show both grids (unless a query is running)."""
+        if not self._can_start(sql):
+            return
+        self.running = True
+        self.previewing = False
+        self._cancel = threading.Event()
+        self._compare_cancel = CancelToken()
+        self._as_of = left
+        versions = f"{version_name(left)} ↔ {version_name(right)}"
+        self.query_one("#sql-status", Label).update(f"comparing {versions}…")
+        self.compare(sql, left, right, self._compare_cancel)
+
+    @work(thread=True, exclusive=True, group="sql", exit_on_error=False)
+    def compare(self, sql: str, left: AsOf | None, right: AsOf | None, cancel: CancelToken) -> None:
+        assert self.backend.compare is not None
+        with self._failures(sql):
+            comparison = self.backend.compare.compare(
+                sql, left, right, limit=self.settings.tui.fetch_limit, cancel=cancel
+            )
+        self.post_message(CompareFinished(comparison))
+
+    @on(CompareFinished)
+    def show_compare(self, message: CompareFinished) -> None:
+        comparison = message.comparison
+        self.running = False
+        self.comparison = comparison
+        self.query_one("#query-error").display = False
+        self.query_one(ResultsTable).display = False
+        view = self.query_one(CompareView)
+        view.display = True
+        view.show(comparison, self.settings.tui.display_cap)
+        self.query_one("#result-summary", Label).update(compare_summary(comparison))
+        self.query_one("#sql-status", Label).update("ready")
 
     # ------------------------------------------------------------------ cancel
     def action_cancel_query(self) -> None:
@@ -327,6 +461,8 @@ class SqlScreen(LakehouseScreen):
             return
         self.query_one("#sql-status", Label).update("cancelling…")
         self._cancel.set()  # a result that arrives anyway is dropped
+        if self._compare_cancel is not None:
+            self._compare_cancel.cancel()
         self.cancel_query()
 
     @work(thread=True, group="sql-cancel", exit_on_error=False)
@@ -351,6 +487,9 @@ class SqlScreen(LakehouseScreen):
 
     def action_focus_as_of(self) -> None:
         self.query_one("#as-of", Input).focus()
+
+    def action_focus_ref(self) -> None:
+        self.query_one("#ref", Select).focus()
 
     def action_focus_editor(self) -> None:
         self.editor.focus()

@@ -7,10 +7,12 @@ refilled in place, so each result mounts a new one.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Collection
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc  # here, not at the first result: importing it takes 0.15 s
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container
@@ -84,12 +86,34 @@ def _content_width(column: pa.ChunkedArray) -> int:
     return max([NULL_WIDTH if column.null_count else 0, *widths])
 
 
+class ResultGrid(DataTable):
+    """fastdatatable's DataTable drawing the rows ``differs`` (row indices) highlighted."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {"datatable--differs"}
+    DEFAULT_CSS = """
+    ResultGrid > .datatable--differs {
+        background: $warning 40%;
+        text-style: bold;
+    }
+    """
+
+    def __init__(self, *args: Any, differs: Collection[int] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.differs = frozenset(differs)
+
+    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
+        style: Style = super()._get_row_style(row_index, base_style)
+        if row_index in self.differs:
+            style += self.get_component_rich_style("datatable--differs", partial=True)
+        return style
+
+
 class ResultsTable(Container):
     """Shows the first ``display_cap`` rows of a QueryResult (``grid`` is the current DataTable)."""
 
     DEFAULT_CSS = """
     ResultsTable { height: 1fr; }
-    ResultsTable > DataTable { height: 1fr; }
+    ResultsTable > ResultGrid { height: 1fr; }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
@@ -100,8 +124,11 @@ class ResultsTable(Container):
         yield self.grid
 
     @staticmethod
-    def _new_grid(backend: ResultBackend | None, labels: list[str]) -> DataTable:
-        return DataTable(
+    def _new_grid(
+        backend: ResultBackend | None, labels: list[str], differs: Collection[int] = ()
+    ) -> ResultGrid:
+        return ResultGrid(
+            differs=differs,
             backend=backend,
             column_labels=[Text(name) for name in labels],  # Text: a column name is never markup
             zebra_stripes=True,
@@ -111,15 +138,22 @@ class ResultsTable(Container):
             max_column_content_width=MAX_COLUMN_WIDTH,
         )
 
-    def show_result(self, result: QueryResult, display_cap: int, *, keep_position: bool = False) -> None:
+    def show_result(
+        self,
+        result: QueryResult,
+        display_cap: int,
+        *,
+        keep_position: bool = False,
+        differs: Collection[int] = (),
+    ) -> None:
         """Replace the grid with the first ``display_cap`` rows of ``result``.
 
         ``keep_position``: the result replaces a first page of the same query; the cursor and scroll
-        offsets are kept.
+        offsets are kept. ``differs``: indices of rows drawn highlighted (rows another result lacks).
         """
         old = self.grid
         backend = ResultBackend(result.table, max_rows=display_cap)
-        grid = self._new_grid(backend, list(result.columns))
+        grid = self._new_grid(backend, list(result.columns), differs)
         self.grid = grid
         focused = old.has_focus
         old.remove()
