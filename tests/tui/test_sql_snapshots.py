@@ -1,5 +1,5 @@
 """SVG snapshots of the SQL screen at 80×24 and 160×48 on the fake backend: schema browser, result,
-history, the completion list, and an empty catalog."""
+history, the completion list, an empty catalog, and one statement on two refs side by side."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Select
 
+from lakehouse_core.models import AsOf, RefInfo
 from tests.tui.conftest import make_settings, settle, wait_until
 from tests.tui.fakes import make_fake_backend
 from tui.app import LakehouseApp
@@ -93,3 +95,25 @@ def test_sql_empty_catalog(snap_compare: Any, tmp_path: Path) -> None:
         await freeze(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_sql_compare_two_refs(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    """main and etl side by side: etl recomputed one day and added one; those rows are highlighted."""
+    app = app_for(tmp_path)
+    app.backend.catalog.refs.append(RefInfo("etl", "branch", "9001"))  # type: ignore[attr-defined]
+
+    async def run(pilot: Pilot[None]) -> None:
+        screen = await sql_screen(pilot)
+        assert await wait_until(pilot, lambda: "etl" in screen.ref_names)
+        screen.editor.text = "SELECT *\nFROM gold.daily_sales\nORDER BY date"
+        screen.query_one("#ref", Select).value = "main"
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # audit, etl
+        await settle(pilot)
+        assert screen.comparison is not None and screen.comparison.right.as_of == AsOf(ref="etl")
+        screen.editor.focus()
+        await freeze(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run)

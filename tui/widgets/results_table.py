@@ -92,7 +92,8 @@ class ResultGrid(DataTable):
     COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {"datatable--differs"}
     DEFAULT_CSS = """
     ResultGrid > .datatable--differs {
-        background: $warning 40%;
+        background: $warning-muted;
+        color: $text-warning;
         text-style: bold;
     }
     """
