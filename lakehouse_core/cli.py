@@ -400,7 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql = sub.add_parser("sql", help="run one SQL statement")
     sql.add_argument("query")
     sql.add_argument(
-        "--as-of", help="snapshot id, ISO time (2026-01-01T12:00:00, naive = UTC) or ref (branch/tag)"
+        "--as-of",
+        help="snapshot id, ISO time (2026-01-01T12:00:00, naive = UTC) or ref (branch/tag; stack: any "
+        "Nessie branch, tag or commit hash)",
     )
     sql.add_argument("--limit", type=_fetch_limit, default=10_000, help="fetch limit in rows (default 10000)")
 

@@ -302,13 +302,14 @@ class AsOf:
             return cls(ref=value)
 
     def describe(self) -> str:
+        """``snapshot 12``, ``as of <ISO time>``, ``ref etl``, ``snapshot 12 on etl`` or ``current``."""
         if self.snapshot_id is not None:
-            return f"snapshot {self.snapshot_id}"
-        if self.timestamp is not None:
-            return f"as of {self.timestamp.isoformat()}"
-        if self.ref:
-            return f"ref {self.ref}"
-        return "current"
+            text = f"snapshot {self.snapshot_id}"
+        elif self.timestamp is not None:
+            text = f"as of {self.timestamp.isoformat()}"
+        else:
+            return f"ref {self.ref}" if self.ref else "current"
+        return f"{text} on {self.ref}" if self.ref else text
 
 
 @dataclass(frozen=True)

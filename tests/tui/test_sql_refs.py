@@ -97,6 +97,7 @@ async def test_picked_ref_runs_the_statement_there(
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert calls(fake_backend)[-1][2] == AsOf(ref="etl", snapshot_id=3001)
+        assert "snapshot 3001 on etl" in text_of(screen.query_one("#result-summary"))
         # back to the backend's current ref
         screen.query_one("#ref", Select).clear()
         screen.query_one("#as-of", Input).value = ""
