@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from rich.text import Text
 from textual import on, work
@@ -17,6 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Header, Input, Label, OptionList, Select, Static, TabbedContent, TabPane, Tree
 from textual.widgets.option_list import Option
 
@@ -44,6 +46,7 @@ DEFAULT_SQL = "SELECT * FROM gold.daily_sales ORDER BY date DESC;\n"
 
 
 NO_SCHEMA = Schema((), ())
+W = TypeVar("W", bound=Widget)
 
 
 @dataclass(frozen=True)
@@ -321,10 +324,7 @@ class SqlScreen(LakehouseScreen):
             return
         first = message.result
         self.previewing = True
-        self.query_one("#query-error").display = False
-        self.query_one(CompareView).display = False
-        grid = self.query_one(ResultsTable)
-        grid.display = True
+        grid = self._show_only(self.query_one(ResultsTable))
         grid.show_result(first, self.settings.tui.display_cap)
         shown = min(first.row_count, self.settings.tui.display_cap)
         self.query_one("#result-summary", Label).update(
@@ -338,10 +338,7 @@ class SqlScreen(LakehouseScreen):
         self.running = False
         self.result = result
         tui = self.settings.tui
-        self.query_one("#query-error").display = False
-        self.query_one(CompareView).display = False
-        grid = self.query_one(ResultsTable)
-        grid.display = True
+        grid = self._show_only(self.query_one(ResultsTable))
         grid.show_result(result, tui.display_cap, keep_position=self.previewing)
         self.previewing = False
         self.query_one("#result-summary", Label).update(
@@ -350,6 +347,12 @@ class SqlScreen(LakehouseScreen):
         self.query_one("#sql-status", Label).update("ready")
         sql = result.sql or self.current_statement()
         self._remember(HistoryEntry(sql, self._as_of, result.elapsed_s, result.row_count))
+
+    def _show_only(self, shown: W) -> W:
+        """Show ``shown``, one of the result area's widgets (grid, two-ref view, error), hide the others."""
+        for widget in self.query("#query-error, #results, #compare"):
+            widget.display = widget is shown
+        return shown
 
     @on(QueryFailed)
     def show_error(self, message: QueryFailed) -> None:
@@ -360,9 +363,7 @@ class SqlScreen(LakehouseScreen):
         empty = self.schema is not None and not self.schema.tables
         hint = f"\n{NO_TABLES_ELSEWHERE}" if empty else ""
         error.update(f"Query {status}: {message.message}{hint}")
-        error.display = True
-        self.query_one(ResultsTable).display = False
-        self.query_one(CompareView).display = False
+        self._show_only(error)
         self.query_one("#result-summary", Label).update(f"query {status}")
         self.query_one("#sql-status", Label).update("ready")
         self._remember(HistoryEntry(message.sql, self._as_of, message.elapsed_s, None, message.message))
@@ -443,10 +444,7 @@ class SqlScreen(LakehouseScreen):
         comparison = message.comparison
         self.running = False
         self.comparison = comparison
-        self.query_one("#query-error").display = False
-        self.query_one(ResultsTable).display = False
-        view = self.query_one(CompareView)
-        view.display = True
+        view = self._show_only(self.query_one(CompareView))
         view.show(comparison, self.settings.tui.display_cap)
         self.query_one("#result-summary", Label).update(compare_summary(comparison))
         self.query_one("#sql-status", Label).update("ready")
