@@ -7,10 +7,12 @@ import threading
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, TextArea
 from textual.widgets.text_area import Selection
 
+from lakehouse_core.errors import QueryError
 from lakehouse_core.models import AsOf
 from lakehouse_core.settings import LakehouseSettings
 from tests.tui.conftest import SIZE, cells, settle, text_of
@@ -246,3 +248,20 @@ async def test_the_editor_highlights_sql(fake_backend: FakeBackend, settings: La
             kinds.setdefault(line[start:end], set()).add(name)
         assert kinds["SELECT"] == kinds["FROM"] == kinds["WHERE"] == {"keyword"}
         assert "comment" in kinds["-- big"]
+
+
+async def test_engine_error_text_is_shown_as_written_never_as_markup(
+    fake_backend: FakeBackend, settings: LakehouseSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = "Parser Error: syntax error at or near \"[bold]x[/]\" and [red]"
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise QueryError(message, engine="fake")
+
+    monkeypatch.setattr(fake_backend.sql, "execute", fail)
+    app = LakehouseApp(fake_backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_sql(pilot, "SELECT '[bold]x[/]'")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert text_of(screen.query_one("#query-error")) == f"Query failed: {message}"

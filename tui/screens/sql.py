@@ -362,7 +362,7 @@ class SqlScreen(LakehouseScreen):
         error = self.query_one("#query-error", Static)
         empty = self.schema is not None and not self.schema.tables
         hint = f"\n{NO_TABLES_ELSEWHERE}" if empty else ""
-        error.update(f"Query {status}: {message.message}{hint}")
+        error.update(Text(f"Query {status}: {message.message}{hint}"))  # engine text is never markup
         self._show_only(error)
         self.query_one("#result-summary", Label).update(f"query {status}")
         self.query_one("#sql-status", Label).update("ready")
