@@ -24,7 +24,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
-from lakehouse_core import cli_maintain, cli_report, cli_runs
+from lakehouse_core import cli_maintain, cli_nessie, cli_report, cli_runs
 from lakehouse_core.cli_support import (
     EXIT_BUSY,
     EXIT_CANCELLED,
@@ -421,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--interval", type=float, default=5.0)
     exp.add_argument("--iterations", type=int, default=0, help=argparse.SUPPRESS)
     cli_runs.add_parsers(sub)
-    for command in sub.choices.values():  # global options are accepted after the command too
+    nested = cli_nessie.add_parsers(sub)
+    for command in [*sub.choices.values(), *nested]:  # global options are accepted after the command too
         add_global_options(command)
     return parser
 
@@ -507,6 +508,8 @@ def _command(args: argparse.Namespace, redactor: Redactor) -> int:
     with cli.run_lock(_LOCKED[args.command]) if args.command in _LOCKED else contextlib.nullcontext():
         if args.command in cli_runs.COMMANDS:
             return cli_runs.COMMANDS[args.command](cli)
+        if args.command in cli_nessie.COMMANDS:
+            return cli_nessie.COMMANDS[args.command](cli)
         return int(getattr(cli, f"cmd_{args.command}")())
 
 

@@ -145,6 +145,44 @@ class RefInfo:
 
 
 @dataclass(frozen=True)
+class CommitInfo:
+    """One commit of a catalog-wide (Nessie) ref's log, newest first in a log."""
+
+    hash: str
+    message: str
+    author: str = ""
+    committer: str = ""
+    committed_at: datetime | None = None
+    parent_hash: str | None = None
+    properties: Mapping[str, str] = field(default_factory=dict)
+    tables: tuple[str, ...] = ()  # dotted keys of the tables the commit put or deleted
+
+
+@dataclass(frozen=True)
+class MergeConflict:
+    """A key that cannot be merged, with Nessie's reason."""
+
+    key: str
+    conflict_type: str
+    message: str
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """Outcome (or dry-run preview) of merging ``source`` into ``target``."""
+
+    source: str
+    target: str
+    dry_run: bool
+    applied: bool
+    successful: bool
+    changed_keys: tuple[str, ...] = ()
+    conflicts: tuple[MergeConflict, ...] = ()
+    resultant_hash: str | None = None
+    common_ancestor: str | None = None
+
+
+@dataclass(frozen=True)
 class TableRef:
     """A table identifier."""
 

@@ -15,8 +15,10 @@ from lakehouse_core.errors import CancelledError
 from lakehouse_core.models import (
     AlertState,
     AsOf,
+    CommitInfo,
     DataFileInfo,
     MaintenanceReport,
+    MergeResult,
     MetricPanel,
     Namespace,
     PartitionStat,
@@ -320,6 +322,40 @@ class RunControl(Protocol):
         ...
 
 
+@runtime_checkable
+class RefControl(Protocol):
+    """Catalog-wide branches and tags (Nessie): create from a ref or a commit, delete, merge, log."""
+
+    def list_refs(self) -> list[RefInfo]:
+        """Every branch and tag, the default branch first."""
+        ...
+
+    def create_ref(
+        self,
+        name: str,
+        kind: Literal["branch", "tag"],
+        *,
+        from_ref: str | None = None,
+        at_hash: str | None = None,
+    ) -> RefInfo:
+        """Create ``name`` at the head of ``from_ref`` (default branch when None) or at its commit
+        ``at_hash``. ConflictError when the name exists, NotFoundError when the source does not."""
+        ...
+
+    def delete_ref(self, name: str) -> RefInfo:
+        """Delete a branch or tag; returns what was deleted (NotFoundError when missing)."""
+        ...
+
+    def merge(self, source: str, target: str | None = None, *, dry_run: bool = False) -> MergeResult:
+        """Merge ``source`` into branch ``target`` (default branch when None); ``dry_run`` writes
+        nothing and previews the tables changed and the conflicts."""
+        ...
+
+    def commit_log(self, ref: str, limit: int = 50) -> list[CommitInfo]:
+        """Newest-first commits of ``ref`` with author, message and the tables each touched."""
+        ...
+
+
 @dataclass(frozen=True)
 class Backend:
     """Every capability of one mode."""
@@ -338,3 +374,5 @@ class Backend:
     """Runs of phases 1-2: audits, publish, discard."""
     compare: QueryComparer | None = None
     """One statement on two refs, side by side (None when the mode cannot compare)."""
+    refs: RefControl | None = None
+    """Catalog-wide branches/tags (Nessie, stack mode); None when refs belong to single tables."""

@@ -22,6 +22,7 @@ def build_stack(settings: LakehouseSettings) -> Backend:
     from lakehouse_core.backends.stack.nessie import NessieClient
     from lakehouse_core.backends.stack.phases import StackPhaseRunner
     from lakehouse_core.backends.stack.prometheus import PrometheusMetricsSource
+    from lakehouse_core.backends.stack.refs import NessieRefControl
     from lakehouse_core.backends.stack.rest_duckdb import RestDuckDbSqlEngine
     from lakehouse_core.backends.stack.sql_choice import StackSqlEngine
     from lakehouse_core.backends.stack.status import StackServiceStatusProvider
@@ -69,4 +70,5 @@ def build_stack(settings: LakehouseSettings) -> Backend:
         maintenance=NessieTableMaintenance(settings, client),
         runs=phases.runs,
         compare=EngineQueryComparer(sql),
+        refs=NessieRefControl(client, catalog),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
@@ -17,7 +17,7 @@ import httpx
 
 from lakehouse_core.backends.stack._http import HttpClient
 from lakehouse_core.errors import ConflictError, LakehouseError, NotFoundError
-from lakehouse_core.models import RefInfo
+from lakehouse_core.models import CommitInfo, MergeConflict, MergeResult, RefInfo
 from lakehouse_core.settings import LakehouseSettings
 
 logger = logging.getLogger(__name__)
@@ -30,19 +30,6 @@ ChangeKind = Literal["added", "removed", "modified"]
 
 
 # ---------------------------------------------------------------- result types
-@dataclass(frozen=True)
-class CommitInfo:
-    """One commit of a Nessie ref's log."""
-
-    hash: str
-    message: str
-    author: str = ""
-    committer: str = ""
-    committed_at: datetime | None = None
-    parent_hash: str | None = None
-    properties: Mapping[str, str] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class ContentVersion:
     """The state of one Iceberg table key in one commit of a ref's log."""
@@ -61,30 +48,6 @@ class KeyChange:
     key: str  # dotted, e.g. "bronze.orders"
     kind: ChangeKind
     content_type: str = ""  # ICEBERG_TABLE, NAMESPACE, ...
-
-
-@dataclass(frozen=True)
-class MergeConflict:
-    """A key that cannot be merged, with Nessie's reason."""
-
-    key: str
-    conflict_type: str
-    message: str
-
-
-@dataclass(frozen=True)
-class MergeResult:
-    """Outcome (or dry-run preview) of merging ``source`` into ``target``."""
-
-    source: str
-    target: str
-    dry_run: bool
-    applied: bool
-    successful: bool
-    changed_keys: tuple[str, ...] = ()
-    conflicts: tuple[MergeConflict, ...] = ()
-    resultant_hash: str | None = None
-    common_ancestor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +95,23 @@ def _ref_info(raw: Mapping[str, Any], default_branch: str | None) -> RefInfo:
     )
 
 
+def _touched_tables(operations: Any) -> tuple[str, ...]:
+    """Dotted keys of the tables a commit's operations put or deleted (namespaces left out).
+
+    A DELETE carries no content: a key of one element is a (top-level) namespace, longer keys are
+    taken as tables.
+    """
+    keys: dict[str, None] = {}
+    for op in operations:
+        content_type = str((op.get("content") or {}).get("type") or "")
+        elements = (op.get("key") or {}).get("elements") or ()
+        if content_type in ("ICEBERG_TABLE", "ICEBERG_VIEW") or (
+            not content_type and str(op.get("type", "")).upper() == "DELETE" and len(elements) > 1
+        ):
+            keys[key_to_str(op.get("key"))] = None
+    return tuple(sorted(k for k in keys if k))
+
+
 class NessieClient:
     """Nessie REST API v2 at ``settings.nessie.url + /api/v2``."""
 
@@ -162,10 +142,12 @@ class NessieClient:
             self.config()
         return self._default_branch or "main"
 
-    def _pages(self, path: str, items_key: str, params: Mapping[str, Any]) -> Iterator[Any]:
+    def _pages(
+        self, path: str, items_key: str, params: Mapping[str, Any], page_size: int = _PAGE_SIZE
+    ) -> Iterator[Any]:
         token: str | None = None
         for _ in range(_MAX_PAGES):
-            query = {**params, "max-records": _PAGE_SIZE}
+            query = {**params, "max-records": page_size}
             if token:
                 query["page-token"] = token
             body = self._http.get_json(path, params=query)
@@ -231,9 +213,13 @@ class NessieClient:
 
     # ------------------------------------------------------------ history / contents
     def commit_log(self, ref: str, limit: int = 50) -> list[CommitInfo]:
-        """Newest-first commits of ``ref`` (at most ``limit``), with their properties."""
+        """Newest-first commits of ``ref`` (at most ``limit``): properties and the tables each touched.
+
+        ``ref`` is a branch or tag name, ``name@hash``, or ``@hash`` (a commit of any ref).
+        """
         out: list[CommitInfo] = []
-        for entry in self._pages(f"/trees/{_ref(ref)}/history", "logEntries", {}):
+        path = f"/trees/{_ref(ref)}/history"
+        for entry in self._pages(path, "logEntries", {"fetch": "ALL"}, min(_PAGE_SIZE, max(1, limit))):
             meta = entry.get("commitMeta") or {}
             authors = meta.get("authors") or []
             out.append(
@@ -246,6 +232,7 @@ class NessieClient:
                     parent_hash=entry.get("parentCommitHash")
                     or ((meta.get("parentCommitHashes") or [None])[0]),
                     properties={str(k): str(v) for k, v in (meta.get("properties") or {}).items()},
+                    tables=_touched_tables(entry.get("operations") or ()),
                 )
             )
             if len(out) >= limit:
@@ -315,10 +302,12 @@ class NessieClient:
         *,
         dry_run: bool = False,
         message: str | None = None,
+        author: str | None = None,
     ) -> MergeResult:
         """Merge ``from_ref`` into branch ``into`` (default branch when None).
 
-        With ``dry_run`` nothing is written: the result previews the changed keys and conflicts.
+        ``author`` becomes the merge commit's author. With ``dry_run`` nothing is written: the result
+        previews the changed keys and conflicts.
         Conflicts come back in ``conflicts`` (``successful`` False) rather than as an exception;
         a target that moved concurrently raises ConflictError.
         """
@@ -341,6 +330,8 @@ class NessieClient:
             "isReturnConflictAsResult": True,
             "returnConflictAsResult": True,
         }
+        if author:
+            payload["commitMeta"] = {"message": payload["message"], "authors": [author]}
         body = self._http.post_json(
             f"/trees/{_ref(target.name, target.hash)}/history/merge", payload
         )
