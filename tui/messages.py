@@ -11,8 +11,10 @@ from textual.worker import Worker
 if TYPE_CHECKING:  # annotations only: importing the models (~20 ms of dataclasses) waits for the backend
     from lakehouse_core.models import (
         AlertState,
+        CommitInfo,
         DataFileInfo,
         MaintenanceReport,
+        MergeResult,
         MetricPanel,
         PartitionStat,
         PhasePlan,
@@ -252,3 +254,32 @@ class ReportLoaded(Message, bubble=False):
     """Phase 3's last result as a report (None: phase 3 has not run)."""
 
     report: BusinessReport | None
+
+
+@dataclass
+class NessieRefsLoaded(Message, bubble=False):
+    """Nessie's branches and tags (default branch first)."""
+
+    refs: list[RefInfo]
+
+
+@dataclass
+class CommitLogLoaded(Message, bubble=False):
+    """The newest commits of one Nessie ref."""
+
+    ref: str
+    commits: list[CommitInfo]
+
+
+@dataclass
+class MergePreviewed(Message, bubble=False):
+    """A merge's dry run (tables changed, conflicts), or the merge itself when ``result.applied``."""
+
+    result: MergeResult
+
+
+@dataclass
+class RefDeleted(Message, bubble=False):
+    """A Nessie branch or tag was deleted."""
+
+    ref: RefInfo

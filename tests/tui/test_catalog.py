@@ -53,7 +53,7 @@ async def test_tree_lists_refs_namespaces_and_tables(
             "    products",
             "  gold",
             "  silver",
-            "tag audit",
+            "per-table refs",
         ]
         assert screen.table is not None and screen.table.identifier == "bronze.orders"
         assert text_of(screen.query_one("#table-title")) == (
@@ -66,9 +66,9 @@ async def test_table_detail_tabs(fake_backend: FakeBackend, settings: LakehouseS
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_orders(pilot)
         assert cells(screen.query_one("#snapshots")) == [
-            ["", "3001", "2026-01-01 12:00:00", "append", "5,000", "0", "4", "0", "5,000"],
-            ["", "3002", "2026-01-01 13:00:00", "overwrite", "4,990", "5,000", "4", "4", "4,990"],
-            ["", "3003", "2026-01-01 14:00:00", "append", "1,000", "0", "1", "0", "5,990"],
+            ["", "", "3001", "2026-01-01 12:00:00", "append", "5,000", "0", "4", "0", "5,000"],
+            ["", "", "3002", "2026-01-01 13:00:00", "overwrite", "4,990", "5,000", "4", "4", "4,990"],
+            ["", "current", "3003", "2026-01-01 14:00:00", "append", "1,000", "0", "1", "0", "5,990"],
         ]
         schema = cells(screen.query_one("#schema"))
         assert len(schema) == 8 + 7  # current schema first, then schema 0
@@ -82,12 +82,12 @@ async def test_table_detail_tabs(fake_backend: FakeBackend, settings: LakehouseS
             ["order_date_month=2026-02", "1,000", "1", "37.6 KiB"],
         ]
         files = cells(screen.query_one("#files"))
-        assert files[0] == [
-            "file:///data/warehouse/orders/data/00000.parquet",
-            "PARQUET",
-            "order_date_month=2026-01",
+        assert files[0] == [  # records and size first; the path is the full one (not under the location)
             "1,250",
             "43.9 KiB",
+            "order_date_month=2026-01",
+            "PARQUET",
+            "file:///data/warehouse/orders/data/00000.parquet",
         ]
         assert len(files) == 4
 
@@ -158,7 +158,15 @@ async def test_create_branch_and_tag_from_selected_snapshot(
         assert [(n.title, n.message) for n in app._notifications] == [
             ("Ref created", "branch dev created at 3002")
         ]
-        assert "branch dev" in tree_lines(screen.query_one(Tree))
+        tree = screen.query_one(Tree)
+        per_table = next(n for n in tree.root.children if str(n.label) == "per-table refs")
+        per_table.expand()
+        await settle(pilot)
+        assert tree_lines(tree)[-3:] == [  # a ref of one table is shown as that table's
+            "per-table refs",
+            "  bronze.orders @ branch dev",
+            "  bronze.orders @ tag audit",
+        ]
         screen.query_one("#snapshots").focus()
         await pilot.press("t", *"dev", "enter")  # the name exists: the backend's ConflictError is shown
         await settle(pilot)

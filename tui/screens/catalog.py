@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Header, Label, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
 
-from lakehouse_core.models import Namespace, SnapshotInfo, TableRef
+from lakehouse_core.models import Namespace, RefInfo, SnapshotInfo, TableRef
 from lakehouse_core.report import NO_TABLES_ELSEWHERE
 from tui.messages import (
     CatalogChildrenLoaded,
@@ -33,11 +33,17 @@ from tui.widgets.results_table import ResultsTable
 PREVIEW_ROWS = 100
 
 
+def _table_refs(refs: list[RefInfo]) -> list[RefInfo]:
+    """The Iceberg refs of single tables, except each table's ``main`` (its current state)."""
+    own = [r for r in refs if r.table is not None and not (r.kind == "branch" and r.name == "main")]
+    return sorted(own, key=lambda r: (r.table or "", r.kind, r.name))
+
+
 @dataclass(frozen=True)
 class CatalogNode:
     """What a tree node stands for."""
 
-    kind: str  # ref | namespace | table
+    kind: str  # ref | namespace | table | table-refs (the per-table Iceberg refs)
     ref: str | None
     namespace: Namespace = ()
     table: TableRef | None = None
@@ -55,6 +61,7 @@ class CatalogScreen(LakehouseScreen):
         Binding("d", "diff", "Diff marked", id="catalog.diff"),
         Binding("b", "create_ref('branch')", "Branch", id="catalog.branch"),
         Binding("t", "create_ref('tag')", "Tag", id="catalog.tag"),
+        Binding("n", "nessie", "Nessie refs", id="catalog.nessie"),
         Binding("M", "maintain", "Maintain tables", id="catalog.maintain", show=False),
     ]
 
@@ -64,6 +71,8 @@ class CatalogScreen(LakehouseScreen):
         self.ref: str | None = None
         self.snapshots: list[SnapshotInfo] = []
         self.marked: list[int] = []
+        self.current_snapshot: int | None = None
+        self._focus_snapshots = False
         self._tree_generation = 0
 
     def compose(self) -> ComposeResult:
@@ -99,6 +108,7 @@ class CatalogScreen(LakehouseScreen):
     def on_mount(self) -> None:
         self._table("snapshots").add_columns(
             "Mark",
+            "Current",
             "Snapshot id",
             "Committed at",
             "Operation",
@@ -110,7 +120,7 @@ class CatalogScreen(LakehouseScreen):
         )
         self._table("schema").add_columns("Schema", "Current", "Field id", "Name", "Type", "Required")
         self._table("partitions").add_columns("Partition", "Records", "Files", "Size")
-        self._table("files").add_columns("Path", "Format", "Partition", "Records", "Size")
+        self._table("files").add_columns("Records", "Size", "Partition", "Format", "Path")
         self.call_after_refresh(self.action_refresh)
 
     def _table(self, name: str) -> DataTable[str | Text]:
@@ -118,9 +128,21 @@ class CatalogScreen(LakehouseScreen):
 
     def open_table(self, table: TableRef, ref: str | None = None) -> None:
         """Show ``table`` (snapshots first) once the screen has painted; other screens call this."""
+        self._select(table, ref)
+        self.call_after_refresh(self.load_table, table, ref)
+
+    def _select(self, table: TableRef, ref: str | None) -> None:
+        """Make ``table`` at ``ref`` the shown table: marks and a diff of another table are dropped."""
+        if (table, ref) != (self.table, self.ref):
+            self._clear_diff()
         self.table, self.ref = table, ref
         self.marked = []
-        self.call_after_refresh(self.load_table, table, ref)
+        self.current_snapshot = None
+
+    def _clear_diff(self) -> None:
+        self.query_one("#diff-summary", Label).update("mark two snapshots (m) then diff (d)")
+        for name in ("diff-added", "diff-removed"):
+            self._table(name).clear(columns=True)
 
     # ------------------------------------------------------------------ tree
     def action_refresh(self) -> None:
@@ -141,15 +163,21 @@ class CatalogScreen(LakehouseScreen):
         catalog = self.backend.catalog
         children: list[tuple[str, object, bool]] = []
         if data is None:
-            seen: set[tuple[str, str]] = set()
-            for ref in sorted(catalog.list_refs(), key=lambda r: (not r.is_default, r.kind, r.name)):
-                if (ref.name, ref.kind) in seen:
+            refs = catalog.list_refs()
+            for ref in sorted(refs, key=lambda r: (not r.is_default, r.kind, r.name)):
+                if ref.table is not None:  # an Iceberg ref of one table: under "per-table refs"
                     continue
-                seen.add((ref.name, ref.kind))
                 label = f"{ref.kind} {ref.name}" + (" (default)" if ref.is_default else "")
                 children.append((label, CatalogNode("ref", ref.name), True))
             if not children:
                 children.append(("current", CatalogNode("ref", None), True))
+            if _table_refs(refs):
+                children.append(("per-table refs", CatalogNode("table-refs", None), True))
+        elif data.kind == "table-refs":
+            for ref in _table_refs(catalog.list_refs()):
+                table = TableRef.parse(ref.table or "")
+                label = f"{ref.table} @ {ref.kind} {ref.name}"
+                children.append((label, CatalogNode("table", ref.name, table.namespace, table), False))
         elif data.kind == "ref":
             for namespace in catalog.list_namespaces(ref=data.ref):
                 children.append((".".join(namespace), CatalogNode("namespace", data.ref, namespace), True))
@@ -184,15 +212,15 @@ class CatalogScreen(LakehouseScreen):
     @on(Tree.NodeExpanded)
     def node_expanded(self, event: Tree.NodeExpanded[CatalogNode | None]) -> None:
         data = event.node.data
-        if data is not None and data.kind in ("ref", "namespace") and not event.node.children:
+        if data is not None and data.kind in ("ref", "namespace", "table-refs") and not event.node.children:
             self.load_children(event.node, self._tree_generation, data)
 
     @on(Tree.NodeSelected)
     def node_selected(self, event: Tree.NodeSelected[CatalogNode | None]) -> None:
         data = event.node.data
         if data is not None and data.kind == "table" and data.table is not None:
-            self.table, self.ref = data.table, data.ref
-            self.marked = []
+            self._select(data.table, data.ref)
+            self._focus_snapshots = True  # the grid m, d, p, b and t act on: focused, its cursor shows
             self.load_table(data.table, data.ref)
 
     # ------------------------------------------------------------------ table detail
@@ -215,6 +243,7 @@ class CatalogScreen(LakehouseScreen):
     def show_table(self, message: TableLoaded) -> None:
         detail = message.detail
         self.snapshots = message.snapshots
+        self.current_snapshot = detail.current_snapshot_id
         current = detail.current_snapshot_id if detail.current_snapshot_id is not None else "-"
         at_ref = f" @ {message.ref}" if message.ref else ""
         self.query_one("#table-title", Label).update(
@@ -242,14 +271,20 @@ class CatalogScreen(LakehouseScreen):
             )
         files = self._table("files")
         files.clear()
-        for data_file in message.files:
+        location = detail.location.rstrip("/") + "/"
+        for data_file in message.files:  # records and size first: a full path is wider than the pane
+            path = data_file.path
             files.add_row(
-                data_file.path,
-                data_file.file_format,
-                data_file.partition or "-",
                 fmt.count(data_file.record_count),
                 fmt.size(data_file.size_bytes),
+                data_file.partition or "-",
+                data_file.file_format,
+                path[len(location):] if path.startswith(location) else path,
             )
+        if self._focus_snapshots:
+            self._focus_snapshots = False
+            self.query_one(TabbedContent).active = "tab-snapshots"
+            self._table("snapshots").focus()
 
     def _show_snapshots(self, keep_cursor: bool = True) -> None:
         """Fill the snapshot grid; the cursor starts on the newest snapshot."""
@@ -260,6 +295,7 @@ class CatalogScreen(LakehouseScreen):
             mark = str(self.marked.index(snap.snapshot_id) + 1) if snap.snapshot_id in self.marked else ""
             table.add_row(
                 mark,
+                "current" if snap.snapshot_id == self.current_snapshot else "",
                 str(snap.snapshot_id),
                 fmt.when(snap.committed_at),
                 snap.operation,
@@ -324,6 +360,8 @@ class CatalogScreen(LakehouseScreen):
         else:
             self.marked = [*self.marked, snapshot][-2:]
         self._show_snapshots()
+        self.query_one(TabbedContent).active = "tab-snapshots"
+        self._table("snapshots").focus()  # the highlighted row is the one m marks
 
     def action_diff(self) -> None:
         if self.table is None or len(self.marked) != 2:
@@ -351,7 +389,31 @@ class CatalogScreen(LakehouseScreen):
             grid.add_rows([fmt.cell(v) for v in row] for row in rows)
         self.query_one(TabbedContent).active = "tab-diff"
 
+    def _chosen_ref(self) -> str | None:
+        """The ref the tree's cursor is on while the tree has focus, else the shown table's."""
+        tree: Tree[CatalogNode | None] = self.query_one(Tree)
+        node = tree.cursor_node
+        if tree.has_focus and node is not None and node.data is not None:
+            return node.data.ref
+        return self.ref
+
     def action_create_ref(self, kind: str) -> None:
+        if self.backend.refs is not None:  # Nessie: branches and tags span every table
+            source = self._chosen_ref()
+
+            def named_from_ref(name: str | None) -> None:
+                if name:
+                    self.create_nessie_ref(name, kind, source)
+
+            where = source or "the default branch"
+            self.app.push_screen(
+                InputModal(
+                    f"New {kind} at the head of {where} (from a commit: n, then b/t on its log)",
+                    placeholder=f"{kind} name",
+                ),
+                named_from_ref,
+            )
+            return
         snapshot = self._need_snapshot()
         table = self.table
         if snapshot is None or table is None:
@@ -374,6 +436,25 @@ class CatalogScreen(LakehouseScreen):
             name, "tag" if kind == "tag" else "branch", table=table, snapshot_id=snapshot
         )
         self.post_message(RefCreated(ref))
+
+    @work(thread=True, group="catalog-ref", exit_on_error=False)
+    def create_nessie_ref(self, name: str, kind: str, source: str | None) -> None:
+        assert self.backend.refs is not None
+        ref = self.backend.refs.create_ref(name, "tag" if kind == "tag" else "branch", from_ref=source)
+        self.post_message(RefCreated(ref))
+
+    def action_nessie(self) -> None:
+        """Nessie's branches and tags with their commit logs: create, merge, delete (stack mode)."""
+        if self.backend.refs is None:
+            self.notify(
+                "Nessie branches, merges and commit logs are stack-mode features; "
+                f"{self.backend.mode} tables have per-table Iceberg refs (b/t on a snapshot)",
+                severity="warning",
+            )
+            return
+        from tui.screens.refs import NessieRefsScreen
+
+        self.app.push_screen(NessieRefsScreen(self._chosen_ref()), lambda _: self._reload_tree())
 
     @on(RefCreated)
     def ref_created(self, message: RefCreated) -> None:
