@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import TextArea
+from textual.widgets import TextArea, Tree
 
 from lakehouse_core.backends import load_backend
 from lakehouse_core.models import TableRef
@@ -99,10 +99,10 @@ async def test_catalog_on_embedded(real: tuple[Backend, LakehouseSettings]) -> N
         screen = app.screen
         assert isinstance(screen, CatalogScreen) and screen.table == ORDERS
         rows = cells(screen.query_one("#snapshots"))
-        assert [row[1:4] for row in rows] == [
+        assert [row[2:5] for row in rows] == [
             [str(s.snapshot_id), fmt.when(s.committed_at), s.operation] for s in snapshots
         ]
-        assert [row[4] for row in rows] == ["5,000", "5,000"] and rows[1][8] == "5,000"
+        assert [row[5] for row in rows] == ["5,000", "5,000"] and rows[1][9] == "5,000"
         assert (
             text_of(screen.query_one("#partition-spec"))
             == "partition spec: day(order_date) as order_date_day"
@@ -133,6 +133,55 @@ async def test_catalog_on_embedded(real: tuple[Backend, LakehouseSettings]) -> N
         refs = {(r.name, r.kind, r.table) for r in backend.catalog.list_refs(ORDERS)}
         assert ("before-rerun", "tag", "bronze.orders") in refs
         assert any(n.title == "Ref created" for n in app._notifications)
+
+
+async def test_catalog_refs_on_embedded(real: tuple[Backend, LakehouseSettings]) -> None:
+    """A ref made from one table's snapshot is that table's only; its head is the current snapshot;
+    the files tab shows records and size; a diff goes when another table is shown."""
+    backend, settings = real
+    first, second = (s.snapshot_id for s in backend.catalog.snapshots(ORDERS))
+    backend.catalog.create_ref("first-load", "branch", table=ORDERS, snapshot_id=first)
+    app = LakehouseApp(backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CatalogScreen)
+        tree = screen.query_one(Tree)
+        assert [str(n.label) for n in tree.root.children] == ["current", "per-table refs"]
+        tree.root.children[1].expand()
+        await settle(pilot)
+        leaves = [str(n.label) for n in tree.root.children[1].children]
+        assert "bronze.orders @ branch first-load" in leaves
+        assert all(label.startswith("bronze.orders @ ") for label in leaves)  # no other table has it
+        tree.move_cursor(tree.root.children[1].children[leaves.index("bronze.orders @ branch first-load")])
+        await pilot.press("enter")
+        await settle(pilot)
+        assert (screen.table, screen.ref) == (ORDERS, "first-load")
+        rows = cells(screen.query_one("#snapshots"))
+        assert [(row[1], row[2]) for row in rows] == [("current", str(first))]
+        assert not [n for n in app._notifications if n.severity == "error"]
+        files = backend.catalog.files(ORDERS, ref="first-load")
+        location = backend.catalog.table_detail(ORDERS).location.rstrip("/") + "/"
+        assert cells(screen.query_one("#files")) == [
+            [fmt.count(f.record_count), fmt.size(f.size_bytes), f.partition or "-", f.file_format,
+             f.path.removeprefix(location)]
+            for f in files
+        ]
+        assert all(not row[4].startswith(("file:", "/")) for row in cells(screen.query_one("#files")))
+        # the current state: both snapshots, the newest current; a diff of them goes with the table
+        screen.open_table(ORDERS)
+        await settle(pilot)
+        rows = cells(screen.query_one("#snapshots"))
+        assert [(row[1], row[2]) for row in rows] == [("", str(first)), ("current", str(second))]
+        screen.query_one("#snapshots").focus()
+        await pilot.press("m", "up", "m", "d")
+        await settle(pilot)
+        assert text_of(screen.query_one("#diff-summary")).startswith(f"bronze.orders: {first} -> {second}")
+        screen.open_table(TableRef(("bronze",), "customers"))
+        await settle(pilot)
+        assert text_of(screen.query_one("#diff-summary")) == "mark two snapshots (m) then diff (d)"
+        assert screen.marked == []
 
 
 async def test_sql_on_embedded(real: tuple[Backend, LakehouseSettings], tmp_path: Path) -> None:

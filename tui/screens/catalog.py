@@ -206,7 +206,7 @@ class CatalogScreen(LakehouseScreen):
             if node.children:
                 node.children[0].expand()
                 tree.move_cursor(node.children[0])
-        if not tree.has_focus and node.is_root:
+        if node.is_root and self.focused is None:  # a reload leaves the focus where it is
             tree.focus()
 
     @on(Tree.NodeExpanded)
