@@ -132,9 +132,9 @@ async def test_log_create_from_ref_and_commit(settings: LakehouseSettings) -> No
         await settle(pilot)
         assert text_of(screen.query_one("#log-title")).startswith("dev: 2 commits")
         assert cells(screen.query_one("#commit-log")) == [
-            [C2.hash[:12], "2026-01-01 13:00:00", "alice", "fix orders", "bronze.orders"],
-            [C1.hash[:12], "2026-01-01 12:00:00", "etl-bot", "promote run r1",
-             "bronze.orders, gold.daily_sales"],
+            [C2.hash[:12], "alice", "fix orders", "bronze.orders", "2026-01-01 13:00:00"],
+            [C1.hash[:12], "etl-bot", "promote run r1", "bronze.orders, gold.daily_sales",
+             "2026-01-01 12:00:00"],
         ]
         await pilot.press("b", *"from-dev", "enter")  # the ref's head
         await settle(pilot)
@@ -176,7 +176,7 @@ async def test_merge_dry_run_then_confirm_and_conflicts(settings: LakehouseSetti
         assert refs.logs["main"][0].message == "merge dev into main"
         assert messages(app)[-1].startswith("dev merged into main")
         assert screen.log_ref == "main"  # the target's log, with the merge commit on top
-        assert cells(screen.query_one("#commit-log"))[0][3] == "merge dev into main"
+        assert cells(screen.query_one("#commit-log"))[0][2] == "merge dev into main"
         screen.query_one("#nessie-refs").focus()
         await pilot.press("down", "down", "g", "enter")  # hotfix into main: a conflict
         await settle(pilot)

@@ -121,3 +121,19 @@ def test_sql_first_page_while_loading(snap_compare: Any, tmp_path: Path) -> None
         assert snap_compare(app, terminal_size=SIZE, run_before=run)
     finally:
         hold.release.set()
+
+
+def stack_app_for(tmp_path: Path) -> LakehouseApp:
+    from tests.tui.fake_refs import make_fake_stack_backend
+
+    return LakehouseApp(make_fake_stack_backend(), make_settings(tmp_path))
+
+
+def test_nessie_refs_screen(snap_compare: Any, tmp_path: Path) -> None:
+    keys = ("f2", "down", "enter", "down", "down", "enter", "n", "down")
+    assert snap_compare(stack_app_for(tmp_path), terminal_size=(160, 48), run_before=steps(*keys))
+
+
+def test_nessie_refs_screen_small(snap_compare: Any, tmp_path: Path) -> None:
+    keys = ("f2", "down", "enter", "down", "down", "enter", "n", "down")
+    assert snap_compare(stack_app_for(tmp_path), terminal_size=(80, 24), run_before=steps(*keys))

@@ -5,6 +5,9 @@ Pushed from the Catalog (``n``). Every call goes through ``app.backend.refs`` (p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,12 +26,29 @@ from tui.widgets.footer import LakehouseFooter
 LOG_LIMIT = 100
 
 CSS = """
-NessieRefsScreen #refs-box { width: 2fr; border: round $primary; }
+NessieRefsScreen #refs-box { width: 3fr; border: round $primary; }
 NessieRefsScreen #log-box { width: 5fr; border: round $primary; }
 NessieRefsScreen #refs-box:focus-within, NessieRefsScreen #log-box:focus-within { border: round $accent; }
 NessieRefsScreen #nessie-refs, NessieRefsScreen #commit-log { height: 1fr; }
 NessieRefsScreen #log-title { padding: 0 1; }
 """
+
+
+REF_COLUMNS = ("Ref", "Kind", "Head")
+LOG_COLUMNS = ("Commit", "Author", "Message", "Tables", "Time")  # what a narrow pane shows first
+MAX_COLUMN = 80
+
+
+def fill(grid: DataTable[Text], columns: tuple[str, ...], rows: Sequence[tuple[str, Sequence[str]]]) -> None:
+    """Replace ``grid``'s rows (key, cells); each column as wide as its widest cell (at most
+    ``MAX_COLUMN``), set here rather than measured by the grid when idle, which a terminal with no
+    further event would show at the headers' widths."""
+    grid.clear(columns=True)
+    for i, label in enumerate(columns):
+        widest = max((cell_len(cells[i]) for _, cells in rows), default=0)
+        grid.add_column(label, width=min(MAX_COLUMN, max(cell_len(label), widest)))
+    for key, cells in rows:
+        grid.add_row(*(Text(c) for c in cells), key=key)
 
 
 def merge_summary(result: MergeResult) -> str:
@@ -77,8 +97,8 @@ class NessieRefsScreen(LakehouseScreen):
         yield LakehouseFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#nessie-refs", DataTable).add_columns("Ref", "Kind", "Head")
-        self.query_one("#commit-log", DataTable).add_columns("Commit", "Time", "Author", "Message", "Tables")
+        fill(self.query_one("#nessie-refs", DataTable), REF_COLUMNS, [])
+        fill(self.query_one("#commit-log", DataTable), LOG_COLUMNS, [])
         self.action_refresh()
 
     # ------------------------------------------------------------ loading
@@ -94,10 +114,10 @@ class NessieRefsScreen(LakehouseScreen):
         grid = self.query_one("#nessie-refs", DataTable)
         keep = self._wanted or self.selected_ref_name()
         self.refs = message.refs
-        grid.clear()
-        for ref in self.refs:
-            name = ref.name + (" (default)" if ref.is_default else "")
-            grid.add_row(Text(name), ref.kind, ref.hash[:12], key=ref.name)
+        rows = [
+            (r.name, (r.name + (" (default)" if r.is_default else ""), r.kind, r.hash[:8])) for r in self.refs
+        ]
+        fill(grid, REF_COLUMNS, rows)
         names = [r.name for r in self.refs]
         row = names.index(keep) if keep in names else 0
         self._wanted = None
@@ -132,16 +152,15 @@ class NessieRefsScreen(LakehouseScreen):
             f"{message.ref}: {len(self.commits)} commits{more} · b/t here: from the highlighted commit"
         )
         grid = self.query_one("#commit-log", DataTable)
-        grid.clear()
-        for c in self.commits:
-            grid.add_row(
-                c.hash[:12],
-                fmt.when(c.committed_at),
-                Text(c.author or c.committer or "-"),
-                Text(c.message),
-                Text(", ".join(c.tables) or "-"),
-                key=c.hash,
+        rows = [
+            (
+                c.hash,
+                (c.hash[:12], c.author or c.committer or "-", c.message, ", ".join(c.tables) or "-",
+                 fmt.when(c.committed_at)),
             )
+            for c in self.commits
+        ]
+        fill(grid, LOG_COLUMNS, rows)
 
     def selected_commit(self) -> str | None:
         grid = self.query_one("#commit-log", DataTable)
@@ -209,6 +228,10 @@ class NessieRefsScreen(LakehouseScreen):
             )
             self._wanted = result.target
             self._load_refs()
+            return
+        if result.successful and not result.changed_keys and not result.conflicts:
+            text = f"nothing to merge: {result.target} has every change of {result.source}"
+            self.notify(text, title="Merge")
             return
         if not result.successful:
             self.notify(
