@@ -18,14 +18,12 @@ from lakehouse_core.report import NO_TABLES_ELSEWHERE
 from tui.messages import (
     CatalogChildrenLoaded,
     DiffLoaded,
-    MaintenanceDone,
-    MaintenancePlanned,
     PreviewLoaded,
     RefCreated,
     TableLoaded,
 )
-from tui.screens.base import LakehouseScreen
-from tui.screens.modals import ConfirmActionModal, InputModal
+from tui.screens.catalog_maintain import MaintainingScreen
+from tui.screens.modals import InputModal
 from tui.widgets import fmt
 from tui.widgets.footer import LakehouseFooter
 from tui.widgets.results_table import ResultsTable
@@ -49,7 +47,7 @@ class CatalogNode:
     table: TableRef | None = None
 
 
-class CatalogScreen(LakehouseScreen):
+class CatalogScreen(MaintainingScreen):
     """Browse the catalog and time-travel through snapshots."""
 
     CSS_PATH = str(Path(__file__).with_name("catalog.tcss"))  # parsed on first show, after the first frame
@@ -461,40 +459,3 @@ class CatalogScreen(LakehouseScreen):
         ref = message.ref
         self.notify(f"{ref.kind} {ref.name} created at {ref.hash or 'head'}", title="Ref created")
         self._reload_tree()
-
-    # ------------------------------------------------------------------ maintenance
-    def action_maintain(self) -> None:
-        """Dry-run maintenance of every table, show it, run it when confirmed (``lakehouse maintain``)."""
-        if self.backend.maintenance is None:
-            self.notify(f"table maintenance is not available in {self.backend.mode} mode", severity="warning")
-            return
-        self.plan_maintenance()
-
-    @work(thread=True, exclusive=True, group="catalog-maintain", exit_on_error=False)
-    def plan_maintenance(self) -> None:
-        assert self.backend.maintenance is not None
-        self.post_message(MaintenancePlanned(self.backend.maintenance.plan(None)))
-
-    @on(MaintenancePlanned)
-    def confirm_maintenance(self, message: MaintenancePlanned) -> None:
-        report = message.report
-        lines = [f"{t.table}: {t.describe(True)}" for t in report.tables]
-        lines.append("total: " + report.totals().describe(True))
-
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self.run_maintenance()
-
-        self.app.push_screen(
-            ConfirmActionModal("Maintain every table?", "\n".join(lines), "Maintain"), confirmed
-        )
-
-    @work(thread=True, exclusive=True, group="catalog-maintain", exit_on_error=False)
-    def run_maintenance(self) -> None:
-        assert self.backend.maintenance is not None
-        self.post_message(MaintenanceDone(self.backend.maintenance.run(None)))
-
-    @on(MaintenanceDone)
-    def maintenance_done(self, message: MaintenanceDone) -> None:
-        self.notify(message.report.totals().describe(False), title="Maintenance done")
-        self.action_refresh()

@@ -265,7 +265,7 @@ class NessieRefsScreen(LakehouseScreen):
             if ok:
                 self._delete(ref.name)
 
-        detail = f"{ref.kind} {ref.name} at {ref.hash}; its commits stay reachable from other refs only"
+        detail = f"{ref.kind} {ref.name} at {ref.hash[:12]}; commits no other ref holds become unreachable"
         modal = ConfirmActionModal(f"Delete {ref.kind} {ref.name}?", detail, "Delete")
         self.app.push_screen(modal, confirmed)
 
