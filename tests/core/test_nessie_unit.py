@@ -272,3 +272,39 @@ def test_stack_runner_plans_and_dead_prometheus(tmp_path) -> None:
         runner.plan(5)
     assert prometheus_targets(settings) == {"unavailable": "connection refused"}
     assert runner.last_results() == {}
+
+
+@respx.mock
+def test_commit_log_lists_the_tables_each_commit_touched(client: NessieClient) -> None:
+    def op(kind: str, *key: str, content: str | None = None) -> dict[str, object]:
+        body: dict[str, object] = {"type": kind, "key": {"elements": list(key)}}
+        if content:
+            body["content"] = {"type": content}
+        return body
+
+    entry = {"commitMeta": {"hash": "h3", "message": "merge etl", "authors": ["alice"]}, "operations": [
+        op("PUT", "gold", "daily_sales", content="ICEBERG_TABLE"),
+        op("PUT", "bronze", content="NAMESPACE"),
+        op("DELETE", "bronze", "orders"),
+        op("DELETE", "scratch"),  # a namespace: one element
+        op("PUT", "bronze", "orders", content="ICEBERG_TABLE"),
+    ]}
+    route = respx.get(f"{BASE}/trees/main/history").respond(json={"hasMore": False, "logEntries": [entry]})
+    [commit] = client.commit_log("main", limit=5)
+    assert (commit.author, commit.message) == ("alice", "merge etl")
+    assert commit.tables == ("bronze.orders", "gold.daily_sales")
+    assert dict(route.calls[0].request.url.params) == {"fetch": "ALL", "max-records": "5"}
+
+
+@respx.mock
+def test_merge_names_its_author(client: NessieClient) -> None:
+    respx.get(f"{BASE}/config").respond(json=CONFIG)
+    respx.get(f"{BASE}/trees/main").respond(json={"reference": _ref("main", "m1")})
+    respx.get(f"{BASE}/trees/etl").respond(json={"reference": _ref("etl", "e1")})
+    merge = respx.post(f"{BASE}/trees/main@m1/history/merge").respond(json={
+        "wasApplied": True, "wasSuccessful": True, "resultantTargetHash": "m2",
+        "details": [{"key": {"elements": ["bronze", "orders"]}}]})
+    result = client.merge("etl", "main", author="alice")
+    assert result.applied and result.changed_keys == ("bronze.orders",)
+    body = json.loads(merge.calls[0].request.content)
+    assert body["commitMeta"] == {"message": "merge etl into main", "authors": ["alice"]}
