@@ -157,10 +157,8 @@ def cmd_tag(cli: Cli) -> int:
 def merge_lines(result: MergeResult) -> list[str]:
     """What a merge did (or would do): the tables changed and each conflict."""
     verb = "would merge" if result.dry_run else "merged" if result.applied else "did not merge"
-    lines = [f"{verb} {result.source} into {result.target}: {len(result.changed_keys)} tables changed, "
-             f"{len(result.conflicts)} conflicts"]
-    lines += [f"  changed  {key}" for key in result.changed_keys]
-    lines += [f"  CONFLICT {c.key}: {c.conflict_type} {c.message}".rstrip() for c in result.conflicts]
+    head, *changes = result.change_lines()
+    lines = [f"{verb} {result.source} into {result.target}: {head}", *changes]
     if result.applied and result.resultant_hash:
         lines.append(f"  {result.target} is now at {result.resultant_hash}")
     return lines

@@ -181,6 +181,13 @@ class MergeResult:
     resultant_hash: str | None = None
     common_ancestor: str | None = None
 
+    def change_lines(self) -> list[str]:
+        """A count of the tables changed and the conflicts, then each of them, one per line."""
+        lines = [f"{len(self.changed_keys)} tables changed, {len(self.conflicts)} conflicts"]
+        lines += [f"  changed  {key}" for key in self.changed_keys]
+        lines += [f"  CONFLICT {c.key}: {c.conflict_type} {c.message}".rstrip() for c in self.conflicts]
+        return lines
+
 
 @dataclass(frozen=True)
 class TableRef:

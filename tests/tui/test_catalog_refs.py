@@ -92,6 +92,12 @@ async def test_nessie_refs_are_a_stack_feature(
 
 
 # ---------------------------------------------------------------- stack mode (fake Nessie)
+def stack_backend() -> tuple[FakeBackend, FakeRefControl]:
+    backend = make_fake_stack_backend()
+    assert isinstance(backend.refs, FakeRefControl)
+    return backend, backend.refs
+
+
 async def open_refs(pilot: Pilot[None]) -> NessieRefsScreen:
     await open_orders(pilot)
     await pilot.press("n")
@@ -120,9 +126,7 @@ async def test_b_on_a_snapshot_creates_a_nessie_branch_from_the_ref(settings: La
 
 
 async def test_log_create_from_ref_and_commit(settings: LakehouseSettings) -> None:
-    backend = make_fake_stack_backend()
-    refs = backend.refs
-    assert isinstance(refs, FakeRefControl)
+    backend, refs = stack_backend()
     app = LakehouseApp(backend, settings)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_refs(pilot)
@@ -154,9 +158,7 @@ async def test_log_create_from_ref_and_commit(settings: LakehouseSettings) -> No
 
 
 async def test_merge_dry_run_then_confirm_and_conflicts(settings: LakehouseSettings) -> None:
-    backend = make_fake_stack_backend()
-    refs = backend.refs
-    assert isinstance(refs, FakeRefControl)
+    backend, refs = stack_backend()
     app = LakehouseApp(backend, settings)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_refs(pilot)
@@ -188,9 +190,7 @@ async def test_merge_dry_run_then_confirm_and_conflicts(settings: LakehouseSetti
 
 
 async def test_delete_asks_first(settings: LakehouseSettings) -> None:
-    backend = make_fake_stack_backend()
-    refs = backend.refs
-    assert isinstance(refs, FakeRefControl)
+    backend, refs = stack_backend()
     app = LakehouseApp(backend, settings)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_refs(pilot)

@@ -53,10 +53,7 @@ def fill(grid: DataTable[Text], columns: tuple[str, ...], rows: Sequence[tuple[s
 
 def merge_summary(result: MergeResult) -> str:
     """The tables a merge changes (or changed) and its conflicts, one per line."""
-    lines = [f"{len(result.changed_keys)} tables changed, {len(result.conflicts)} conflicts"]
-    lines += [f"  changed  {key}" for key in result.changed_keys]
-    lines += [f"  CONFLICT {c.key}: {c.conflict_type} {c.message}".rstrip() for c in result.conflicts]
-    return "\n".join(lines)
+    return "\n".join(result.change_lines())
 
 
 class NessieRefsScreen(LakehouseScreen):
