@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, get_args
 
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -52,7 +52,7 @@ from lakehouse_core.paths import sqlite_file
 from lakehouse_core.ports import Backend, CancelToken
 from lakehouse_core.redact import Redactor
 from lakehouse_core.runs import result_to_dict, to_jsonable
-from lakehouse_core.settings import LakehouseSettings, load_settings
+from lakehouse_core.settings import LakehouseSettings, RunSource, load_settings
 
 logger = logging.getLogger("lakehouse")
 
@@ -396,6 +396,11 @@ def build_parser() -> argparse.ArgumentParser:
             "--wait", action="store_true", help="when another run holds the run lock, wait for it"
         )
         command.add_argument("--wait-timeout", type=float, metavar="S", help="with --wait: give up after S s")
+        command.add_argument(
+            "--source",
+            choices=get_args(RunSource),
+            help="who starts the run, recorded in its commits (default: settings.run_source, cli)",
+        )
 
     sql = sub.add_parser("sql", help="run one SQL statement")
     sql.add_argument("query")
@@ -489,6 +494,8 @@ def _settings_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["run_wait"] = True
     if getattr(args, "wait_timeout", None) is not None:
         overrides["run_wait_timeout_s"] = args.wait_timeout
+    if getattr(args, "source", None):
+        overrides["run_source"] = args.source
     return overrides
 
 

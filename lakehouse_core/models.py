@@ -527,9 +527,11 @@ MaintenancePlan = MaintenanceReport
 
 # ---------------------------------------------------------------- runs (write, audit, publish)
 RunState = Literal[
-    "running", "failed", "cancelled", "interrupted", "audit_failed", "audited", "published", "discarded"
+    "running", "failed", "cancelled", "interrupted", "audit_failed", "audited", "published", "discarded",
+    "unchanged",
 ]
-"""``audited``: passed its audits, waiting for ``publish``; ``interrupted``: its process died."""
+"""``audited``: passed its audits, waiting for ``publish``; ``interrupted``: its process died;
+``unchanged``: a phase-2 rerun on the data already published, which committed nothing."""
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,10 @@ class DockerSettings(BaseModel):
     enabled: bool = True
 
 
+RunSource = Literal["cli", "tui", "airflow", "spark"]
+"""Where a run was started from."""
+
+
 # ---------------------------------------------------------------- raw data and bronze checks (issue 9)
 GenerateMode = Literal["if-empty", "always", "never"]
 
@@ -222,6 +226,14 @@ class LakehouseSettings(BaseSettings):
     ``lakehouse publish RUN`` (or the Runs screen)."""
     runs_keep: int = Field(default=5, ge=1)
     """Runs of each phase kept under ``data/runs`` (the published one is always kept)."""
+    run_source: RunSource = "cli"
+    """Who starts runs (``lakehouse phase --source``; the TUI sets ``tui``): recorded with the run id and
+    phase in Nessie commit messages/properties and Iceberg snapshot summaries."""
+    cache_dir: Path = Path("~/.cache/lakehouse-tui")
+    """Downloads and state of ``scripts/services.sh`` (its ``LAKEHOUSE_CACHE_DIR``)."""
+    state_dir: Path | None = None
+    """Runtime state of ``scripts/services.sh`` (pid files, ``logs/<service>.log``); default
+    ``<cache_dir>/state``, as in scripts/services.env."""
 
     nessie: NessieSettings = Field(default_factory=NessieSettings)
     minio: MinioSettings = Field(default_factory=MinioSettings)
@@ -272,6 +284,11 @@ class LakehouseSettings(BaseSettings):
     @property
     def warehouse_uri(self) -> str:
         return self.warehouse or (self.data_path / "warehouse").as_uri()
+
+    @property
+    def services_state_path(self) -> Path:
+        """Where ``scripts/services.sh`` keeps its pid files and service logs."""
+        return (self.state_dir or self.cache_dir / "state").expanduser()
 
     @property
     def catalog_url(self) -> str:

@@ -60,7 +60,7 @@ def backend_factory(args: argparse.Namespace) -> BackendFactory:
         from lakehouse_core.backends import load_backend
         from lakehouse_core.settings import load_settings
 
-        overrides: dict[str, object] = {}
+        overrides: dict[str, object] = {"run_source": "tui"}  # the runs it starts say so
         if args.mode:
             overrides["mode"] = args.mode
         if args.data_dir:

@@ -206,3 +206,21 @@ def published_run(catalog: Catalog) -> str | None:
 def published_rows(catalog: Catalog) -> dict[str, int]:
     """Rows per lakehouse table readers of ``catalog`` see."""
     return {key: int(staged_entry(table)["rows"]) for key, table in _lakehouse_tables(catalog).items()}
+
+
+def published_fingerprint(catalog: Catalog) -> str | None:
+    """The source fingerprint (``runmeta.FINGERPRINT_PROPERTY``) that every lakehouse table readers of
+    ``catalog`` see carries in its current snapshot; None when a table is missing, lacks one, or two
+    tables differ."""
+    from lakehouse_core.iceberg.tables import TABLES
+    from lakehouse_core.runmeta import FINGERPRINT_PROPERTY
+
+    tables = _lakehouse_tables(catalog)
+    if len(tables) != len(TABLES):
+        return None
+    found = set()
+    for table in tables.values():
+        snap = table.current_snapshot()
+        found.add(snap.summary.get(FINGERPRINT_PROPERTY) if snap is not None and snap.summary else None)
+    value = found.pop() if len(found) == 1 else None
+    return str(value) if value else None

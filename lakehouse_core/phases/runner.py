@@ -106,7 +106,11 @@ class PersistentPhaseRunner:
         """Phase 2 as write (staged), audit, publish through this runner's RunControl."""
         assert self.runs is not None, "a runner with phase 2 needs a RunPublisher"
         return phase2_steps(
-            self.paths, self.runs.publisher, self.runs.publish, auto_publish=self.settings.auto_publish
+            self.paths,
+            self.runs.publisher,
+            self.runs.publish,
+            auto_publish=self.settings.auto_publish,
+            run_source=self.settings.run_source,
         )
 
     def steps(self, phase: int) -> list[Step]:
@@ -141,7 +145,8 @@ class PersistentPhaseRunner:
         if phase == 1:
             return execute_phase1(self.settings, run_id=run_id, progress=progress, cancel=cancel)
         if phase == 2:
-            with RunManifests(self.paths, Redactor.for_settings(self.settings)).tracking(run_id, 2):
+            manifests = RunManifests(self.paths, Redactor.for_settings(self.settings))
+            with manifests.tracking(run_id, 2, run_source=self.settings.run_source):
                 return run_steps(phase, self.steps(phase), run_id=run_id, progress=progress, cancel=cancel)
         return run_steps(phase, self.steps(phase), run_id=run_id, progress=progress, cancel=cancel)
 

@@ -21,6 +21,7 @@ from lakehouse_core.phases.engine import Step, StepOutput
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 from lakehouse_core.publish import current_run, phase1_outputs, publish_phase1, reconcile_phase1
 from lakehouse_core.runlog import RunManifests
+from lakehouse_core.runmeta import FINGERPRINT_PROPERTY, RunCommit, phase2_fingerprint
 
 
 def _record_audits(paths: DataPaths, run_id: str, checks: list[AuditCheck], **fields: Any) -> None:
@@ -101,6 +102,10 @@ class RunPublisher(Protocol):
         """Rows per table readers see now."""
         ...
 
+    def published_fingerprint(self) -> str | None:
+        """The source fingerprint every published table carries (None: no table, or they differ)."""
+        ...
+
 
 def published_source(paths: DataPaths) -> str:
     """The published phase-1 run; DataError when there is none or it did not complete."""
@@ -120,11 +125,19 @@ def phase2_steps(
     publish: Callable[[str], object],
     *,
     auto_publish: bool,
+    run_source: str = "cli",
 ) -> list[Step]:
-    """Phase 2: load the published phase-1 run into staged tables, audit them, publish them."""
+    """Phase 2: load the published phase-1 run into staged tables, audit them, publish them.
+
+    A run whose source data has the fingerprint the published tables carry (a rerun on identical
+    data) commits nothing: it ends ``unchanged`` and its audit and publish steps say so.
+    """
     root = DataPaths(paths.root)
     manifests = RunManifests(root)
     source: dict[str, str] = {}
+
+    def unchanged(run_id: str) -> bool:
+        return manifests.load(run_id).get("state") == "unchanged"
 
     def check_source(run_id: str) -> StepOutput:
         source["run"] = published_source(root)
@@ -138,8 +151,21 @@ def phase2_steps(
         from lakehouse_core.iceberg.upsert import promote_increment
         from lakehouse_core.pipeline.incremental import read_plan
 
+        fingerprint = phase2_fingerprint(root.for_run(source["run"]))
+        if fingerprint == publisher.published_fingerprint():
+            same_as = publisher.published_run()
+            manifests.finish(run_id, "unchanged", same_as=same_as, fingerprint=fingerprint)
+            return StepOutput(
+                outputs={"unchanged": True, "same_as": same_as},
+                detail=f"nothing changed: the published tables already hold this data (run {same_as}); "
+                "no commit",
+            )
         catalog = publisher.open_write_catalog(run_id)
-        properties = {SOURCE_RUN_PROPERTY: source["run"]}
+        properties = {
+            **RunCommit(run_id, 2, run_source).properties(),
+            SOURCE_RUN_PROPERTY: source["run"],
+            FINGERPRINT_PROPERTY: fingerprint,
+        }
         increment = read_plan(root.for_run(source["run"]))
         snapshots = promote_increment(
             catalog, root, source["run"], increment, run_id=run_id, progress=progress, cancel=cancel,
@@ -166,6 +192,9 @@ def phase2_steps(
         )
 
     def audit(run_id: str) -> StepOutput:
+        if unchanged(run_id):
+            return StepOutput(detail="skipped: nothing was written")
+
         from lakehouse_core.iceberg.tables import TABLES
         from lakehouse_core.pipeline.parts import table_rows
 
@@ -177,6 +206,8 @@ def phase2_steps(
         return StepOutput(detail=_summary(checks), outputs={"audits": checks})
 
     def publish_step(run_id: str) -> StepOutput:
+        if unchanged(run_id):
+            return StepOutput(detail="skipped: nothing to publish")
         if not auto_publish:
             return StepOutput(detail=f"audited; publish with `lakehouse publish {run_id}`")
         publish(run_id)

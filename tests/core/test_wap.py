@@ -112,3 +112,48 @@ def test_discard_drops_an_unpublished_run_and_refuses_the_published_one(tmp_path
         runs.discard(published)
     with pytest.raises(ConflictError, match="only an audited run"):
         runs.publish(waiting)
+
+
+def test_a_phase2_rerun_on_the_published_data_commits_nothing_and_says_so(tmp_path: Path) -> None:
+    from lakehouse_core.iceberg.catalog import open_embedded_catalog
+    from lakehouse_core.iceberg.tables import TABLES
+
+    data = tmp_path / "data"
+    backend = _backend(data, run_source="airflow")
+    backend.phases.run(1)
+    first = backend.phases.run(2)
+    settings = embedded_settings(data, orders=300)
+
+    def current() -> dict[str, tuple[int, dict[str, str]]]:
+        catalog = open_embedded_catalog(settings)
+        out = {}
+        for t in TABLES:
+            snap = catalog.load_table(t.identifier).current_snapshot()
+            assert snap is not None and snap.summary is not None
+            out[t.identifier] = (snap.snapshot_id, dict(snap.summary.additional_properties))
+        return out
+
+    before = current()
+    summary = before["bronze.orders"][1]
+    assert summary["lakehouse.run-id"] == first.run_id
+    assert (summary["lakehouse.phase"], summary["lakehouse.run-source"]) == ("2", "airflow")
+    assert len({props["lakehouse.source-fingerprint"] for _, props in before.values()}) == 1
+
+    again = backend.phases.run(2)
+    details = {t.name: t.detail for t in again.tasks}
+    assert details["promote_to_iceberg"] == (
+        f"nothing changed: the published tables already hold this data (run {first.run_id}); no commit"
+    )
+    assert details["audit_tables"] == "skipped: nothing was written"
+    assert details["publish_tables"] == "skipped: nothing to publish"
+    assert again.ok and again.snapshots == () and again.outputs["same_as"] == first.run_id
+    assert current() == before  # not one new snapshot
+    assert backend.runs is not None
+    assert backend.runs.run(again.run_id).state == "unchanged"
+    assert backend.runs.run(first.run_id).published
+
+    # new phase-1 data: phase 2 writes again
+    _backend(data, orders=320).phases.run(1)
+    third = backend.phases.run(2)
+    assert len(third.snapshots) == len(TABLES)
+    assert current()["bronze.orders"][1]["lakehouse.run-id"] == third.run_id

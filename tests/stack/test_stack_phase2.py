@@ -59,7 +59,9 @@ def test_phase2_on_new_branch_then_merge_into_main(stack: StackEndpoints, tmp_pa
     assert client.get_ref("main").hash == main_before.hash  # nothing written to main yet
     # written on run-<id>, merged into the target branch in one commit, the run branch deleted
     assert not any(r.name == f"run-{p2.run_id}" for r in client.list_refs())
-    assert client.commit_log(branch, limit=1)[0].message == f"publish lakehouse run {p2.run_id}"
+    merge = client.commit_log(branch, limit=1)[0]
+    assert merge.message == f"phase 2 run {p2.run_id} from cli: publish run-{p2.run_id} into {branch}"
+    assert merge.properties["lakehouse.run-id"] == p2.run_id and merge.properties["lakehouse.phase"] == "2"
 
     # the branch holds the 8 tables; diff against main lists them
     changes = {c.key: c.kind for c in client.diff("main", branch)}

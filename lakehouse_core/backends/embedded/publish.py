@@ -67,3 +67,8 @@ class EmbeddedRunPublisher:
         from lakehouse_core.iceberg.staging import published_rows
 
         return published_rows(self._open_catalog())
+
+    def published_fingerprint(self) -> str | None:
+        from lakehouse_core.iceberg.staging import published_fingerprint
+
+        return published_fingerprint(self._open_catalog())

@@ -84,6 +84,14 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
+def _properties(meta: Mapping[str, Any]) -> dict[str, str]:
+    """Commit properties: API v2 sends ``allProperties`` (name -> list of values; the last wins)."""
+    every = meta.get("allProperties") or {}
+    if every:
+        return {str(k): str(v[-1]) for k, v in every.items() if v}
+    return {str(k): str(v) for k, v in (meta.get("properties") or {}).items()}
+
+
 def _ref_info(raw: Mapping[str, Any], default_branch: str | None) -> RefInfo:
     kind: Literal["branch", "tag"] = "tag" if str(raw.get("type", "")).upper() == "TAG" else "branch"
     name = str(raw.get("name", ""))
@@ -231,7 +239,7 @@ class NessieClient:
                     committed_at=_parse_time(meta.get("commitTime")),
                     parent_hash=entry.get("parentCommitHash")
                     or ((meta.get("parentCommitHashes") or [None])[0]),
-                    properties={str(k): str(v) for k, v in (meta.get("properties") or {}).items()},
+                    properties=_properties(meta),
                     tables=_touched_tables(entry.get("operations") or ()),
                 )
             )
@@ -303,11 +311,12 @@ class NessieClient:
         dry_run: bool = False,
         message: str | None = None,
         author: str | None = None,
+        properties: Mapping[str, str] | None = None,
     ) -> MergeResult:
         """Merge ``from_ref`` into branch ``into`` (default branch when None).
 
-        ``author`` becomes the merge commit's author. With ``dry_run`` nothing is written: the result
-        previews the changed keys and conflicts.
+        The merge commit says ``message``, carries ``properties`` and has ``author`` as its author.
+        With ``dry_run`` nothing is written: the result previews the changed keys and conflicts.
         Conflicts come back in ``conflicts`` (``successful`` False) rather than as an exception;
         a target that moved concurrently raises ConflictError.
         """
@@ -319,10 +328,15 @@ class NessieClient:
         if target.hash == self.config().get("noAncestorHash"):
             # Nessie finds no common ancestor with a target that has no commit yet: fast-forward it
             return self._fast_forward(source, target, dry_run)
+        text = message or f"merge {source.name} into {target.name}"
+        meta: dict[str, Any] = {"message": text, "properties": dict(properties or {})}
+        if author:
+            meta["authors"] = [author]
         payload = {
             "fromRefName": source.name,
             "fromHash": source.hash,
-            "message": message or f"merge {source.name} into {target.name}",
+            "message": text,
+            "commitMeta": meta,
             # Nessie's Immutables JSON names are "isDryRun"/"isReturnConflictAsResult" (verified on
             # 0.99: a bare "dryRun" is silently ignored and the merge is applied); send both spellings.
             "isDryRun": dry_run,
@@ -330,8 +344,6 @@ class NessieClient:
             "isReturnConflictAsResult": True,
             "returnConflictAsResult": True,
         }
-        if author:
-            payload["commitMeta"] = {"message": payload["message"], "authors": [author]}
         body = self._http.post_json(
             f"/trees/{_ref(target.name, target.hash)}/history/merge", payload
         )

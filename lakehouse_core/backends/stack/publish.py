@@ -3,8 +3,10 @@
 A run writes every table on the branch ``run-<run_id>`` created from the target branch
 (``settings.nessie.ref``); readers of the target see nothing of it. Publishing merges the run branch
 into the target in ONE Nessie commit (all tables at once), then deletes the run branch; discarding
-deletes it. (The branch prefix has no slash: ref names travel in URL paths of both Nessie's API and
-its Iceberg REST prefix.)
+deletes it. Every commit names the run: the writes on the run branch and the merge commit say
+``phase 2 run <id> from <source>: ...`` with the run id, phase and source as commit properties.
+(The branch prefix has no slash: ref names travel in URL paths of both Nessie's API and its Iceberg
+REST prefix.)
 """
 
 from __future__ import annotations
@@ -17,8 +19,14 @@ from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog
 from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.errors import ConflictError, NotFoundError
 from lakehouse_core.faults import crash_point
-from lakehouse_core.iceberg.staging import published_rows, published_run, staged_entry
+from lakehouse_core.iceberg.staging import (
+    published_fingerprint,
+    published_rows,
+    published_run,
+    staged_entry,
+)
 from lakehouse_core.iceberg.tables import TABLES
+from lakehouse_core.runmeta import RunCommit
 from lakehouse_core.settings import LakehouseSettings
 
 logger = logging.getLogger(__name__)
@@ -46,7 +54,7 @@ class StackRunPublisher:
         self._client.ensure_branch(self.target, self._client.default_branch)
         branch = run_branch(run_id)
         self._client.create_branch(branch, self.target)
-        return open_rest_catalog(self.settings, branch)
+        return open_rest_catalog(self.settings, branch, commit=RunCommit(run_id, 2, self.settings.run_source))
 
     def staged(self, catalog: Any, run_id: str) -> dict[str, dict[str, Any]]:
         branch = self._client.get_ref(run_branch(run_id))
@@ -70,7 +78,13 @@ class StackRunPublisher:
                 return {}  # merged and deleted before a kill stopped the manifest's update
             raise ConflictError(f"run {run_id}: its branch {branch} is gone; rerun phase 2") from None
         crash_point("stack.publish.before_merge")
-        result = self._client.merge(branch, self.target, message=f"publish lakehouse run {run_id}")
+        commit = RunCommit(run_id, 2, str(manifest.get("run_source") or self.settings.run_source))
+        result = self._client.merge(
+            branch,
+            self.target,
+            message=commit.message(f"publish {branch} into {self.target}"),
+            properties={**commit.properties(), "lakehouse.published-by": self.settings.run_source},
+        )
         if not result.successful:
             keys = ", ".join(c.key for c in result.conflicts) or "unknown keys"
             raise ConflictError(f"run {run_id} conflicts with {self.target} on {keys}: nothing published")
@@ -89,3 +103,9 @@ class StackRunPublisher:
 
     def published_rows(self) -> dict[str, int]:
         return published_rows(open_rest_catalog(self.settings, self.target))
+
+    def published_fingerprint(self) -> str | None:
+        try:
+            return published_fingerprint(open_rest_catalog(self.settings, self.target))
+        except NotFoundError:  # the target branch does not exist yet
+            return None
