@@ -50,6 +50,8 @@ class ServiceStatus:
     checked_at: datetime | None = None
     needs_setup: bool = False
     """The service answers but is not set up (``Backend.setup`` creates what it lacks)."""
+    managed_by: str | None = None
+    """What starts and stops a service that is in no container (``scripts/services.sh``)."""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,9 @@ def test_specs_take_endpoints_from_settings() -> None:
     )
     specs = {s.name: s for s in service_specs(settings)}
     assert list(specs) == ["postgres", "minio", "nessie", "spark", "dremio", "airflow",
-                           "prometheus", "grafana", "jupyter"]
+                           "prometheus", "exporter", "grafana", "jupyter"]
+    assert specs["exporter"].url == "http://127.0.0.1:9108/metrics"
+    assert specs["exporter"].depends_on == ()
     assert specs["minio"].url == "http://127.0.0.1:9100/minio/health/live"
     assert specs["nessie"].url == "http://127.0.0.1:19999/api/v2/config"
     assert specs["spark"].url == "http://127.0.0.1:8090/json/"
@@ -94,7 +96,7 @@ def test_minio_down_blocks_nessie_then_transitively() -> None:
     blocked = compute_blocked_by(states)
     assert blocked == {
         "postgres": None, "minio": None, "nessie": "minio", "spark": "nessie", "dremio": "nessie",
-        "airflow": None, "prometheus": None, "grafana": None, "jupyter": "spark",
+        "airflow": None, "prometheus": None, "exporter": None, "grafana": None, "jupyter": "spark",
     }
 
 

@@ -86,7 +86,7 @@ def all_dead(timeout_s: float = 2.0, **overrides: Any) -> LakehouseSettings:
         "spark": {"ui_url": url()},
         "dremio": {"url": url()},
         "airflow": {"url": url()},
-        "prometheus": {"url": url()},
+        "prometheus": {"url": url(), "exporter_port": closed_port()},
         "grafana": {"url": url()},
         "jupyter": {"url": url()},
     }
@@ -113,9 +113,9 @@ def test_provider_satisfies_protocol() -> None:
 def test_every_dead_service_is_a_down_row_with_its_cause() -> None:
     rows = by_name(StackServiceStatusProvider(all_dead()).statuses())
     assert list(rows) == ["postgres", "minio", "nessie", "spark", "dremio", "airflow",
-                          "prometheus", "grafana", "jupyter", "docker"]
+                          "prometheus", "exporter", "grafana", "jupyter", "docker"]
     assert (rows["docker"].state, rows["docker"].detail) == (ServiceState.NOT_CONFIGURED, "no Docker client")
-    for name in ("postgres", "minio", "prometheus"):
+    for name in ("postgres", "minio", "prometheus", "exporter"):
         assert rows[name].state is DOWN, name
         assert rows[name].detail == "connection refused", name
         assert rows[name].last_error == "connection refused", name
@@ -186,17 +186,18 @@ def test_spark_alive_with_workers_and_healthy_airflow_are_up() -> None:
 @pytest.mark.timeout(20)
 def test_black_hole_endpoints_time_out_concurrently() -> None:
     """Every HTTP service behind a listener that never answers: each row is DOWN "timed out" and the
-    probes run in parallel (nine sequential 2 s timeouts would exceed the 20 s guard)."""
+    probes run in parallel (ten sequential 2 s timeouts would exceed the 20 s guard)."""
     with black_hole() as port:
         hole = f"http://127.0.0.1:{port}"
         settings = all_dead(
             timeout_s=2.0,
             postgres={"host": "127.0.0.1", "port": port},
             minio={"endpoint": hole}, nessie={"url": hole}, spark={"ui_url": hole}, dremio={"url": hole},
-            airflow={"url": hole}, prometheus={"url": hole}, grafana={"url": hole}, jupyter={"url": hole},
+            airflow={"url": hole}, prometheus={"url": hole, "exporter_port": port}, grafana={"url": hole},
+            jupyter={"url": hole},
         )
         raw = StackServiceStatusProvider(settings).probe_all()
-    assert len(raw) == 9
+    assert len(raw) == 10
     for row in raw:
         assert row.state is DOWN, row
         assert row.detail.startswith("timed out"), row

@@ -16,6 +16,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from lakehouse_core.settings import (
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICES_SH = REPO_ROOT / "scripts" / "services.sh"
 SERVICES_ENV = REPO_ROOT / "scripts" / "services.env"
-SERVICES = ("postgres", "minio", "nessie", "prometheus", "docker")
+SERVICES = ("postgres", "minio", "nessie", "prometheus", "exporter", "docker")
 STACK_DIR = Path(__file__).resolve().parent
 UP_TIMEOUT_S = 1800.0
 """Bound for a cold ``services.sh up`` (MinIO build, Nessie jar, debootstrap)."""
@@ -122,14 +123,19 @@ def stack_endpoints() -> StackEndpoints:
     )
 
 
-def run_services(*args: str, timeout: float = UP_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
-    """Run ``bash scripts/services.sh ARGS`` and return the completed process (output captured)."""
+def run_services(
+    *args: str, timeout: float = UP_TIMEOUT_S, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``bash scripts/services.sh ARGS`` (``env`` added to the environment) and return the
+    completed process (output captured). The exporter service runs on this interpreter unless
+    ``LAKEHOUSE_PYTHON`` says otherwise."""
     return subprocess.run(
         ["bash", str(SERVICES_SH), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=REPO_ROOT,
+        env={"LAKEHOUSE_PYTHON": sys.executable, **os.environ, **(env or {})},
     )
 
 

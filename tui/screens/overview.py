@@ -162,6 +162,11 @@ class OverviewScreen(LakehouseScreen):
         if service is None:
             self.notify("no service selected", severity="warning")
             return
+        row = next((s for s in self.query_one(ServiceTable).statuses if s.name == service), None)
+        if row is not None and row.container is None and row.managed_by:
+            # not in a container: no confirmation, the provider's error says how it is controlled
+            self.control_service(service, action)
+            return
         if not self.backend.status.supports_control:
             why = "embedded mode" if self.backend.mode == "embedded" else "stack mode without a Docker engine"
             self.notify(

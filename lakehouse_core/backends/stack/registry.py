@@ -26,6 +26,7 @@ DEPENDENCIES: Mapping[str, tuple[str, ...]] = {
     "dremio": ("nessie", "minio"),
     "airflow": ("postgres",),
     "prometheus": (),
+    "exporter": (),
     "grafana": ("prometheus",),
     "jupyter": ("spark",),
 }
@@ -39,6 +40,7 @@ CONTAINER_NAMES: Mapping[str, tuple[str, ...]] = {
     "dremio": ("dremio",),
     "airflow": ("airflow-webserver", "airflow-apiserver", "airflow-api-server", "airflow"),
     "prometheus": ("prometheus",),
+    "exporter": ("exporter", "lakehouse-exporter"),
     "grafana": ("grafana",),
     "jupyter": ("jupyter",),
 }
@@ -90,6 +92,7 @@ def service_specs(settings: LakehouseSettings) -> list[ServiceSpec]:
     services (Spark, Dremio, Airflow, Grafana, Jupyter) that are not configured or disabled get a spec
     with ``inactive`` set and no probe URL."""
     pg = settings.postgres
+    exporter = f"http://127.0.0.1:{settings.prometheus.exporter_port}"  # `lakehouse exporter`
 
     def spec(name: str, title: str, endpoint: str, probe: ProbeKind, url: str = "", **kw: Any) -> ServiceSpec:
         return ServiceSpec(
@@ -125,6 +128,7 @@ def service_specs(settings: LakehouseSettings) -> list[ServiceSpec]:
                  check="airflow_health"),
         spec("prometheus", "Prometheus", settings.prometheus.url, "http",
              _join(settings.prometheus.url, "/-/ready")),
+        spec("exporter", "Pipeline exporter", exporter, "http", _join(exporter, "/metrics")),
         optional("grafana", "Grafana", settings.grafana, "URL", "/api/health"),
         optional("jupyter", "Jupyter", settings.jupyter, "URL", "/api"),
     ]

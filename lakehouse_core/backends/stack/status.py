@@ -20,6 +20,7 @@ import httpx
 from lakehouse_core.backends.stack._http import HttpClient
 from lakehouse_core.backends.stack.docker_status import ContainerInfo, DockerStatus
 from lakehouse_core.backends.stack.registry import INACTIVE, ServiceSpec, apply_blocking, service_specs
+from lakehouse_core.backends.stack.script_services import SCRIPT, ScriptServices
 from lakehouse_core.errors import LakehouseError, NotFoundError, ServiceUnavailableError
 from lakehouse_core.models import ServiceState, ServiceStatus
 from lakehouse_core.settings import LakehouseSettings
@@ -165,6 +166,7 @@ class StackServiceStatusProvider:
         self._timeout = settings.http_timeout_s
         self._clients: dict[str, HttpClient] = {}
         self._clients_lock = threading.Lock()
+        self.scripts = ScriptServices(settings.services_state_path)
         self.supports_control: bool = False
         """True while a Docker engine answers (start/stop/restart possible); refreshed by statuses()."""
         self._refresh_control()
@@ -298,7 +300,11 @@ class StackServiceStatusProvider:
         if containers is not None:
             rows = self._join(rows, containers)
         engine = [self._engine_row(containers, docker_note)] if self._with_engine_row else []
-        rows = apply_blocking([*rows, *engine])
+        rows = [
+            replace(r, managed_by=SCRIPT) if r.container is None and self.scripts.manages(r.name) else r
+            for r in [*rows, *engine]
+        ]
+        rows = apply_blocking(rows)
         if docker_note:  # on the rows of probed services, whose container state is not known
             rows = [replace(r, detail=f"{r.detail}; {docker_note}" if r.detail else docker_note)
                     if r.name != DOCKER and r.state not in INACTIVE else r for r in rows]
@@ -371,18 +377,27 @@ class StackServiceStatusProvider:
         raise NotFoundError(f"no container for service {service!r} in Compose project {project!r}")
 
     def control(self, service: str, action: Literal["start", "stop", "restart"]) -> None:
-        """Start/stop/restart the service's container (Docker only)."""
-        name = self._container_name(service)
+        """Start/stop/restart the service's container (Docker only; a service scripts/services.sh
+        started raises an error saying so)."""
+        try:
+            name = self._container_name(service)
+        except LakehouseError:
+            if self.scripts.manages(service):
+                raise self.scripts.not_in_container(service, action) from None
+            raise
         assert self.docker is not None
         self.docker.control(name, action)
 
     def logs(self, service: str, lines: int = 100) -> list[str]:
-        """Last log lines of the service's container; empty when Docker or the container is absent."""
+        """Last log lines of the service's container, else of its scripts/services.sh log file;
+        empty when there is neither."""
         try:
             name = self._container_name(service)
             assert self.docker is not None
             return self.docker.logs(name, lines)
         except LakehouseError as exc:
+            if self.scripts.manages(service):
+                return self.scripts.logs(service, lines)
             logger.info("no logs for %s: %s", service, exc)
             return []
 
