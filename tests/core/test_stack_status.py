@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -80,6 +81,7 @@ def all_dead(timeout_s: float = 2.0, **overrides: Any) -> LakehouseSettings:
 
     values: dict[str, Any] = {
         "http_timeout_s": timeout_s,
+        "state_dir": Path("/nonexistent/lakehouse-state"),  # no service of scripts/services.sh
         "postgres": {"host": "127.0.0.1", "port": closed_port()},
         "minio": {"endpoint": url()},
         "nessie": {"url": url()},
@@ -222,3 +224,40 @@ def test_control_without_docker_is_a_clear_error() -> None:
     with pytest.raises(LakehouseError, match="Docker control is disabled"):
         provider.control("nessie", "restart")
     assert provider.logs("nessie") == []
+
+
+# ---------------------------------------------------------------- services started by scripts/services.sh
+def test_a_script_started_service_has_its_log_file_and_is_not_in_a_container(tmp_path: Path) -> None:
+    from lakehouse_core.backends.stack.script_services import tail_lines
+
+    logs = tmp_path / "state" / "logs"
+    logs.mkdir(parents=True)
+    lines = [f"line {i} " + "x" * 200 for i in range(1000)]  # several 64 KiB blocks
+    (logs / "postgres.log").write_text("\n".join(lines) + "\n")
+    (logs / "dockerd.log").write_text("engine started\n")
+    provider = StackServiceStatusProvider(all_dead(state_dir=tmp_path / "state"))
+    rows = by_name(provider.statuses())
+    assert rows["postgres"].managed_by == "scripts/services.sh"
+    assert rows["minio"].managed_by is None  # no log file: not started by the script here
+    assert provider.logs("postgres", 3) == lines[-3:]
+    assert provider.logs("postgres", 800) == lines[-800:]
+    assert provider.logs("docker", 5) == ["engine started"]
+    assert provider.logs("minio") == []
+    with pytest.raises(LakehouseError) as info:
+        provider.control("postgres", "stop")
+    assert str(info.value) == (
+        "postgres is not in a container: scripts/services.sh started it; "
+        "to stop it run `bash scripts/services.sh down postgres`"
+    )
+    assert info.value.title == "Not in a container"
+    with pytest.raises(LakehouseError, match="Docker control is disabled"):
+        provider.control("minio", "restart")
+    assert tail_lines(logs / "dockerd.log", 0) == []
+
+
+def test_the_state_dir_defaults_to_the_cache_dir_of_services_sh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LAKEHOUSE_STATE_DIR", raising=False)
+    assert LakehouseSettings(cache_dir=tmp_path).services_state_path == tmp_path / "state"
+    assert LakehouseSettings(state_dir=tmp_path / "s").services_state_path == tmp_path / "s"

@@ -201,6 +201,44 @@ def test_prometheus_scrapes_nessie_minio_and_itself(stack: StackEndpoints) -> No
     assert [r["value"][1] for r in result] == ["1"]
 
 
+def test_the_exporter_runs_as_a_service_and_prometheus_scrapes_it(stack: StackEndpoints) -> None:
+    """`services.sh up` started `lakehouse exporter` (job ``lakehouse``); `down exporter` stops it
+    (its target goes down) and `up exporter` brings it back (the target is up again)."""
+    status = run_services("status", "exporter", timeout=60)
+    assert status.returncode == 0 and "started by services.sh" in status.stdout, status.stdout
+    pid = int((stack.state_dir / "run" / "exporter.pid").read_text().split()[0])
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    assert f"lakehouse_core.cli exporter --port {stack.exporter_port}" in cmdline
+
+    def lakehouse_health(want: str) -> str:
+        deadline = time.monotonic() + 60  # 2 s scrape interval
+        health = ""
+        while time.monotonic() < deadline:
+            health = _targets_by_job(stack).get("lakehouse", {}).get("health", "")
+            if health == want:
+                break
+            time.sleep(1)
+        return health
+
+    assert lakehouse_health("up") == "up"
+    query = f'process_resident_memory_bytes{{job="lakehouse",instance="127.0.0.1:{stack.exporter_port}"}}'
+    result = _get_json(f"{stack.prometheus_url}/api/v1/query", query=query)["data"]["result"]
+    assert result and float(result[0]["value"][1]) > 0
+
+    down = run_services("down", "exporter", timeout=60)
+    assert down.returncode == 0 and "exporter: stopping pid" in down.stderr, down.stderr
+    assert not (stack.state_dir / "run" / "exporter.pid").exists()
+    try:
+        assert run_services("status", "exporter", timeout=60).returncode == 1
+        assert lakehouse_health("down") == "down"
+    finally:
+        up = run_services("up", "exporter", timeout=120)
+    assert up.returncode == 0, up.stderr
+    assert lakehouse_health("up") == "up"
+    again = run_services("up", "exporter", timeout=60)
+    assert "exporter: already answering" in again.stderr
+
+
 def test_prometheus_loaded_the_memory_alert(stack: StackEndpoints) -> None:
     groups = _get_json(f"{stack.prometheus_url}/api/v1/rules", type="alert")["data"]["groups"]
     rules = {r["name"]: r for g in groups for r in g["rules"]}
@@ -289,6 +327,7 @@ def test_status_lists_every_service_up() -> None:
         ["minio", "UP"],
         ["nessie", "UP"],
         ["prometheus", "UP"],
+        ["exporter", "UP"],
         ["docker", "UP"],
     ]
 
@@ -309,6 +348,7 @@ def test_service_scripts_parse() -> None:
     assert [p.name for p in scripts] == [
         "services.sh",
         "docker.sh",
+        "exporter.sh",
         "lib.sh",
         "minio.sh",
         "nessie.sh",

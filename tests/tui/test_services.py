@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from textual.widgets import RichLog
 
 from lakehouse_core.models import ServiceState, ServiceStatus, SetupStep
 from lakehouse_core.settings import LakehouseSettings
-from tests.tui.conftest import SIZE, settle, text_of
+from tests.tui.conftest import SIZE, settle, text_of, wait_until
 from tests.tui.fakes import FakeStatusProvider, make_fake_backend
 from tui.app import LakehouseApp
 from tui.screens.modals import ConfirmActionModal, LogsModal
 from tui.screens.overview import OverviewScreen
+from tui.widgets.service_table import ServiceTable
 
 
 def _controllable() -> tuple[object, FakeStatusProvider]:
@@ -171,3 +173,36 @@ async def test_setup_without_anything_to_set_up(settings: LakehouseSettings) -> 
         await pilot.press("S")
         await settle(pilot)
         assert [n.message for n in app._notifications] == ["nothing to set up in embedded mode"]
+
+
+async def test_a_service_started_by_services_sh_logs_from_its_file_and_is_not_in_a_container(
+    settings: LakehouseSettings, tmp_path: Path
+) -> None:
+    """The real stack status provider (every endpoint a closed port, no Docker) with a services.sh
+    state dir holding postgres.log: `l` shows the file's last lines, `d` says how to stop it instead."""
+    from lakehouse_core.backends.stack.status import StackServiceStatusProvider
+    from tests.core.test_stack_status import all_dead
+
+    logs = tmp_path / "state" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "postgres.log").write_text("".join(f"pg line {i}\n" for i in range(300)))
+    provider = StackServiceStatusProvider(all_dead(timeout_s=0.5, state_dir=tmp_path / "state"))
+    backend = dataclasses.replace(make_fake_backend(), mode="stack", status=provider)
+    app = LakehouseApp(backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: bool(app.screen.query_one(ServiceTable).statuses), 10)
+        table = app.screen.query_one(ServiceTable)
+        table.move_cursor(row=[s.name for s in table.statuses].index("postgres"))
+        await pilot.press("l")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, LogsModal), 10)
+        assert text_of(app.screen.query_one("#logs-title")) == "Logs of postgres (last 200 lines)"
+        lines = [line.text for line in app.screen.query_one(RichLog).lines]
+        assert lines == [f"pg line {i}" for i in range(100, 300)]
+        await pilot.press("escape")
+        await settle(pilot)
+        for key, verb in (("d", "stop it run `bash scripts/services.sh down"),
+                          ("R", "restart it run `bash scripts/services.sh restart")):
+            await pilot.press(key)
+            message = f"postgres is not in a container: scripts/services.sh started it; to {verb} postgres`"
+            assert await wait_until(pilot, lambda m=message: m in [n.message for n in app._notifications])  # type: ignore[misc]
+            assert isinstance(app.screen, OverviewScreen)  # no confirmation: nothing would be stopped
