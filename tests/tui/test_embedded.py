@@ -32,13 +32,19 @@ ORDERS = TableRef(("bronze",), "orders")
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Backend, LakehouseSettings]]:
-    """Phases 1 and 2 on 5,000 orders, then phase 2 again so bronze.orders has two snapshots."""
+    """Phases 1 and 2 on 5,000 orders, then phase 2 again so bronze.orders has two snapshots of the
+    same rows (the rerun is made to miss the published fingerprint: a rerun on identical data
+    otherwise commits nothing)."""
+    from lakehouse_core.phases import wap
+
     tui = TuiSettings(refresh_seconds=0, metrics_refresh_seconds=0, display_cap=50, fetch_limit=1_000)
     settings = embedded_settings(tmp_path_factory.mktemp("tui-embedded") / "data", tui=tui)
     backend = load_backend(settings)
     backend.phases.run(1)
     backend.phases.run(2)
-    backend.phases.run(2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(wap, "phase2_fingerprint", lambda paths: "forced rerun")
+        assert len(backend.phases.run(2).snapshots) == 8
     yield backend, settings
 
 
