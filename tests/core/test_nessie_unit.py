@@ -308,3 +308,23 @@ def test_merge_names_its_author(client: NessieClient) -> None:
     assert result.applied and result.changed_keys == ("bronze.orders",)
     body = json.loads(merge.calls[0].request.content)
     assert body["commitMeta"] == {"message": "merge etl into main", "authors": ["alice"]}
+
+
+@respx.mock
+def test_merge_commit_properties_and_the_log_reads_them_back(client: NessieClient) -> None:
+    respx.get(f"{BASE}/config").respond(json=CONFIG)
+    respx.get(f"{BASE}/trees/main").respond(json={"reference": _ref("main", "m1")})
+    respx.get(f"{BASE}/trees/run-7").respond(json={"reference": _ref("run-7", "r1")})
+    merge = respx.post(f"{BASE}/trees/main@m1/history/merge").respond(json={
+        "wasApplied": True, "wasSuccessful": True, "resultantTargetHash": "m2"})
+    client.merge(
+        "run-7", "main", message="phase 2 run 7 from cli: publish", properties={"lakehouse.run-id": "7"}
+    )
+    body = json.loads(merge.calls[0].request.content)
+    assert body["commitMeta"] == {
+        "message": "phase 2 run 7 from cli: publish", "properties": {"lakehouse.run-id": "7"}}
+    # API v2 returns properties as allProperties (name -> values)
+    entry = {"commitMeta": {"hash": "m2", "message": "phase 2 run 7 from cli: publish",
+                            "allProperties": {"lakehouse.run-id": ["7"], "lakehouse.phase": ["2"]}}}
+    respx.get(f"{BASE}/trees/main/history").respond(json={"logEntries": [entry], "hasMore": False})
+    assert dict(client.commit_log("main")[0].properties) == {"lakehouse.run-id": "7", "lakehouse.phase": "2"}

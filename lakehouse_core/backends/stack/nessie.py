@@ -329,7 +329,9 @@ class NessieClient:
             # Nessie finds no common ancestor with a target that has no commit yet: fast-forward it
             return self._fast_forward(source, target, dry_run)
         text = message or f"merge {source.name} into {target.name}"
-        meta: dict[str, Any] = {"message": text, "properties": dict(properties or {})}
+        meta: dict[str, Any] = {"message": text}
+        if properties:
+            meta["properties"] = dict(properties)
         if author:
             meta["authors"] = [author]
         payload = {
