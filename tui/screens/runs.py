@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -22,7 +22,13 @@ RunsScreen #runs-box { width: 3fr; border: round $primary; }
 RunsScreen #run-box { width: 4fr; border: round $primary; }
 RunsScreen #runs, RunsScreen #run-tables { height: 1fr; }
 RunsScreen #run-audits { height: auto; max-height: 12; }
+RunsScreen.-narrow #runs-panes { layout: vertical; }
+RunsScreen.-narrow #runs-box, RunsScreen.-narrow #run-box { width: 1fr; height: 1fr; }
+RunsScreen.-narrow #run-audits { max-height: 5; }
 """
+NARROW_BELOW = 120
+"""Below this width the run list and the selected run's details are stacked: side by side, the list
+would cut its state column at 80 columns."""
 
 
 class RunsScreen(LakehouseScreen):
@@ -49,7 +55,7 @@ class RunsScreen(LakehouseScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal():
+        with Horizontal(id="runs-panes"):
             with Vertical(id="runs-box"):
                 yield Label("Runs of phases 1-2 · p publish · x discard", classes="section-title")
                 yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
@@ -59,7 +65,11 @@ class RunsScreen(LakehouseScreen):
                 yield DataTable(id="run-tables", cursor_type="row")
         yield LakehouseFooter()
 
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW_BELOW, "-narrow")
+
     def on_mount(self) -> None:
+        self.set_class(self.app.size.width < NARROW_BELOW, "-narrow")
         self.query_one("#runs", DataTable).add_columns("run", "phase", "state", "audits", "published")
         self.query_one("#run-tables", DataTable).add_columns("table", "published rows", "run rows", "delta")
         self.action_refresh()
