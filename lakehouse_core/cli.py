@@ -398,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--wait-timeout", type=float, metavar="S", help="with --wait: give up after S s")
         command.add_argument(
             "--source",
+            dest="run_source",
             choices=get_args(RunSource),
             help="who starts the run, recorded in its commits (default: settings.run_source, cli)",
         )
@@ -494,8 +495,8 @@ def _settings_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["run_wait"] = True
     if getattr(args, "wait_timeout", None) is not None:
         overrides["run_wait_timeout_s"] = args.wait_timeout
-    if getattr(args, "source", None):
-        overrides["run_source"] = args.source
+    if getattr(args, "run_source", None):  # `--source` of phase/run (merge's SOURCE is another thing)
+        overrides["run_source"] = args.run_source
     return overrides
 
 

@@ -157,3 +157,22 @@ def test_a_phase2_rerun_on_the_published_data_commits_nothing_and_says_so(tmp_pa
     third = backend.phases.run(2)
     assert len(third.snapshots) == len(TABLES)
     assert current()["bronze.orders"][1]["lakehouse.run-id"] == third.run_id
+
+
+def test_the_cli_records_who_started_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lakehouse_core.iceberg.catalog import open_embedded_catalog
+
+    data = tmp_path / "data"
+    base = ["--data-dir", str(data), "-q"]
+    assert cli.main([*base, "phase", "1", "--orders", "200"]) == 0
+    assert cli.main([*base, "phase", "2", "--source", "spark"]) == 0
+    table = open_embedded_catalog(embedded_settings(data)).load_table("gold.daily_sales")
+    snap = table.current_snapshot()
+    assert snap is not None and snap.summary is not None
+    assert (snap.summary["lakehouse.run-source"], snap.summary["lakehouse.phase"]) == ("spark", "2")
+    capsys.readouterr()
+    assert cli.main([*base, "phase", "2"]) == 0  # the same data again: says so, commits nothing
+    out = " ".join(capsys.readouterr().out.split())
+    assert "nothing changed: the published tables already hold this data" in out and "no commit" in out
+    again = open_embedded_catalog(embedded_settings(data)).load_table("gold.daily_sales")
+    assert again.current_snapshot() == snap
