@@ -191,6 +191,7 @@ class StackServiceStatusProvider:
 
     def _refresh_control(self) -> None:
         self.supports_control = self.docker is not None and self.docker.available
+        self._engine_latency_ms = 0.0  # how long the last listing of the containers took
 
     # ------------------------------------------------------------ probes
     def _probe(self, spec: ServiceSpec) -> ServiceStatus:
@@ -272,13 +273,16 @@ class StackServiceStatusProvider:
     def _containers(self) -> tuple[list[ContainerInfo] | None, str]:
         if self.docker is None:
             return None, ""
+        started = time.perf_counter()
         if not self.docker.available:
             self.docker.connect()
         try:
             if not self.docker.available:
                 return None, f"docker: unavailable ({self.docker.reason}); HTTP probe only"
             try:
-                return self.docker.containers(), ""
+                containers = self.docker.containers()
+                self._engine_latency_ms = (time.perf_counter() - started) * 1000.0
+                return containers, ""
             except LakehouseError as exc:
                 return None, f"docker: unavailable ({exc}); HTTP probe only"
         finally:
@@ -325,7 +329,8 @@ class StackServiceStatusProvider:
         running = sum(info.running for info in containers)
         project = self.docker.project
         detail = f"engine answers; project {project!r}: {running}/{len(containers)} containers running"
-        return ServiceStatus(DOCKER, ServiceState.UP, detail=detail, **common)
+        latency = self._engine_latency_ms
+        return ServiceStatus(DOCKER, ServiceState.UP, detail=detail, latency_ms=latency, **common)
 
     def _container_for(self, spec: ServiceSpec, containers: list[ContainerInfo]) -> ContainerInfo | None:
         for candidate in spec.containers:
