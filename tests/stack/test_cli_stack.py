@@ -51,6 +51,7 @@ def test_status_strict_counts_only_the_services_of_this_stack(
     assert payload["mode"] == "stack"
     assert states == {
         "postgres": "up", "minio": "up", "nessie": "up", "prometheus": "up", "docker": "up",
+        "exporter": "up",
         "spark": "not configured", "dremio": "not configured", "airflow": "not configured",
         "grafana": "not configured", "jupyter": "not configured",
     }

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from lakehouse_core.backends.stack.docker_status import PROJECT_LABEL, SERVICE_LABEL, DockerStatus
+from lakehouse_core.backends.stack.registry import INACTIVE
 from lakehouse_core.backends.stack.status import StackServiceStatusProvider
 from lakehouse_core.errors import NotFoundError, ServiceUnavailableError
 from lakehouse_core.models import ServiceState
@@ -166,14 +167,19 @@ def test_dead_unix_socket_is_unavailable_and_http_probes_still_work(
         ds.containers()
 
     # a local HTTP service: the probe still runs and reports UP next to the Docker note
-    settings = load_settings(http_timeout_s=2.0, minio={"endpoint": f"http://127.0.0.1:{_closed_port()}"})
+    # an empty services state dir: no service here was started by scripts/services.sh
+    settings = load_settings(http_timeout_s=2.0, state_dir=tmp_path / "state",
+                             minio={"endpoint": f"http://127.0.0.1:{_closed_port()}"})
     provider = StackServiceStatusProvider(settings, docker=ds)
     assert provider.supports_control is False
     rows = {r.name: r for r in provider.statuses()}
     note = f"docker: unavailable (no Docker engine socket at {host}); HTTP probe only"
     assert rows["minio"].state is ServiceState.DOWN
     assert rows["minio"].detail == f"connection refused; {note}"
-    assert all(r.detail.endswith(note) for r in rows.values())
+    probed = [r for r in rows.values() if r.name != "docker" and r.state not in INACTIVE]
+    assert probed and all(r.detail.endswith(note) for r in probed)
+    assert rows["docker"].state is ServiceState.DOWN
+    assert f"no Docker engine socket at {host}" in rows["docker"].detail
     with pytest.raises(ServiceUnavailableError, match="no Docker engine socket"):
         provider.control("minio", "restart")
     assert provider.logs("minio") == []

@@ -176,6 +176,8 @@ def test_minio_outage_reads_the_same_in_phase_2_and_phase_3(
     try:
         for phase in ("1", "2"):
             assert main(["-q", "phase", phase, "--orders", "300"]) == 0, capsys.readouterr().err
+        # new raw data, so phase 2 has something to write (an unchanged rerun commits nothing)
+        assert main(["-q", "phase", "1", "--orders", "400"]) == 0, capsys.readouterr().err
         capsys.readouterr()
         with outage("minio"):
             lines = {}
