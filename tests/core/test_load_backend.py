@@ -3,7 +3,13 @@ data dir, catalog or warehouse; the first writer does, and the readers of the sa
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
 from pathlib import Path
+
+import pytest
 
 from lakehouse_core.backends import load_backend
 from lakehouse_core.iceberg.catalog import open_embedded_catalog
@@ -35,3 +41,39 @@ def test_stack_backend_creates_nothing(tmp_path: Path) -> None:
     backend = load_backend(settings)
     assert backend.mode == "stack"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_building_the_stack_backend_asks_nothing_of_docker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listening Docker socket that records connections: building the stack backend makes none;
+    the first status listing asks the engine (it does not answer HTTP, so Docker shows as down)."""
+    sock_path = tmp_path / "docker.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(sock_path))
+    server.listen(8)
+    server.settimeout(0.2)
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{sock_path}")
+    settings = LakehouseSettings(mode="stack", data_dir=tmp_path / "data", http_timeout_s=1.0)
+
+    def accepted() -> int:
+        count = 0
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                conn.close()
+                count += 1
+        return count
+
+    try:
+        backend = load_backend(settings)
+        assert backend.status.supports_control is False
+        assert accepted() == 0
+        threading.Thread(target=lambda: backend.status.statuses(), daemon=True).start()
+        deadline = time.monotonic() + 10
+        seen = 0
+        while not seen and time.monotonic() < deadline:
+            seen = accepted()
+        assert seen >= 1
+    finally:
+        server.close()

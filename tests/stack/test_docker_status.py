@@ -132,6 +132,8 @@ def test_provider_joins_containers_and_controls_them(
 ) -> None:
     name, service = probe
     provider = StackServiceStatusProvider(stack_settings, docker=DockerStatus(PROJECT, timeout_s=10))
+    assert provider.supports_control is False  # building asked nothing of the engine
+    provider.statuses()
     assert provider.supports_control is True
     _wait(lambda: provider.docker is not None and (i := provider.docker.find(name)) and i.health == "healthy")
 

@@ -1,7 +1,8 @@
 """Containers of the Compose project through the Docker SDK (state, health, control, logs).
 
 The SDK has no Compose API: containers are found by the label ``com.docker.compose.project``.
-When no engine answers, ``available`` is False and ``reason`` says why; nothing raises at construction.
+Nothing connects at construction: the engine is first asked when ``available``, ``reason`` or a query
+is read. When no engine answers, ``available`` is False and ``reason`` says why; nothing raises.
 """
 
 from __future__ import annotations
@@ -68,13 +69,28 @@ class DockerStatus:
         self._base_url = base_url
         self._client: Any = None
         self._lock = threading.Lock()
-        self.available = False
-        self.reason = "not connected"
-        self.connect()
+        self._available = False
+        self._reason = "not connected"
+        self._tried = False
+
+    @property
+    def available(self) -> bool:
+        """An engine answered the last time it was asked (asked now if it never was)."""
+        if not self._tried:
+            self.connect()
+        return self._available
+
+    @property
+    def reason(self) -> str:
+        """Why the engine is not available ('' when it is)."""
+        if not self._tried:
+            self.connect()
+        return self._reason
 
     # ------------------------------------------------------------ connection
     def connect(self) -> bool:
         """(Re)connect to the engine from the environment (DOCKER_HOST...); sets available/reason."""
+        self._tried = True
         try:
             import docker
         except ImportError as exc:  # pragma: no cover - depends on installed extras
@@ -92,22 +108,28 @@ class DockerStatus:
             return False
         with self._lock:
             self._client = client
-            self.available = True
-            self.reason = ""
+            self._available = True
+            self._reason = ""
         return True
+
+    def ensure_connected(self) -> bool:
+        """True when an engine answers: the current client, else one (re)connection attempt."""
+        return self._available or self.connect()
 
     def _set_unavailable(self, reason: str) -> None:
         logger.info("docker not available: %s", reason)
         with self._lock:
             self._client = None
-            self.available = False
-            self.reason = reason
+            self._available = False
+            self._reason = reason
 
     def _call(self, what: str, fn: Callable[[Any], T]) -> T:
         """Run ``fn(client)``; the one place Docker errors become lakehouse errors."""
         import docker.errors
         import requests.exceptions
 
+        if not self._tried:
+            self.connect()
         client = self._client
         if client is None:
             raise ServiceUnavailableError("docker", self.reason or "not available")

@@ -168,8 +168,9 @@ class StackServiceStatusProvider:
         self._clients_lock = threading.Lock()
         self.scripts = ScriptServices(settings.services_state_path)
         self.supports_control: bool = False
-        """True while a Docker engine answers (start/stop/restart possible); refreshed by statuses()."""
-        self._refresh_control()
+        """True while a Docker engine answers (start/stop/restart possible); set by statuses() (building
+        the provider asks nothing of the engine)."""
+        self._engine_latency_ms = 0.0  # how long the last listing of the containers took
 
     def _client(self, spec: ServiceSpec) -> HttpClient:
         """One reusable HttpClient per service (keep-alive; set-up cost not counted as latency)."""
@@ -274,10 +275,8 @@ class StackServiceStatusProvider:
         if self.docker is None:
             return None, ""
         started = time.perf_counter()
-        if not self.docker.available:
-            self.docker.connect()
         try:
-            if not self.docker.available:
+            if not self.docker.ensure_connected():
                 return None, f"docker: unavailable ({self.docker.reason}); HTTP probe only"
             try:
                 containers = self.docker.containers()
@@ -364,11 +363,10 @@ class StackServiceStatusProvider:
     def _container_name(self, service: str) -> str:
         if self.docker is None:
             raise LakehouseError("Docker control is disabled (settings.docker.enabled = false)")
-        if not self.docker.available:
-            self.docker.connect()
-            self._refresh_control()
-            if not self.docker.available:
-                raise ServiceUnavailableError("docker", self.docker.reason)
+        connected = self.docker.ensure_connected()
+        self._refresh_control()
+        if not connected:
+            raise ServiceUnavailableError("docker", self.docker.reason)
         spec = next((s for s in self.specs if s.name == service), None)
         containers = self.docker.containers()
         if spec is not None:
