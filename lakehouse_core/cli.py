@@ -358,6 +358,15 @@ class CliParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
 
 
+def _as_of_arg(text: str) -> str:
+    """``--as-of`` as typed, once ``AsOf.parse`` reads it (a date that does not exist is a usage error)."""
+    try:
+        AsOf.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _fetch_limit(text: str) -> int:
     """``--limit``: a whole number of rows, 0 or more."""
     try:
@@ -407,8 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument(
         "--as-of",
+        type=_as_of_arg,
         help="snapshot id, ISO time (2026-01-01T12:00:00, naive = UTC) or ref (branch/tag; stack: any "
-        "Nessie branch, tag or commit hash)",
+        "Nessie branch, tag or commit hash; ref:NAME and snapshot:ID say which)",
     )
     sql.add_argument("--limit", type=_fetch_limit, default=10_000, help="fetch limit in rows (default 10000)")
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -325,6 +326,16 @@ class ScanPlan:
 
 
 # ---------------------------------------------------------------- SQL
+_DATE_LIKE = re.compile(r"^[+-]?\d{4,}-\d{1,2}(-\d{1,2})?([ T]|$)")
+"""Text that was meant as a date (``2020-13-01``): an error, not a ref name."""
+_INT64_MAX = 2**63 - 1
+
+
+def _is_snapshot_id(text: str) -> bool:
+    """Iceberg snapshot ids are positive int64s, written without leading zeros."""
+    return text.isdigit() and text.isascii() and not text.startswith("0") and int(text) <= _INT64_MAX
+
+
 @dataclass(frozen=True)
 class AsOf:
     """Run a query against an older version: a ref, a snapshot id or a point in time."""
@@ -337,16 +348,51 @@ class AsOf:
     def parse(cls, text: str) -> AsOf | None:
         """What a user typed (TUI as-of field, ``lakehouse sql --as-of``): ``""`` -> current; digits ->
         snapshot id; an ISO date/time (``2026-01-01``, ``2026-01-01T12:00:00+02:00``; naive = UTC) ->
-        point in time; anything else -> ref name."""
+        point in time; anything else -> ref name (branch, tag or commit hash).
+
+        ``ref:<name>`` and ``snapshot:<id>`` say which is meant. Digits that cannot be a snapshot id
+        (a leading zero, more than an int64) are a commit hash. Raises ValueError with one line for a
+        date that does not exist (``2020-13-01``) and a ``snapshot:`` that is not a snapshot id."""
         value = text.strip()
         if not value:
             return None
-        if value.isdigit():
+        kind, sep, rest = value.partition(":")
+        if sep and kind.lower() == "ref":
+            if not rest.strip():
+                raise ValueError("as-of 'ref:' names no ref")
+            return cls(ref=rest.strip())
+        if sep and kind.lower() == "snapshot":
+            if not _is_snapshot_id(rest.strip()):
+                raise ValueError(f"as-of {value!r}: a snapshot id is a positive whole number")
+            return cls(snapshot_id=int(rest.strip()))
+        if _is_snapshot_id(value):
             return cls(snapshot_id=int(value))
         try:
             return cls(timestamp=datetime.fromisoformat(value))
-        except ValueError:
+        except ValueError as exc:
+            if _DATE_LIKE.match(value):
+                raise ValueError(
+                    f"as-of {value!r} is not a valid date or time ({exc}); a ref of that name is ref:{value}"
+                ) from None
             return cls(ref=value)
+
+    def text(self) -> str:
+        """What a user would type for this as-of (``parse`` reads it back), ref left out unless alone."""
+        if self.snapshot_id is not None:
+            return str(self.snapshot_id)
+        if self.timestamp is not None:
+            return self.timestamp.isoformat()
+        if not self.ref:
+            return ""
+        plain = AsOf._parse_quietly(self.ref)
+        return self.ref if plain is not None and plain.ref == self.ref else f"ref:{self.ref}"
+
+    @classmethod
+    def _parse_quietly(cls, text: str) -> AsOf | None:
+        try:
+            return cls.parse(text)
+        except ValueError:
+            return None
 
     def describe(self) -> str:
         """``snapshot 12``, ``as of <ISO time>``, ``ref etl``, ``snapshot 12 on etl`` or ``current``."""

@@ -36,19 +36,14 @@ def statement_at(text: str, location: tuple[int, int]) -> str:
 
 
 def parse_as_of(text: str) -> AsOf | None:
-    """``""`` -> current; digits -> snapshot id; ISO date/time -> timestamp; anything else -> ref name."""
+    """``""`` -> current; digits -> snapshot id; ISO date/time -> timestamp; anything else -> ref name
+    (``AsOf.parse``; ValueError with one line for a date that does not exist)."""
     return AsOf.parse(text)
 
 
 def as_of_text(as_of: AsOf | None) -> str:
     """What the as-of field holds for ``as_of`` (``parse_as_of`` reads it back)."""
-    if as_of is None:
-        return ""
-    if as_of.snapshot_id is not None:
-        return str(as_of.snapshot_id)
-    if as_of.timestamp is not None:
-        return as_of.timestamp.isoformat()
-    return as_of.ref or ""
+    return "" if as_of is None else as_of.text()
 
 
 def with_ref(as_of: AsOf | None, ref: str | None) -> AsOf | None:

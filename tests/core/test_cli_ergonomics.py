@@ -60,6 +60,9 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
          "error: argument --mode: invalid choice: 'cloud' (choose from 'embedded', 'stack') "
          "(see `lakehouse tables --help`)"),
         (["sql"], "error: the following arguments are required: query (see `lakehouse sql --help`)"),
+        (["sql", "SELECT 1", "--as-of", "2020-13-01"],
+         "error: argument --as-of: as-of '2020-13-01' is not a valid date or time (month must be in "
+         "1..12); a ref of that name is ref:2020-13-01 (see `lakehouse sql --help`)"),
     ):
         code, out, err = run(env, "--data-dir", str(tmp_path / "never"), *argv)
         assert (code, out) == (2, ""), (argv, err)

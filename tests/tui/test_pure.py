@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pyarrow as pa
+import pytest
 
 from lakehouse_core.models import AsOf, MetricPanel, ProgressEvent, QueryResult
 from tui.messages import PhaseProgress
 from tui.progress import TuiProgressSink
-from tui.sqltext import parse_as_of, statement_at
+from tui.sqltext import as_of_text, parse_as_of, statement_at
 from tui.widgets.metric_chart import level
 from tui.widgets.results_table import result_summary
 
@@ -29,6 +31,26 @@ def test_parse_as_of() -> None:
     assert parse_as_of(" 3002 ") == AsOf(snapshot_id=3002)
     assert parse_as_of("2026-01-01T12:00:00") == AsOf(timestamp=datetime(2026, 1, 1, 12))
     assert parse_as_of("audit") == AsOf(ref="audit")
+
+
+def test_as_of_says_which_is_meant_and_rejects_dates_that_do_not_exist() -> None:
+    # a commit hash of digits only: a leading zero or more than an int64 is no snapshot id
+    assert parse_as_of("01234567") == AsOf(ref="01234567")
+    assert parse_as_of("9" * 20) == AsOf(ref="9" * 20)
+    assert parse_as_of("ref:12345678") == AsOf(ref="12345678")
+    assert parse_as_of("snapshot:42") == AsOf(snapshot_id=42)
+    assert parse_as_of("etl@abc123") == AsOf(ref="etl@abc123")
+    for bad, says in (
+        ("2020-13-01", "not a valid date or time (month must be in 1..12); a ref of that name is ref:2020"),
+        ("2026-02-30T10:00", "day is out of range for month"),
+        ("snapshot:x1", "a snapshot id is a positive whole number"),
+        ("ref:", "names no ref"),
+    ):
+        with pytest.raises(ValueError, match=re.escape(says)):
+            parse_as_of(bad)
+    # what the field shows reads back as the same as-of, refs that look like ids or dates included
+    for as_of in (AsOf(ref="12345678"), AsOf(ref="2020-13-01"), AsOf(ref="snapshot:1"), AsOf(ref="main")):
+        assert parse_as_of(as_of_text(as_of)) == as_of
 
 
 def _result(n: int, truncated: bool = False, total: int | None = None) -> QueryResult:

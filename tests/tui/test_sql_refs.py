@@ -172,3 +172,24 @@ async def test_compare_without_a_comparer_or_a_second_ref_says_why(
         await pilot.pause()
         assert list(app._notifications)[-1].message == "no other ref to compare with"
         assert isinstance(app.screen, SqlScreen)
+
+
+async def test_a_date_that_does_not_exist_is_said_and_nothing_runs(
+    fake_backend: FakeBackend, settings: LakehouseSettings
+) -> None:
+    add_etl(fake_backend)
+    app = LakehouseApp(fake_backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_sql(pilot)
+        before = len(calls(fake_backend))
+        screen.query_one("#as-of", Input).value = "2020-13-01"
+        for key in ("ctrl+r", "ctrl+f"):
+            await pilot.press(key)
+            await settle(pilot)
+        assert len(calls(fake_backend)) == before and app.screen is screen
+        said = [n.message for n in app._notifications]
+        assert said and all(m.startswith("as-of '2020-13-01' is not a valid date or time") for m in said)
+        screen.query_one("#as-of", Input).value = "ref:etl"
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert calls(fake_backend)[-1][2] == AsOf(ref="etl")

@@ -259,8 +259,18 @@ class SqlScreen(LakehouseScreen):
         editor = self.editor
         return editor.selected_text.strip() or statement_at(editor.text, editor.cursor_location)
 
+    def typed_as_of(self) -> tuple[bool, AsOf | None]:
+        """``(ok, as_of)`` from the picker and the field; a bad field value is said and not run."""
+        try:
+            return True, self.chosen_as_of()
+        except ValueError as exc:
+            self.notify(str(exc), title="As of", severity="error", markup=False)
+            return False, None
+
     def action_run(self) -> None:
-        self.run_sql(self.current_statement(), self.chosen_as_of())
+        ok, as_of = self.typed_as_of()
+        if ok:
+            self.run_sql(self.current_statement(), as_of)
 
     def _can_start(self, sql: str) -> bool:
         if not sql:
@@ -402,7 +412,9 @@ class SqlScreen(LakehouseScreen):
             return
         if not self._can_start(sql):
             return
-        left = self.chosen_as_of()
+        ok, left = self.typed_as_of()
+        if not ok:
+            return
         others = [name for name in self.ref_names if name != (left.ref if left else None)]
         if not others:
             self.notify("no other ref to compare with", severity="warning")
