@@ -3,12 +3,10 @@ one statement on two refs side by side, history, export, cancel, in-place errors
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,24 +15,27 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Header, Input, Label, OptionList, Select, Static, TabbedContent, TabPane, Tree
 from textual.widgets.option_list import Option
 
 from lakehouse_core.errors import CancelledError, LakehouseError, QueryError
-from lakehouse_core.models import AsOf, QueryComparison, QueryResult, RefInfo
+from lakehouse_core.models import AsOf, QueryComparison, QueryResult
 from lakehouse_core.ports import CancelToken
 from lakehouse_core.report import NO_TABLES_ELSEWHERE
 from lakehouse_core.sqlparse import Vocabulary, vocabulary
-from tui.export import ExportFormat, export_result
 from tui.messages import QueryFailed, QueryFinished, QueryPreviewed
-from tui.screens.base import LakehouseScreen
-from tui.screens.modals import ChoiceModal, InputModal
+from tui.screens.sql_actions import SqlActions
+from tui.screens.sql_parts import (
+    HistoryEntry,
+    RefsLoaded,
+    SchemaFailed,
+    SchemaLoaded,
+    VocabularyLoaded,
+)
 from tui.sqlcomplete import Completion, Schema, complete, load_schema
 from tui.sqltext import parse_as_of, ref_choices, split_ref, statement_at, with_ref
-from tui.widgets import fmt
-from tui.widgets.compare_view import CompareView, compare_summary, version_name
+from tui.widgets.compare_view import CompareView
 from tui.widgets.completion_list import CompletionList
 from tui.widgets.footer import LakehouseFooter
 from tui.widgets.results_table import ResultsTable, result_summary
@@ -49,53 +50,7 @@ NO_SCHEMA = Schema((), ())
 W = TypeVar("W", bound=Widget)
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One executed statement, with the as-of it ran at (None: current)."""
-
-    sql: str
-    as_of: AsOf | None
-    seconds: float
-    rows: int | None
-    error: str | None = None
-
-    def prompt(self, number: int) -> Text:
-        """The history list's text: a title line, then the whole statement as typed."""
-        if self.error is not None:
-            outcome = "error"
-        else:
-            rows = f"{fmt.count(self.rows)} row{'' if self.rows == 1 else 's'}"
-            outcome = f"{rows} · {fmt.seconds(self.seconds)}"
-        as_of = self.as_of.describe() if self.as_of else "current"
-        return Text.assemble((f"#{number} · {outcome} · {as_of}", "bold"), "\n", self.sql)
-
-
-@dataclass
-class SchemaLoaded(Message, bubble=False):
-    schema: Schema
-
-
-@dataclass
-class SchemaFailed(Message, bubble=False):
-    message: str
-
-
-@dataclass
-class VocabularyLoaded(Message, bubble=False):
-    vocabulary: Vocabulary
-
-
-@dataclass
-class RefsLoaded(Message, bubble=False):
-    refs: list[RefInfo]
-
-
-@dataclass
-class CompareFinished(Message, bubble=False):
-    comparison: QueryComparison
-
-
-class SqlScreen(LakehouseScreen):
+class SqlScreen(SqlActions):
     """Run SQL against the lakehouse, optionally as of a ref, snapshot or time."""
 
     CSS_PATH = str(Path(__file__).with_name("sql.tcss"))  # parsed on first show, after the first frame
@@ -403,64 +358,6 @@ class SqlScreen(LakehouseScreen):
         self.query_one("#as-of", Input).value = text
         self.run_sql(entry.sql, entry.as_of)
 
-    # ------------------------------------------------------------------ two refs side by side
-    def action_compare(self) -> None:
-        """Run the statement on the picked ref and on a second ref chosen now, side by side."""
-        sql = self.current_statement()
-        if self.backend.compare is None:
-            self.notify("this mode cannot compare refs", severity="warning")
-            return
-        if not self._can_start(sql):
-            return
-        ok, left = self.typed_as_of()
-        if not ok:
-            return
-        others = [name for name in self.ref_names if name != (left.ref if left else None)]
-        if not others:
-            self.notify("no other ref to compare with", severity="warning")
-            return
-
-        def chosen(ref: str | None) -> None:
-            if ref:
-                right = with_ref(dataclasses.replace(left, ref=None), ref) if left else AsOf(ref=ref)
-                self.run_compare(sql, left, right)
-
-        self.app.push_screen(
-            ChoiceModal(f"Compare {version_name(left)} with", [(n, n) for n in others]), chosen
-        )
-
-    def run_compare(self, sql: str, left: AsOf | None, right: AsOf | None) -> None:
-        """Run ``sql`` as of ``left`` and ``right`` and show both grids (unless a query is running)."""
-        if not self._can_start(sql):
-            return
-        self.running = True
-        self.previewing = False
-        self._cancel = threading.Event()
-        self._compare_cancel = CancelToken()
-        self._as_of = left
-        versions = f"{version_name(left)} ↔ {version_name(right)}"
-        self.query_one("#sql-status", Label).update(f"comparing {versions}…")
-        self.compare(sql, left, right, self._compare_cancel)
-
-    @work(thread=True, exclusive=True, group="sql", exit_on_error=False)
-    def compare(self, sql: str, left: AsOf | None, right: AsOf | None, cancel: CancelToken) -> None:
-        assert self.backend.compare is not None
-        with self._failures(sql):
-            comparison = self.backend.compare.compare(
-                sql, left, right, limit=self.settings.tui.fetch_limit, cancel=cancel
-            )
-        self.post_message(CompareFinished(comparison))
-
-    @on(CompareFinished)
-    def show_compare(self, message: CompareFinished) -> None:
-        comparison = message.comparison
-        self.running = False
-        self.comparison = comparison
-        view = self._show_only(self.query_one(CompareView))
-        view.show(comparison, self.settings.tui.display_cap)
-        self.query_one("#result-summary", Label).update(compare_summary(comparison))
-        self.query_one("#sql-status", Label).update("ready")
-
     # ------------------------------------------------------------------ cancel
     def action_cancel_query(self) -> None:
         if not self.running:
@@ -507,26 +404,3 @@ class SqlScreen(LakehouseScreen):
     @on(Input.Submitted, "#as-of")
     def as_of_submitted(self) -> None:
         self.action_run()
-
-    # ------------------------------------------------------------------ export
-    def action_export(self, fmt_name: str) -> None:
-        result = self.result
-        if result is None:
-            self.notify("run a query first", severity="warning")
-            return
-        ext: ExportFormat = "parquet" if fmt_name == "parquet" else "csv"
-        self._exports += 1
-        default = self.settings.data_path / "exports" / f"result-{self._exports}.{ext}"
-
-        def chosen(path: str | None) -> None:
-            if path:
-                self.export(result, Path(path).expanduser(), ext)
-
-        self.app.push_screen(
-            InputModal(f"Export {result.row_count:,} rows to {ext.upper()}", str(default)), chosen
-        )
-
-    @work(thread=True, group="sql-export", exit_on_error=False)
-    def export(self, result: QueryResult, path: Path, ext: ExportFormat) -> None:
-        rows = export_result(result, path, ext)
-        self.app.call_from_thread(self.notify, f"exported {rows:,} rows to {path}", title="Export done")
