@@ -81,3 +81,16 @@ async def wait_until(pilot: object, predicate: object, timeout_s: float = 5.0) -
             return True
         await pilot.pause(0.05)
     return bool(predicate())
+
+
+def steady_cursor(editor: object) -> None:
+    """No blinking cursor in a snapshot: drawn exactly while the editor has focus.
+
+    Textual's TextArea caches rendered lines by a key that, with blinking off, leaves out focus: a line
+    drawn before the editor had focus would keep showing no cursor. Dropping the cache redraws it."""
+    from textual.widgets import TextArea
+
+    assert isinstance(editor, TextArea)
+    editor.cursor_blink = False
+    editor._line_cache.clear()
+    editor.refresh()

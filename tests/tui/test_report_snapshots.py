@@ -10,7 +10,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
-from tests.tui.conftest import make_settings, settle
+from tests.tui.conftest import make_settings, settle, steady_cursor
 from tests.tui.fakes import FakeBackend, make_fake_backend
 from tests.tui.test_snapshots import steps
 from tui.app import LakehouseApp
@@ -59,7 +59,7 @@ def test_empty_sql_after_a_query(snap_compare: Any, tmp_path: Path) -> None:
         await pilot.press("f3")
         await settle(pilot)
         editor = pilot.app.screen.query_one(TextArea)
-        editor.cursor_blink = False
+        steady_cursor(editor)
         editor.text = "SELECT * FROM nope"
         await steps("ctrl+r")(pilot)
 

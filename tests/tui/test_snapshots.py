@@ -9,7 +9,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
-from tests.tui.conftest import SIZE, make_settings, settle
+from tests.tui.conftest import SIZE, make_settings, settle, steady_cursor
 from tests.tui.fakes import make_fake_backend
 from tui.app import LakehouseApp
 
@@ -29,7 +29,7 @@ def steps(*keys: str) -> Before:
             await pilot.press(key)
             await settle(pilot)
         for editor in pilot.app.screen.query(TextArea):
-            editor.cursor_blink = False
+            steady_cursor(editor)
         pilot.app.clear_notifications()
         await pilot.pause(0.2)  # let idle-time layout (DataTable column widths) settle
 
@@ -60,7 +60,7 @@ def test_sql_result_with_caps(snap_compare: Any, tmp_path: Path) -> None:
         await pilot.press("f3")
         await settle(pilot)
         editor = pilot.app.screen.query_one(TextArea)
-        editor.cursor_blink = False
+        steady_cursor(editor)
         editor.text = "SELECT * FROM range(1000)"
         await steps("ctrl+r")(pilot)
 
@@ -73,7 +73,7 @@ def test_sql_error_in_place(snap_compare: Any, tmp_path: Path) -> None:
         await pilot.press("f3")
         await settle(pilot)
         editor = pilot.app.screen.query_one(TextArea)
-        editor.cursor_blink = False
+        steady_cursor(editor)
         editor.text = "SELECT * FROM nope"
         await steps("ctrl+r")(pilot)
 
@@ -111,7 +111,7 @@ def test_sql_first_page_while_loading(snap_compare: Any, tmp_path: Path) -> None
         await pilot.press("f3")
         await settle(pilot)
         editor = pilot.app.screen.query_one(TextArea)
-        editor.cursor_blink = False
+        steady_cursor(editor)
         editor.text = "SELECT * FROM range(1000)"
         await pilot.press("ctrl+r")
         assert hold.first_page_handed.wait(5)

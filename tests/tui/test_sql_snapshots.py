@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import Select
 
 from lakehouse_core.models import AsOf, RefInfo
-from tests.tui.conftest import make_settings, settle, wait_until
+from tests.tui.conftest import make_settings, settle, steady_cursor, wait_until
 from tests.tui.fakes import make_fake_backend
 from tui.app import LakehouseApp
 from tui.screens.sql import SqlScreen
@@ -30,7 +30,7 @@ async def sql_screen(pilot: Pilot[None]) -> SqlScreen:
     screen = pilot.app.screen
     assert isinstance(screen, SqlScreen)
     assert await wait_until(pilot, lambda: screen.vocabulary is not None and screen.schema is not None)
-    screen.editor.cursor_blink = False
+    steady_cursor(screen.editor)
     return screen
 
 
