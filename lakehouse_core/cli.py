@@ -333,7 +333,7 @@ class Cli:
         from lakehouse_core.paths import DataPaths
         from lakehouse_core.runs import RunStore
 
-        metrics = PipelineMetrics()
+        metrics = PipelineMetrics(gold_freshness_limit_s=self.settings.prometheus.gold_freshness_limit_s)
         try:
             start_exporter(metrics, self.args.port, self.args.addr)
         except OSError as exc:  # the port is taken, the address is not ours...

@@ -17,15 +17,16 @@ from prometheus_client import CollectorRegistry, Gauge, ProcessCollector, start_
 
 from lakehouse_core.errors import LakehouseError
 from lakehouse_core.models import AlertState, PhaseResult, Series
+from lakehouse_core.monitoring.definition import GOLD_FRESHNESS_LIMIT_S, MEMORY_ALERT_BYTES
 from lakehouse_core.units import duration, unit_of
 
 logger = logging.getLogger(__name__)
 
-MEMORY_ALERT_BYTES = 4_000_000_000.0
-"""The platform's alert: process_resident_memory_bytes > 4 GB for 5 minutes (warning)."""
 MEMORY_ALERT_FOR = timedelta(minutes=5)
 
 LabelKey = tuple[tuple[str, str], ...]
+TABLE_STATS_OUTPUT = "tables"
+"""Phase 4's output: per table ``{committed_at, snapshots, data_files}`` (``record_table``'s arguments)."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,13 @@ class Sample:
 class PipelineMetrics:
     """The registry phase 4 fills and the exporter serves, plus a bounded sample history."""
 
-    def __init__(self, *, history_points: int = 720, process_metrics: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        history_points: int = 720,
+        process_metrics: bool = True,
+        gold_freshness_limit_s: float = GOLD_FRESHNESS_LIMIT_S,
+    ) -> None:
         self.registry = CollectorRegistry()
         if process_metrics:
             ProcessCollector(registry=self.registry)
@@ -65,12 +72,39 @@ class PipelineMetrics:
         self.quarantined_rows = Gauge(
             "lakehouse_quarantined_rows", "Rows quarantined by the quality gates", ["table"], registry=r
         )
-        self.table_freshness = Gauge(
-            "lakehouse_table_freshness_seconds",
-            "Seconds since the table's last commit",
+        self.quarantine_percent = Gauge(
+            "lakehouse_quarantine_percent",
+            "Quarantined rows as a percentage of the raw rows read",
             ["table"],
             registry=r,
         )
+        self.phase_last_run = Gauge(
+            "lakehouse_phase_last_run_timestamp_seconds",
+            "Unix time the last run of the phase ended",
+            ["phase"],
+            registry=r,
+        )
+        self.table_freshness = Gauge(
+            "lakehouse_table_freshness_seconds",
+            "Seconds since the table's last commit",
+            ["layer", "table"],
+            registry=r,
+        )
+        self.table_snapshots = Gauge(
+            "lakehouse_table_snapshots", "Snapshots of the table", ["layer", "table"], registry=r
+        )
+        self.table_data_files = Gauge(
+            "lakehouse_table_data_files",
+            "Data files of the table's current snapshot",
+            ["layer", "table"],
+            registry=r,
+        )
+        self.gold_freshness_limit = Gauge(
+            "lakehouse_gold_freshness_limit_seconds",
+            "Age after which a gold table is stale (the GoldTableStale alert's threshold)",
+            registry=r,
+        )
+        self.gold_freshness_limit.set(gold_freshness_limit_s)
         self._last_commit: dict[str, float] = {}
         self._history: deque[Sample] = deque(maxlen=history_points)
         self._lock = threading.Lock()
@@ -81,23 +115,37 @@ class PipelineMetrics:
         phase = str(result.phase)
         self.phase_duration.labels(phase).set(result.seconds)
         self.phase_success.labels(phase).set(1.0 if result.ok else 0.0)
+        self.phase_last_run.labels(phase).set(result.started_at.timestamp() + result.seconds)
         for task in result.tasks:
             self.task_duration.labels(phase, task.name).set(task.seconds)
-        for key, rows in result.rows_per_layer.items():
+        rows = result.rows_per_layer
+        for key, count in rows.items():
             layer, _, table = key.partition(".")
             if layer == "quarantine":
-                self.quarantined_rows.labels(table or layer).set(rows)
+                self.quarantined_rows.labels(table or layer).set(count)
+                raw = rows.get(f"raw.{table}")
+                if raw:
+                    self.quarantine_percent.labels(table).set(100.0 * count / raw)
             else:
-                self.layer_rows.labels(layer, table or layer).set(rows)
+                self.layer_rows.labels(layer, table or layer).set(count)
+        for name, stats in (result.outputs.get(TABLE_STATS_OUTPUT) or {}).items():
+            self.record_table(name, **stats)
 
     def record_commit(self, table: str, committed_at_s: float) -> None:
         """Remember a table's last commit time (for freshness)."""
         self._last_commit[table] = committed_at_s
 
+    def record_table(self, table: str, *, committed_at: float, snapshots: int, data_files: int) -> None:
+        """A table's last commit time (for freshness), snapshot count and current data files."""
+        self.record_commit(table, committed_at)
+        layer = table.partition(".")[0]
+        self.table_snapshots.labels(layer, table).set(snapshots)
+        self.table_data_files.labels(layer, table).set(data_files)
+
     def refresh_freshness(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
         for table, ts in self._last_commit.items():
-            self.table_freshness.labels(table).set(max(0.0, now - ts))
+            self.table_freshness.labels(table.partition(".")[0], table).set(max(0.0, now - ts))
 
     # ------------------------------------------------------------ history
     def sample(self, now: float | None = None) -> Sample:

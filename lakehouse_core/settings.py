@@ -45,6 +45,9 @@ class PrometheusSettings(BaseModel):
     url: str = "http://127.0.0.1:9090"
     exporter_port: int = 9108
     """Port of the project's own pipeline-metrics exporter."""
+    gold_freshness_limit_s: float = 86_400.0
+    """Age (seconds since the last commit) after which a gold table is stale: the GoldTableStale alert.
+    The exporter serves it as ``lakehouse_gold_freshness_limit_seconds``, which the Prometheus rule reads."""
 
 
 class OptionalService(BaseModel):

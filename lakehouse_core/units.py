@@ -83,6 +83,8 @@ UNITS: Mapping[str, Unit] = {
         Unit("bytes", "bytes"),
         Unit("rows", "count", "rows"),
         Unit("workers", "count", "workers"),
+        Unit("files", "count", "files"),
+        Unit("snapshots", "count", "snapshots"),
         Unit("rows/s", "number", "rows/s"),
         Unit("cores", "number", "cores"),
         Unit("%", "percent", "%"),

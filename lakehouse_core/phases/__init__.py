@@ -16,6 +16,7 @@ from lakehouse_core.phases.definitions import (
     phase4_steps,
     promote_step,
     record_table_commits,
+    record_table_stats,
     run_phase1,
 )
 from lakehouse_core.phases.engine import Step, StepOutput, call_with, run_steps, summarize
@@ -37,6 +38,7 @@ __all__ = [
     "phase4_steps",
     "promote_step",
     "record_table_commits",
+    "record_table_stats",
     "run_phase1",
     "run_steps",
     "summarize",

@@ -18,7 +18,7 @@ from typing import Any
 
 from lakehouse_core.errors import LakehouseError
 from lakehouse_core.models import AsOf, PhasePlan, PhaseResult, QueryResult, SnapshotRef, TableRef, TaskSpec
-from lakehouse_core.observability import PipelineMetrics, memory_alert
+from lakehouse_core.observability import TABLE_STATS_OUTPUT, PipelineMetrics, memory_alert
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.phases.engine import Step, StepFn, StepOutput, run_steps
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, CatalogBrowser, ProgressSink, SqlEngine
@@ -225,9 +225,11 @@ def phase4_steps(
 
     def table_freshness() -> StepOutput:
         now = time.time()
-        commits = record_table_commits(metrics, catalog)
-        fresh = {name: round(now - ts, 1) for name, ts in commits.items()}
-        return StepOutput(outputs={"freshness_s": fresh}, detail=f"{len(fresh)} tables")
+        stats = record_table_stats(metrics, catalog)
+        fresh = {name: round(now - t["committed_at"], 1) for name, t in stats.items()}
+        return StepOutput(
+            outputs={"freshness_s": fresh, TABLE_STATS_OUTPUT: stats}, detail=f"{len(fresh)} tables"
+        )
 
     def sample_process() -> StepOutput:
         sample = metrics.sample()
@@ -255,13 +257,31 @@ def phase4_steps(
     return [Step(spec.name, spec.description, fns[spec.name]) for spec in PHASE4_TASKS]
 
 
-def record_table_commits(metrics: PipelineMetrics, catalog: CatalogBrowser) -> dict[str, float]:
-    """Record every table's last commit time (unix seconds) in ``metrics``; return them by table."""
-    commits: dict[str, float] = {}
+def _summary_int(summary: Mapping[str, str], key: str) -> int:
+    try:
+        return int(summary.get(key) or 0)
+    except ValueError:
+        return 0
+
+
+def record_table_stats(metrics: PipelineMetrics, catalog: CatalogBrowser) -> dict[str, dict[str, Any]]:
+    """Record every table's last commit time (unix seconds), snapshot count and current data files in
+    ``metrics``; return them by table (``PipelineMetrics.record_table``'s arguments)."""
+    stats: dict[str, dict[str, Any]] = {}
     for ns in catalog.list_namespaces():
         for table in catalog.list_tables(ns):
             snaps = catalog.snapshots(table)
             if snaps:
-                commits[table.identifier] = snaps[-1].committed_at.timestamp()
-                metrics.record_commit(table.identifier, commits[table.identifier])
-    return commits
+                current = snaps[-1]
+                stats[table.identifier] = {
+                    "committed_at": current.committed_at.timestamp(),
+                    "snapshots": len(snaps),
+                    "data_files": _summary_int(current.summary, "total-data-files"),
+                }
+                metrics.record_table(table.identifier, **stats[table.identifier])
+    return stats
+
+
+def record_table_commits(metrics: PipelineMetrics, catalog: CatalogBrowser) -> dict[str, float]:
+    """Record every table's last commit time (unix seconds) in ``metrics``; return them by table."""
+    return {name: t["committed_at"] for name, t in record_table_stats(metrics, catalog).items()}

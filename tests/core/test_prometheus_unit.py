@@ -15,6 +15,7 @@ from lakehouse_core.backends.stack.prometheus import (
 )
 from lakehouse_core.errors import ServiceUnavailableError
 from lakehouse_core.models import Series
+from lakehouse_core.monitoring.definition import metric_panels
 from lakehouse_core.ports import MetricsSource
 from lakehouse_core.settings import load_settings
 
@@ -75,6 +76,7 @@ def test_panels_are_the_platform_queries() -> None:
     assert "airflow_task_duration" in panels["airflow_task_duration"].query
     assert 'jvm_memory_bytes_used{area="heap"}' in panels["jvm_heap"].query
     assert 'jvm_memory_used_bytes{area="heap"}' in panels["jvm_heap"].query
+    assert source.panels() == metric_panels()  # the one definition, shared with Grafana
     assert MEMORY_ALERT.threshold == 4e9 and MEMORY_ALERT.for_s == 300
 
 

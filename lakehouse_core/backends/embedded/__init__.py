@@ -24,7 +24,7 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
     from lakehouse_core.iceberg.browser import IcebergCatalogBrowser
     from lakehouse_core.iceberg.catalog import open_embedded_catalog, open_embedded_reader
     from lakehouse_core.iceberg.maintenance import IcebergTableMaintenance
-    from lakehouse_core.phases import record_table_commits
+    from lakehouse_core.phases import record_table_stats
 
     paths = DataPaths(settings.data_path)  # nothing is created here: writers create what they write
     open_catalog = functools.cache(lambda: open_embedded_catalog(settings))  # writers: phase 2
@@ -35,7 +35,7 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
         spool_dir=paths.spool, spool_bytes=int(settings.result_spool_mb * 2**20),
     )
     sql = session()  # users' session (SQL panel, `lakehouse sql`)
-    metrics = metrics or PipelineMetrics()
+    metrics = metrics or PipelineMetrics(gold_freshness_limit_s=settings.prometheus.gold_freshness_limit_s)
     phases = EmbeddedPhaseRunner(  # phase 3 gets its own DuckDB session, which users never touch
         settings,
         open_catalog=open_catalog,
@@ -76,7 +76,7 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
         """Fill the registry from the persisted results and the catalog (a fresh process starts empty)."""
         for result in phases.last_results().values():
             registry.record_phase(result)
-        record_table_commits(registry, catalog)
+        record_table_stats(registry, catalog)
 
     return Backend(
         mode="embedded",
@@ -84,7 +84,10 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
         catalog=catalog,
         sql=sql,
         metrics=EmbeddedMetricsSource(
-            metrics, interval_s=max(settings.tui.metrics_refresh_seconds, 1.0), warmup=warmup
+            metrics,
+            interval_s=max(settings.tui.metrics_refresh_seconds, 1.0),
+            warmup=warmup,
+            gold_freshness_limit_s=settings.prometheus.gold_freshness_limit_s,
         ),
         phases=phases,
         maintenance=IcebergTableMaintenance(open_catalog, settings.maintenance),

@@ -9,32 +9,16 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from lakehouse_core.models import AlertState, MetricPanel, Series
-from lakehouse_core.observability import (
-    MEMORY_ALERT_BYTES,
-    PipelineMetrics,
-    evaluate_instant,
-    evaluate_range,
-    memory_alert,
-)
+from lakehouse_core.monitoring.definition import EMBEDDED_JOBS, GOLD_FRESHNESS_LIMIT_S, PANELS, metric_panels
+from lakehouse_core.monitoring.rules import AlertRule, alert_rules, evaluate_rule
+from lakehouse_core.observability import PipelineMetrics, evaluate_instant, evaluate_range, memory_alert
 
 logger = logging.getLogger(__name__)
 
-EMBEDDED_PANELS = (
-    MetricPanel("cpu", "Process CPU (cores)", "rate(process_cpu_seconds_total[5m])", "cores", 1.5, 1.9),
-    MetricPanel(
-        "memory",
-        "Process memory (RSS)",
-        "process_resident_memory_bytes",
-        "bytes",
-        MEMORY_ALERT_BYTES,
-        2 * MEMORY_ALERT_BYTES,
-    ),
-    MetricPanel("task_durations", "Task durations", "lakehouse_task_duration_seconds", "s"),
-    MetricPanel("phase_durations", "Phase durations", "lakehouse_phase_duration_seconds", "s"),
-    MetricPanel("rows", "Rows per layer", "lakehouse_layer_rows", "rows"),
-    MetricPanel("quarantine", "Quarantined rows", "lakehouse_quarantined_rows", "rows", 1, 1000),
-    MetricPanel("freshness", "Table freshness", "lakehouse_table_freshness_seconds", "s", 86_400, 7 * 86_400),
-)
+EMBEDDED_PANELS = tuple(metric_panels())
+"""Every panel of the definition; the in-process registry feeds those of ``EMBEDDED_JOBS``."""
+_ALL_QUERIES = frozenset(p.query for p in PANELS)
+_EMBEDDED_QUERIES = frozenset(p.query for p in PANELS if p.job in EMBEDDED_JOBS)
 
 
 class EmbeddedMetricsSource:
@@ -47,9 +31,15 @@ class EmbeddedMetricsSource:
         interval_s: float = 2.0,
         background: bool = True,
         warmup: Callable[[PipelineMetrics], None] | None = None,
+        gold_freshness_limit_s: float = GOLD_FRESHNESS_LIMIT_S,
     ) -> None:
         """``warmup`` runs once before the first sample (e.g. load the persisted run results)."""
         self.metrics = metrics
+        self.rules: tuple[AlertRule, ...] = tuple(
+            rule
+            for rule in alert_rules(gold_freshness_limit_s=gold_freshness_limit_s)
+            if rule.job in EMBEDDED_JOBS
+        )
         self._warmup = warmup
         self.interval_s = interval_s
         self._background = background
@@ -85,10 +75,15 @@ class EmbeddedMetricsSource:
         return list(EMBEDDED_PANELS)
 
     def instant(self, query: str) -> list[Series]:
+        if query in _ALL_QUERIES and query not in _EMBEDDED_QUERIES:
+            return []
         self._ensure_sampling()
         return evaluate_instant(self.metrics.history(), query)
 
     def range(self, query: str, *, window: timedelta, step: timedelta) -> list[Series]:
+        """A panel of another service's job (Spark, Airflow, PostgreSQL) has no series here."""
+        if query in _ALL_QUERIES and query not in _EMBEDDED_QUERIES:
+            return []
         self._ensure_sampling()
         end = time.time()
         series = evaluate_range(self.metrics.history(), query, start=end - window.total_seconds(), end=end)
@@ -106,5 +101,12 @@ class EmbeddedMetricsSource:
         return thinned
 
     def alerts(self) -> list[AlertState]:
+        """The memory alert (its in-process form), then every other rule of the registry's series."""
         self._ensure_sampling()
-        return [memory_alert(self.metrics.history())]
+        history = self.metrics.history()
+        states = [memory_alert(history)]
+        for rule in self.rules:
+            if rule.name != states[0].name:
+                series = evaluate_range(history, rule.query, start=0, end=float("inf"))
+                states.append(evaluate_rule(rule, series))
+        return states

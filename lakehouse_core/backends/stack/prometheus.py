@@ -7,46 +7,23 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from lakehouse_core.errors import LakehouseError, QueryError, ServiceUnavailableError
 from lakehouse_core.models import AlertState, MetricPanel, Series, ServiceState, ServiceStatus
+from lakehouse_core.monitoring.definition import metric_panels
+from lakehouse_core.monitoring.rules import AlertRule, alert_rules, evaluate_rule
 from lakehouse_core.settings import LakehouseSettings
-from lakehouse_core.units import unit_of
+
+__all__ = ["MEMORY_ALERT", "AlertRule", "PrometheusMetricsSource", "evaluate_rule"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 SERVICE = "prometheus"
-MEMORY_WARN_BYTES = 4e9
 
-# The platform's PromQL, with the names real exporters use next to the platform's names.
-CPU_QUERY = "rate(process_cpu_seconds_total[5m])"
-MEMORY_QUERY = "process_resident_memory_bytes"
-SPARK_WORKERS_QUERY = "spark_master_aliveWorkers or metrics_master_aliveWorkers_Value"
-AIRFLOW_DURATION_QUERY = 'airflow_task_duration or {__name__=~"airflow_dag_.+_duration"}'
-JVM_HEAP_QUERY = (
-    'jvm_memory_bytes_used{area="heap"} or sum by (job, instance) (jvm_memory_used_bytes{area="heap"})'
-)
-
-
-@dataclass(frozen=True)
-class AlertRule:
-    """A threshold alert: ``query > threshold`` continuously for ``for_s`` seconds fires."""
-
-    name: str
-    query: str
-    threshold: float
-    for_s: float
-    severity: Literal["warning", "critical"] = "warning"
-    step_s: float = 15.0
-    unit: str = ""
-    """The unit of the query's values and the threshold (a name in ``lakehouse_core.units.UNITS``)."""
-
-
-MEMORY_ALERT = AlertRule("HighMemoryUsage", MEMORY_QUERY, MEMORY_WARN_BYTES, for_s=300.0, unit="bytes")
+MEMORY_ALERT = next(rule for rule in alert_rules() if rule.name == "HighMemoryUsage")
 
 
 def _describe_requests_error(exc: BaseException) -> str:
@@ -86,7 +63,10 @@ class PrometheusMetricsSource:
 
         self.settings = settings
         self.url = settings.prometheus.url.rstrip("/")
-        self.rules: tuple[AlertRule, ...] = tuple(rules) if rules is not None else (MEMORY_ALERT,)
+        limit = settings.prometheus.gold_freshness_limit_s
+        self.rules: tuple[AlertRule, ...] = (
+            tuple(rules) if rules is not None else tuple(alert_rules(gold_freshness_limit_s=limit))
+        )
         # No retries: a dead server must fail within one timeout, not after a backoff series.
         self._prom = PrometheusConnect(
             url=self.url,
@@ -133,14 +113,8 @@ class PrometheusMetricsSource:
         return [_series(item, query, item.get("values") or []) for item in result or []]
 
     def panels(self) -> list[MetricPanel]:
-        """The platform's Grafana panels (CPU, memory, Spark workers, Airflow durations, JVM heap)."""
-        return [
-            MetricPanel("cpu", "CPU usage", CPU_QUERY, unit="cores"),
-            MetricPanel("memory", "Resident memory", MEMORY_QUERY, unit="bytes", warn=MEMORY_WARN_BYTES),
-            MetricPanel("spark_workers", "Spark alive workers", SPARK_WORKERS_QUERY, unit="workers"),
-            MetricPanel("airflow_task_duration", "Airflow task durations", AIRFLOW_DURATION_QUERY, unit="ms"),
-            MetricPanel("jvm_heap", "JVM heap used", JVM_HEAP_QUERY, unit="bytes"),
-        ]
+        """Every panel of ``lakehouse_core.monitoring.definition`` (the Grafana dashboard's too)."""
+        return metric_panels()
 
     def alerts(self) -> list[AlertState]:
         """Evaluate every rule from a range query over its ``for`` window (Prometheus pending/firing)."""
@@ -175,44 +149,6 @@ def _series(item: dict[str, Any], query: str, raw_points: Sequence[Any]) -> Seri
     name = metric.pop("__name__", query)
     points = tuple((float(p[0]), float(p[1])) for p in raw_points if p)
     return Series(name=name, labels=metric, points=points)
-
-
-def evaluate_rule(rule: AlertRule, series: Sequence[Series]) -> AlertState:
-    """Pure evaluation: per series, how long has ``value > threshold`` held up to the last point?"""
-    order = {"ok": 0, "pending": 1, "firing": 2}
-    shown = unit_of(rule.unit).format
-    best: tuple[str, float | None, str] = ("ok", None, "no data" if not series else "")
-    for s in series:
-        if not s.points:
-            continue
-        last_t, last_v = s.points[-1]
-        since: float | None = None
-        for t, v in reversed(s.points):
-            if v > rule.threshold:
-                since = t
-            else:
-                break
-        who = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items())) or s.name
-        if since is None:
-            state, msg = "ok", f"{who}: {shown(last_v)} <= {shown(rule.threshold)}"
-        else:
-            held = last_t - since
-            state = "firing" if held >= rule.for_s else "pending"
-            msg = f"{who}: {shown(last_v)} > {shown(rule.threshold)} for {held:.0f}s (for {rule.for_s:.0f}s)"
-        worse = order[state] > order[best[0]]
-        higher = order[state] == order[best[0]] and (best[1] is None or last_v > best[1])
-        if worse or higher:
-            best = (state, last_v, msg)
-    state, value, message = best
-    return AlertState(
-        name=rule.name,
-        state=state,  # type: ignore[arg-type]
-        value=value,
-        threshold=rule.threshold,
-        message=message,
-        severity=rule.severity,
-        unit=rule.unit,
-    )
 
 
 def _parse_time(text: str | None) -> datetime | None:
