@@ -86,8 +86,7 @@ def test_a_wrong_expectation_fails_the_rule_test(tmp_path: Path) -> None:
     """The rule tests can fail: the memory test with the alert expected too early is refused."""
     source = (PROM_DIR / "tests" / "high_memory_usage.test.yml").read_text()
     broken = tmp_path / "broken.test.yml"
-    broken.write_text(
-        source.replace("../alerts.yml", str(PROM_DIR / "alerts.yml")).replace("eval_time: 6m", "eval_time: 3m")
-    )
+    source = source.replace("../alerts.yml", str(PROM_DIR / "alerts.yml"))
+    broken.write_text(source.replace("eval_time: 6m", "eval_time: 3m"))
     proc = _promtool("test", "rules", str(broken))
     assert proc.returncode == 1 and "FAILED" in proc.stdout + proc.stderr
