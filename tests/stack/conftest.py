@@ -37,7 +37,7 @@ from lakehouse_core.settings import (
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICES_SH = REPO_ROOT / "scripts" / "services.sh"
 SERVICES_ENV = REPO_ROOT / "scripts" / "services.env"
-SERVICES = ("postgres", "minio", "nessie", "prometheus", "exporter", "docker")
+SERVICES = ("postgres", "postgres_exporter", "minio", "nessie", "prometheus", "exporter", "docker")
 STACK_DIR = Path(__file__).resolve().parent
 UP_TIMEOUT_S = 1800.0
 """Bound for a cold ``services.sh up`` (MinIO build, Nessie jar, debootstrap)."""
