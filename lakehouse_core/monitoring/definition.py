@@ -37,16 +37,10 @@ SPARK_WORKERS_QUERY = "spark_master_aliveWorkers or metrics_master_aliveWorkers_
 
 
 @dataclass(frozen=True)
-class PanelDef:
-    """One chart: a PromQL query, the unit of its values, optional warning/critical levels."""
+class PanelDef(MetricPanel):
+    """A MetricPanel (id, title, PromQL, unit of ``lakehouse_core.units.UNITS``, warning/critical
+    levels) with what Grafana and the stack test need besides."""
 
-    panel_id: str
-    title: str
-    query: str
-    unit: str = ""
-    """A name in ``lakehouse_core.units.UNITS``."""
-    warn: float | None = None
-    critical: float | None = None
     job: str | None = None
     description: str = ""
     legend: str = ""
