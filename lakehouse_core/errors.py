@@ -105,6 +105,12 @@ class DiskFullError(LakehouseError):
         self.path = path
 
 
+class ResourceError(LakehouseError):
+    """The machine lacks what a run needs (memory, disk); the message names the setting to change."""
+
+    title = "Not enough resources"
+
+
 _NO_SPACE = "no space left on device"
 _QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
 

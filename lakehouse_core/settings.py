@@ -250,6 +250,12 @@ class LakehouseSettings(BaseSettings):
     docker: DockerSettings = Field(default_factory=DockerSettings)
     tui: TuiSettings = Field(default_factory=TuiSettings)
 
+    memory_budget: str = "auto"
+    """Memory a phase process may use: ``auto`` (a quarter of the memory available when it starts, 512 MiB
+    to 4 GiB) or a size such as ``3GB``; DuckDB gets 70% of it as its memory_limit and spills beyond."""
+    threads: int = Field(default=0, ge=0)
+    """DuckDB threads per task; 0: one per core this process may use."""
+
     # raw data and bronze checks (issue 9)
     generate: GenerateMode = "if-empty"
     """When phase 1 generates raw CSVs: "if-empty" (only when raw/ holds none), "always" (replacing

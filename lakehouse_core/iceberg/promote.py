@@ -4,7 +4,7 @@ Each table load is ONE snapshot committed atomically: a full-table overwrite tha
 data file of the target branch and adds the new ones, so a rerun on the same data yields the same
 contents. Parquet is streamed in bounded chunks: unpartitioned tables batch by batch, partitioned
 tables through a DuckDB ``ORDER BY <partition columns>`` stream (spills to disk beyond
-DUCKDB_MEMORY_LIMIT) so each chunk covers few partitions and files stay large.
+SORT_SHARE of the phase's memory budget) so each chunk covers few partitions and files stay large.
 
 Why not ``Table.overwrite(RecordBatchReader)``: in pyiceberg 0.12 it (a) commits a DELETE and an
 APPEND snapshot (two snapshots per rerun) and (b) raises NotImplementedError for a reader on a
@@ -38,6 +38,7 @@ from pyiceberg.table.refs import MAIN_BRANCH
 from pyiceberg.table.snapshots import Operation
 from pyiceberg.table.update.snapshot import _SnapshotProducer
 
+from lakehouse_core.budget import MIB, current_budget
 from lakehouse_core.errors import DataError
 from lakehouse_core.faults import crash_point
 from lakehouse_core.models import ProgressEvent, SnapshotRef, TableRef
@@ -58,7 +59,9 @@ SOURCE_RUN_PROPERTY = "lakehouse.source-run"
 CHUNK_ROWS = 500_000
 """Rows materialised at once when writing a partitioned table (bounded memory)."""
 BATCH_ROWS = 128 * 1024
-DUCKDB_MEMORY_LIMIT = "256MB"
+SORT_SHARE = 0.4
+"""Part of the memory budget (``lakehouse_core.budget``) the partition sort's DuckDB may hold: the
+rest is the chunk being written and pyiceberg's writer."""
 PARTITIONS_PER_SLICE = 4
 """pyiceberg filters a written table once per partition it holds (O(partitions x rows)); handing it
 slices of a sorted chunk holding at most this many partitions keeps the split linear."""
@@ -98,10 +101,12 @@ def _sorted_batches(path: Path, definition: TableDef) -> Iterator[pa.RecordBatch
     schema = definition.arrow_schema
     cols = ", ".join(f'"{n}"' for n in schema.names)
     order = ", ".join(f'"{c}"' for c in definition.partition_columns)
+    budget = current_budget()
     with tempfile.TemporaryDirectory(prefix="lakehouse-promote-") as spill:
         con = duckdb.connect(
             config={
-                "memory_limit": DUCKDB_MEMORY_LIMIT,
+                "memory_limit": f"{max(int(budget.memory * SORT_SHARE), 32 * MIB) // MIB}MiB",
+                "threads": budget.threads,
                 "temp_directory": spill,
                 "autoinstall_known_extensions": "false",
                 "autoload_known_extensions": "false",

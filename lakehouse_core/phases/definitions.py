@@ -51,6 +51,7 @@ def phase1_steps() -> list[Step]:
 def phase1_details(settings: LakehouseSettings) -> tuple[str, ...]:
     """What a phase-1 run with ``settings`` reads (raw files, sizes) or generates (sizes, seed, defect
     rate) and replaces, the bronze checks' ranges and the data directory."""
+    from lakehouse_core.budget import plan_line
     from lakehouse_core.pipeline.generate import sizes_for
     from lakehouse_core.pipeline.raw import raw_plan
 
@@ -66,6 +67,7 @@ def phase1_details(settings: LakehouseSettings) -> tuple[str, ...]:
         "incremental: " + ("only raw files the published run has not seen (by content hash), upserted by key"
                            if settings.incremental else "off: every run rebuilds from every raw file"),
         "publish: " + ("when the audits pass" if settings.auto_publish else "waits for `lakehouse publish`"),
+        plan_line(settings),
     )
 
 
@@ -78,13 +80,15 @@ def run_phase1(
 ) -> PhaseResult:
     """Run the pipeline tasks into run ``run_id``'s directory in this process, audit it and publish it
     (``settings.auto_publish``); the run's manifest records each outcome."""
+    from lakehouse_core.budget import phase_budget, use_budget
     from lakehouse_core.redact import Redactor
     from lakehouse_core.runlog import RunManifests
 
+    budget = phase_budget(settings)  # before any work: a budget that cannot work fails in one line
     root = DataPaths(settings.data_path)
     root.raw.mkdir(parents=True, exist_ok=True)
     paths = root.for_run(run_id).ensure()
-    with RunManifests(root, Redactor.for_settings(settings)).tracking(run_id, 1):
+    with use_budget(budget), RunManifests(root, Redactor.for_settings(settings)).tracking(run_id, 1):
         return run_steps(
             1,
             phase1_steps(),

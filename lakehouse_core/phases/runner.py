@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from lakehouse_core.budget import phase_budget, plan_line, use_budget
 from lakehouse_core.errors import LakehouseError, PhaseFailed
 from lakehouse_core.models import PhasePlan, PhaseResult
 from lakehouse_core.observability import PipelineMetrics
@@ -133,7 +134,7 @@ class PersistentPhaseRunner:
         if phase == 1:
             details = phase1_details(self.settings)
         elif phase == 2:
-            details = self.phase2_details()
+            details = (*self.phase2_details(), plan_line(self.settings))
         elif phase == 3:
             details = phase3_details(self._sql)
         else:
@@ -145,8 +146,9 @@ class PersistentPhaseRunner:
         if phase == 1:
             return execute_phase1(self.settings, run_id=run_id, progress=progress, cancel=cancel)
         if phase == 2:
+            budget = phase_budget(self.settings)
             manifests = RunManifests(self.paths, Redactor.for_settings(self.settings))
-            with manifests.tracking(run_id, 2, run_source=self.settings.run_source):
+            with use_budget(budget), manifests.tracking(run_id, 2, run_source=self.settings.run_source):
                 return run_steps(phase, self.steps(phase), run_id=run_id, progress=progress, cancel=cancel)
         return run_steps(phase, self.steps(phase), run_id=run_id, progress=progress, cancel=cancel)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 
+from lakehouse_core.budget import Budget, current_budget, resource_error
 from lakehouse_core.errors import CancelledError, DataError
 from lakehouse_core.models import ProgressEvent, TaskResult
 from lakehouse_core.paths import DataPaths
@@ -30,9 +31,6 @@ from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 logger = logging.getLogger(__name__)
 
 PHASE = 1
-MEMORY_LIMIT = "512MB"
-"""DuckDB memory_limit per task: keeps the peak RSS of a whole phase under 1 GB at 10M orders."""
-THREADS = 2
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2"
 """zstd level 1 is as small as the default level 3 here and about twice as fast to write; format V2
 (delta encodings) is another ~15% smaller and cheaper to write. pyarrow and DuckDB read both."""
@@ -83,6 +81,8 @@ class TaskContext:
     done: int = 0
     started: float = field(default_factory=time.perf_counter)
     con: duckdb.DuckDBPyConnection | None = None
+    budget: Budget = field(default_factory=current_budget)
+    """Memory limit and threads of this task's connection (the running phase's budget)."""
 
     def emit(self, kind: str, message: str = "") -> None:
         self.progress.emit(ProgressEvent(
@@ -109,7 +109,7 @@ class TaskContext:
             tmp = self.paths.root / ".duckdb_tmp"
             tmp.mkdir(parents=True, exist_ok=True)
             self.con = duckdb.connect(config={
-                "memory_limit": MEMORY_LIMIT, "threads": THREADS, "temp_directory": str(tmp),
+                **self.budget.duckdb_config(), "temp_directory": str(tmp),
                 # no output needs insertion order (ORDER BY still holds); numbered scans turn it on
                 "preserve_insertion_order": False,
             })
@@ -128,6 +128,9 @@ class TaskContext:
             if self.cancel is not None and self.cancel.cancelled:
                 raise CancelledError("cancelled by user") from exc
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            short_of = resource_error(self.name, first, self.budget)
+            if short_of is not None:
+                raise short_of from exc
             raise DataError(f"{self.name} failed: {first}") from exc
 
     def preserve_order(self, preserve: bool) -> None:
