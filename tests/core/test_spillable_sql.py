@@ -60,7 +60,10 @@ HAND_MADE = [
 ]
 
 
-def _con(rows: list[tuple[str, int | None, str | None, str | None]], generated: int = 0) -> duckdb.DuckDBPyConnection:
+Row = tuple[str, int | None, str | None, str | None]
+
+
+def _con(rows: list[Row], generated: int = 0) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("CREATE TABLE silver_orders_enriched "
                 "(order_date DATE, customer_id BIGINT, state VARCHAR, revenue DECIMAL(18, 2))")
@@ -69,7 +72,8 @@ def _con(rows: list[tuple[str, int | None, str | None, str | None]], generated: 
     if generated:  # many customers over many days and states, deterministic
         con.execute(f"""INSERT INTO silver_orders_enriched
             SELECT DATE '2024-01-01' + CAST(i % 97 AS INTEGER), CAST(hash(i) % 5000 AS BIGINT),
-                   'S' || CAST(hash(i * 7) % 13 AS VARCHAR), CAST((hash(i * 3) % 100000) / 100 AS DECIMAL(18, 2))
+                   'S' || CAST(hash(i * 7) % 13 AS VARCHAR),
+                   CAST((hash(i * 3) % 100000) / 100 AS DECIMAL(18, 2))
             FROM range({generated}) t(i)""")
     return con
 
@@ -84,7 +88,7 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[tuple[object, 
 @pytest.mark.parametrize(("rows", "generated"), [(HAND_MADE, 0), ([], 0), (HAND_MADE, 50_000)],
                          ids=["hand-made", "empty", "hand-made+50k"])
 def test_the_two_level_form_gives_the_rows_of_the_distinct_form(
-    name: str, rows: list[tuple[str, int | None, str | None, str | None]], generated: int
+    name: str, rows: list[Row], generated: int
 ) -> None:
     con = _con(rows, generated)
     new, old = _rows(con, sql_text(name)), _rows(con, DISTINCT_FORMS[name])
