@@ -86,7 +86,9 @@ class RichProgress:
                     return
                 self.tasks[key] = self.progress.add_task(f"[{event.phase}] {event.task}", total=event.total)
             elif event.kind == "advance" and key in self.tasks:
-                self.progress.update(self.tasks[key], completed=event.done, total=event.total)
+                note = f"  {event.message}" if event.message else ""  # rows/s and ETA of long tasks
+                self.progress.update(self.tasks[key], completed=event.done, total=event.total,
+                                     description=f"[{event.phase}] {event.task}{note}")
             elif event.kind == "finish" and key in self.tasks:
                 task = self.tasks[key]
                 self.progress.update(

@@ -45,6 +45,7 @@ from lakehouse_core.models import ProgressEvent, SnapshotRef, TableRef
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.pipeline.parts import exists, live_batches, read_live, schema_of, table_rows, table_sql
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
+from lakehouse_core.units import progress_note
 
 from .row_delta import DeletesDroppingOverwrite
 from .tables import LAYERS, TABLES, TableDef, table_def
@@ -198,6 +199,7 @@ def overwrite_from_parquet(
     total = table_rows(path)
     task = definition.identifier
     progress.emit(ProgressEvent(PHASE, task, "start", 0, total, f"loading {path.name}"))
+    started = time.perf_counter()
     schema, batches = _contract_reader(path, definition)
     _check_pyarrow_schema_compatible(
         table.schema(), provided_schema=schema, format_version=table.format_version
@@ -219,7 +221,8 @@ def overwrite_from_parquet(
                 append_rows(producer, tx.table_metadata, table, _partition_slices(tx.table_metadata, chunk),
                             counter)
                 done += chunk.num_rows
-                progress.emit(ProgressEvent(PHASE, task, "advance", done, total))
+                note = progress_note(done / max(total, 1), time.perf_counter() - started, done)
+                progress.emit(ProgressEvent(PHASE, task, "advance", done, total, note))
             if cancel is not None:
                 cancel.raise_if_cancelled()
     table.refresh()

@@ -6,6 +6,7 @@ Each is a plain function ``(paths, *, ..., progress, cancel) -> TaskResult`` emi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,7 @@ from lakehouse_core.pipeline.raw import describe_files, existing_raw, will_gener
 from lakehouse_core.pipeline.silver_gold import aggregate_to_gold, generate_report, transform_to_silver
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 from lakehouse_core.settings import GenerateMode
+from lakehouse_core.units import progress_note
 
 __all__ = [
     "PHASE1_TASKS", "aggregate_to_gold", "generate_report", "generate_sample_data", "ingest_to_bronze",
@@ -61,7 +63,8 @@ def generate_sample_data(
 
         def on_chunk(done: int, total: int) -> None:
             ctx.done = done
-            ctx.emit("advance", f"{done:,}/{total:,} orders")
+            rate = progress_note(done / total, time.perf_counter() - ctx.started, done, "orders")
+            ctx.emit("advance", f"{done:,}/{total:,} orders · {rate}")
 
         summary = generate_raw(paths.raw, orders=orders, seed=seed, defect_rate=defect_rate,
                                anchor=anchor_date, on_chunk=on_chunk, check_cancel=ctx.check_cancel)

@@ -71,8 +71,9 @@ class PhaseProgressPanel(Widget):
             row = TaskProgress(event.task)
         if event.kind == "start":
             row = replace(row, done=event.done, total=event.total, state=event.message or "running")
-        elif event.kind == "advance":
-            row = replace(row, done=event.done, total=event.total if event.total is not None else row.total)
+        elif event.kind == "advance":  # its message, when it has one, is the rate and ETA
+            row = replace(row, done=event.done, total=event.total if event.total is not None else row.total,
+                          state=event.message or row.state)
         elif event.kind == "finish":
             total = event.total if event.total is not None else (row.total or max(event.done, 1))
             row = replace(row, done=total, total=total, state=event.message or "done", finished=True)
