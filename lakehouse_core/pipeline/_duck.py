@@ -117,8 +117,8 @@ class TaskContext:
         steps = max(self.total_steps or 1, 1)
         fraction = (min(self.done, steps) + min(pct, 100.0) / 100) / steps
         known = max(self.input_rows, max(self.rows.values(), default=0))
-        note = progress_note(fraction, time.perf_counter() - self.started, known * fraction if known else None)
-        self.emit("advance", note)
+        elapsed = time.perf_counter() - self.started
+        self.emit("advance", progress_note(fraction, elapsed, known * fraction if known else None))
 
     def check_cancel(self) -> None:
         if self.cancel is not None:
