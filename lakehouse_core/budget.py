@@ -111,8 +111,9 @@ def resolve_budget(memory: str = "auto", threads: int = 0, *, available: int | N
 
 
 def checked_budget(memory: str, threads: int, spill_dir: Path, *, available: int | None = None,
-                   free_disk: int | None = None) -> Budget:
-    """``resolve_budget``, refusing with a ResourceError what cannot work, before any work starts."""
+                   free_disk: int | None = None, need_disk: int = MIN_FREE_DISK) -> Budget:
+    """``resolve_budget``, refusing with a ResourceError what cannot work, before any work starts:
+    ``need_disk`` is the least free space the run needs on the spill directory's disk."""
     try:
         budget = resolve_budget(memory, threads, available=available)
     except ValueError as exc:
@@ -125,9 +126,10 @@ def checked_budget(memory: str, threads: int, spill_dir: Path, *, available: int
         raise ResourceError(f"memory budget {binary_size(budget.memory)} is more than the "
                             f"{binary_size(free)} available: lower {MEMORY_SETTING} (or use auto)")
     disk = free_disk if free_disk is not None else _free_disk(spill_dir)
-    if disk < MIN_FREE_DISK:
+    need = max(need_disk, MIN_FREE_DISK)
+    if disk < need:
         raise ResourceError(f"only {binary_size(disk)} free for spill files and outputs at {spill_dir} "
-                            f"(at least {binary_size(MIN_FREE_DISK)} needed): free disk space or set "
+                            f"(at least {binary_size(need)} needed): free disk space or set "
                             "LAKEHOUSE_DATA_DIR to a larger disk")
     return budget
 
@@ -176,9 +178,27 @@ def spill_dir(settings: LakehouseSettings) -> Path:
     return settings.data_path / ".duckdb_tmp"
 
 
-def phase_budget(settings: LakehouseSettings) -> Budget:
-    """The checked budget of a phase run with ``settings`` (ResourceError when it cannot work)."""
-    return checked_budget(settings.memory_budget, settings.threads, spill_dir(settings))
+RAW_BYTES_PER_ORDER = 80
+"""About what one generated order costs in raw CSV (with its share of customers and products)."""
+DISK_PER_RAW_BYTE = 2
+"""Phase 1 writes about its raw input again in bronze (typed columns and the raw text) and as much
+again in silver, gold, staging and spill files."""
+
+
+def phase_budget(settings: LakehouseSettings, raw_bytes: int = 0) -> Budget:
+    """The checked budget of a phase run with ``settings`` (ResourceError when it cannot work);
+    ``raw_bytes``: the raw CSVs phase 1 reads (it needs twice that free)."""
+    return checked_budget(settings.memory_budget, settings.threads, spill_dir(settings),
+                          need_disk=DISK_PER_RAW_BYTE * raw_bytes)
+
+
+def phase1_raw_bytes(settings: LakehouseSettings, generate: bool) -> int:
+    """The raw CSV bytes a phase-1 run with ``settings`` reads: those it generates (an estimate) or
+    those in raw/."""
+    if generate:
+        return RAW_BYTES_PER_ORDER * settings.orders
+    raw = settings.data_path / "raw"
+    return sum(f.stat().st_size for f in raw.glob("*.csv")) if raw.is_dir() else 0
 
 
 def plan_line(settings: LakehouseSettings) -> str:

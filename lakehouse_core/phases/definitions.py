@@ -80,12 +80,14 @@ def run_phase1(
 ) -> PhaseResult:
     """Run the pipeline tasks into run ``run_id``'s directory in this process, audit it and publish it
     (``settings.auto_publish``); the run's manifest records each outcome."""
-    from lakehouse_core.budget import phase_budget, use_budget
+    from lakehouse_core.budget import phase1_raw_bytes, phase_budget, use_budget
+    from lakehouse_core.pipeline.raw import will_generate
     from lakehouse_core.redact import Redactor
     from lakehouse_core.runlog import RunManifests
 
-    budget = phase_budget(settings)  # before any work: a budget that cannot work fails in one line
     root = DataPaths(settings.data_path)
+    # before any work: a budget, or a disk, that cannot do the run fails in one line
+    budget = phase_budget(settings, phase1_raw_bytes(settings, will_generate(root, settings.generate)))
     root.raw.mkdir(parents=True, exist_ok=True)
     paths = root.for_run(run_id).ensure()
     with use_budget(budget), RunManifests(root, Redactor.for_settings(settings)).tracking(run_id, 1):

@@ -123,3 +123,17 @@ def test_a_tiny_budget_fails_phase1_in_one_line_before_any_work(tmp_path: Path) 
     line = one_line(err)
     assert line.startswith("error: ") and "raise LAKEHOUSE_MEMORY_BUDGET" in line, line
     assert not (data / "raw" / "orders.csv").exists()  # refused before generating anything
+
+
+def test_phase1_needs_twice_its_raw_input_free(tmp_path: Path) -> None:
+    from lakehouse_core.budget import phase1_raw_bytes
+
+    settings = load_settings(data_dir=tmp_path / "data", orders=1_000_000)
+    assert phase1_raw_bytes(settings, generate=True) == 80_000_000  # an estimate before generating
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "orders.csv").write_bytes(b"x" * 3000)
+    (raw / "customers.csv").write_bytes(b"x" * 1000)
+    assert phase1_raw_bytes(settings, generate=False) == 4000
+    with pytest.raises(ResourceError, match=r"only 3.0 GiB free .* \(at least 4.0 GiB needed\)"):
+        checked_budget("auto", 0, raw, available=8 * GIB, free_disk=3 * GIB, need_disk=4 * GIB)
