@@ -28,6 +28,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from pipeline import _settings, stage_generate  # noqa: E402, F401 - bench/pipeline.py's stages (run_stage finds them here)
 
 GB = 1024**3
 
@@ -58,20 +61,6 @@ def run_stage(target: str, *args: Any) -> tuple[float, int, Any]:
 
 
 # ---------------------------------------------------------------- stages (run in children)
-def _settings(data: str) -> Any:
-    from lakehouse_core.settings import LakehouseSettings
-
-    return LakehouseSettings(data_dir=Path(data), generate="never", phase_isolation="thread")
-
-
-def stage_generate(data: str, orders: int) -> int:
-    from lakehouse_core.paths import DataPaths
-    from lakehouse_core.pipeline.tasks import generate_sample_data
-
-    generate_sample_data(DataPaths(Path(data)).ensure(), orders=orders, seed=42)
-    return orders
-
-
 def stage_phase(data: str, phase: int) -> dict[str, Any]:
     """One phase as users run it; its budget and each task's seconds."""
     from lakehouse_core.backends import load_backend
