@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from lakehouse_core.errors import ResourceError
+from lakehouse_core.errors import NoRoomError, ResourceError
 from lakehouse_core.settings import LakehouseSettings
 from lakehouse_core.units import binary_size
 
@@ -35,8 +35,8 @@ AUTO_SHARE = 0.25
 DUCKDB_SHARE = 0.7
 MIN_BUDGET = 64 * MIB
 """Below this DuckDB cannot run the pipeline's queries at all (one hash table's blocks)."""
-MIN_FREE_DISK = 1 * GIB
-"""Free space the spill directory needs before a phase starts (spill files, Parquet outputs)."""
+MIN_FREE_DISK = 1 * MIB
+"""Free space the spill directory needs before any phase starts; phase 1 needs twice its raw input."""
 MEMORY_SETTING = "LAKEHOUSE_MEMORY_BUDGET"
 THREADS_SETTING = "LAKEHOUSE_THREADS"
 
@@ -128,9 +128,9 @@ def checked_budget(memory: str, threads: int, spill_dir: Path, *, available: int
     disk = free_disk if free_disk is not None else _free_disk(spill_dir)
     need = max(need_disk, MIN_FREE_DISK)
     if disk < need:
-        raise ResourceError(f"only {binary_size(disk)} free for spill files and outputs at {spill_dir} "
-                            f"(at least {binary_size(need)} needed): free disk space or set "
-                            "LAKEHOUSE_DATA_DIR to a larger disk")
+        raise NoRoomError(f"no space left on device for this run: only {binary_size(disk)} free for its "
+                          f"outputs and spill files at {spill_dir} (at least {binary_size(need)} needed): "
+                          "free disk space or set LAKEHOUSE_DATA_DIR to a larger disk", str(spill_dir))
     return budget
 
 

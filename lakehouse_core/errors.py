@@ -111,6 +111,14 @@ class ResourceError(LakehouseError):
     title = "Not enough resources"
 
 
+class NoRoomError(DiskFullError, ResourceError):
+    """A run needs more free disk than there is, found before it starts; the message says how much."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        LakehouseError.__init__(self, message)
+        self.path = path
+
+
 _NO_SPACE = "no space left on device"
 _QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
 

@@ -21,7 +21,7 @@ from lakehouse_core.budget import (
     resolve_budget,
     use_budget,
 )
-from lakehouse_core.errors import ResourceError
+from lakehouse_core.errors import DiskFullError, ResourceError
 from lakehouse_core.observability import PipelineMetrics
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.pipeline._duck import task_context
@@ -61,7 +61,7 @@ def test_an_explicit_size_and_thread_count_win() -> None:
     ("16MB", 8 * GIB, 100 * GIB, "below the 64.0 MiB a phase needs: raise LAKEHOUSE_MEMORY_BUDGET"),
     ("32GB", 8 * GIB, 100 * GIB, "more than the 8.0 GiB available: lower LAKEHOUSE_MEMORY_BUDGET"),
     ("lots", 8 * GIB, 100 * GIB, "not a size: 'lots' (e.g. auto, 512MB, 3GB): set LAKEHOUSE_MEMORY_BUDGET"),
-    ("auto", 8 * GIB, 100 * MIB, "only 100.0 MiB free for spill files"),
+    ("auto", 8 * GIB, 512 * 1024, "no space left on device for this run: only 512.0 KiB free"),
 ])
 def test_a_budget_that_cannot_work_is_refused_in_one_line(
     tmp_path: Path, memory: str, available: int, disk: int, words: str
@@ -135,5 +135,5 @@ def test_phase1_needs_twice_its_raw_input_free(tmp_path: Path) -> None:
     (raw / "orders.csv").write_bytes(b"x" * 3000)
     (raw / "customers.csv").write_bytes(b"x" * 1000)
     assert phase1_raw_bytes(settings, generate=False) == 4000
-    with pytest.raises(ResourceError, match=r"only 3.0 GiB free .* \(at least 4.0 GiB needed\)"):
+    with pytest.raises(DiskFullError, match=r"only 3.0 GiB free .* \(at least 4.0 GiB needed\)"):
         checked_budget("auto", 0, raw, available=8 * GIB, free_disk=3 * GIB, need_disk=4 * GIB)
