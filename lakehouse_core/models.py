@@ -652,3 +652,31 @@ class PublishPreview:
     tables: tuple[TableDelta, ...]
     publishable: bool
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class DagRunInfo:
+    """One run of the orchestrator's phase-1 DAG (Airflow's DAG run)."""
+
+    dag_id: str
+    run_id: str
+    state: str
+    """queued | running | success | failed"""
+    run_type: str = ""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_s: float | None = None
+    conf: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskInstanceInfo:
+    """One task of a DAG run: its state (Airflow's task states: success, running, failed,
+    up_for_retry, upstream_failed, queued, scheduled, none...) and its latest try."""
+
+    task_id: str
+    state: str
+    try_number: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_s: float | None = None

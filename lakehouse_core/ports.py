@@ -16,6 +16,7 @@ from lakehouse_core.models import (
     AlertState,
     AsOf,
     CommitInfo,
+    DagRunInfo,
     DataFileInfo,
     MaintenanceReport,
     MergeResult,
@@ -39,6 +40,7 @@ from lakehouse_core.models import (
     SnapshotInfo,
     TableDetail,
     TableRef,
+    TaskInstanceInfo,
 )
 
 
@@ -356,6 +358,22 @@ class RefControl(Protocol):
         ...
 
 
+class DagRunBrowser(Protocol):
+    """The orchestrator's phase-1 DAG (Airflow): its recent runs, their task instances, a task's log."""
+
+    def recent_runs(self, limit: int = 10) -> list[DagRunInfo]:
+        """The newest runs first (empty when the DAG was never parsed)."""
+        ...
+
+    def task_instances(self, run_id: str) -> list[TaskInstanceInfo]:
+        """The run's task instances (latest try each)."""
+        ...
+
+    def task_log(self, run_id: str, task_id: str, try_number: int) -> list[str]:
+        """The lines of one try's log."""
+        ...
+
+
 @dataclass(frozen=True)
 class Backend:
     """Every capability of one mode."""
@@ -376,3 +394,5 @@ class Backend:
     """One statement on two refs, side by side (None when the mode cannot compare)."""
     refs: RefControl | None = None
     """Catalog-wide branches/tags (Nessie, stack mode); None when refs belong to single tables."""
+    dag_runs: DagRunBrowser | None = None
+    """The Airflow DAG's runs (stack mode with Airflow configured); None otherwise."""

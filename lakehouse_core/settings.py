@@ -218,6 +218,9 @@ class LakehouseSettings(BaseSettings):
     phase_isolation: Literal["process", "thread"] = "process"
     """Where phase 1 runs: a child process (default: the caller's event loop and heap stay free, a
     crash fails the phase, not the app) or a thread of the caller."""
+    phase1_runner: Literal["local", "airflow"] = "local"
+    """Who runs phase 1 in stack mode: this process ("local") or the Airflow DAG ``airflow.dag_id``
+    triggered over Airflow's REST API ("airflow": needs ``airflow.url``)."""
     phase_nice: int = Field(default=10, ge=0, le=19)
     """CPU niceness added to the phase child process, so the interactive process wins the cores."""
     run_wait: bool = False

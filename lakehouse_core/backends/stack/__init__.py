@@ -6,6 +6,7 @@ first user and sources are made by ``lakehouse setup`` (``Backend.setup``).
 
 from __future__ import annotations
 
+from lakehouse_core.errors import ConfigError
 from lakehouse_core.ports import Backend
 from lakehouse_core.settings import LakehouseSettings
 
@@ -14,6 +15,8 @@ __all__ = ["build_stack"]
 
 def build_stack(settings: LakehouseSettings) -> Backend:
     """Build the stack Backend from settings (nothing raises for a dead service; rows show DOWN)."""
+    from lakehouse_core.backends.stack.airflow_client import AirflowClient
+    from lakehouse_core.backends.stack.airflow_phases import AirflowPhaseRunner
     from lakehouse_core.backends.stack.catalog import NessieCatalogBrowser
     from lakehouse_core.backends.stack.docker_status import DockerStatus
     from lakehouse_core.backends.stack.dremio import DremioSqlEngine
@@ -54,7 +57,18 @@ def build_stack(settings: LakehouseSettings) -> Backend:
         if settings.dremio.active
         else None
     )
-    phases = StackPhaseRunner(settings, client, make_sql(), catalog=catalog)
+    airflow = AirflowClient(settings.airflow, timeout_s=timeout_s) if settings.airflow.active else None
+    if settings.phase1_runner == "airflow":
+        if airflow is None:
+            raise ConfigError(
+                "phase1_runner is airflow but Airflow is not configured or disabled: "
+                "set LAKEHOUSE_AIRFLOW__URL (e.g. http://127.0.0.1:8085)"
+            )
+        phases: StackPhaseRunner = AirflowPhaseRunner(
+            settings, client, make_sql(), airflow=airflow, catalog=catalog
+        )
+    else:
+        phases = StackPhaseRunner(settings, client, make_sql(), catalog=catalog)
     return Backend(
         mode="stack",
         status=StackServiceStatusProvider(
@@ -71,4 +85,5 @@ def build_stack(settings: LakehouseSettings) -> Backend:
         runs=phases.runs,
         compare=EngineQueryComparer(sql),
         refs=NessieRefControl(client, catalog),
+        dag_runs=airflow,
     )
