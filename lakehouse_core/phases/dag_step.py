@@ -81,9 +81,9 @@ class LoggingProgress:
     """A ProgressSink writing each event as one log line (Airflow keeps it in the task's log)."""
 
     def emit(self, event: ProgressEvent) -> None:
-        if event.kind == "advance":
+        if event.kind == "advance" or not event.message:
             return  # per-chunk progress would flood the task log
-        logger.info("%s %s %s %s", LOG_PREFIX, event.task, event.kind, event.message)
+        logger.info("%s %s %s: %s", LOG_PREFIX, event.task, event.kind, event.message)
 
 
 def run_phase1_step(
@@ -130,7 +130,6 @@ def run_phase1_step(
         },
     )
     task = result.tasks[0]
-    logger.info("%s %s done %s", LOG_PREFIX, step_name, task.detail)
     if step_name == list(steps)[-1] and not parsed.owner_pid:
         if manifests.load(run_id).get("state") == "running":
             manifests.finish(run_id, "failed", "the run ended before its audits")

@@ -193,7 +193,7 @@ def test_prometheus_scrapes_nessie_minio_and_itself(stack: StackEndpoints) -> No
             break
         time.sleep(1)
     assert {job: targets.get(job, {}).get("health") for job in wanted} == dict.fromkeys(wanted, "up")
-    assert set(targets) == {"nessie", "minio", "prometheus", "lakehouse"}
+    assert set(targets) == {"nessie", "minio", "prometheus", "lakehouse", "postgres", "statsd"}
     assert targets["nessie"]["scrapeUrl"] == f"{stack.nessie_management_url}/q/metrics"
     assert targets["minio"]["scrapeUrl"] == f"{stack.minio_endpoint}/minio/v2/metrics/cluster"
     assert targets["lakehouse"]["scrapeUrl"] == f"http://127.0.0.1:{stack.exporter_port}/metrics"
@@ -307,10 +307,12 @@ def test_status_lists_every_service_up() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert [line.split()[:2] for line in proc.stdout.splitlines()] == [
         ["postgres", "UP"],
+        ["postgres_exporter", "UP"],
         ["minio", "UP"],
         ["nessie", "UP"],
         ["prometheus", "UP"],
         ["exporter", "UP"],
+        ["airflow", "UP"],
         ["docker", "UP"],
     ]
 
@@ -330,12 +332,14 @@ def test_service_scripts_parse() -> None:
     scripts = [scripts_dir / "services.sh", *sorted((scripts_dir / "services").glob("*.sh"))]
     assert [p.name for p in scripts] == [
         "services.sh",
+        "airflow.sh",
         "docker.sh",
         "exporter.sh",
         "lib.sh",
         "minio.sh",
         "nessie.sh",
         "postgres.sh",
+        "postgres_exporter.sh",
         "prometheus.sh",
     ]
     for script in scripts:

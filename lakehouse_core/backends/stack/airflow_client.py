@@ -64,6 +64,9 @@ def log_line(event: Any) -> str:
     if not isinstance(event, Mapping):
         return str(event)
     text = str(event.get("event", ""))
+    for detail in event.get("error_detail") or []:
+        if isinstance(detail, Mapping) and detail.get("exc_type"):
+            text += f" {detail['exc_type']}: {detail.get('exc_value', '')}"
     level = str(event.get("level", "")).lower()
     if level in ("error", "critical") and not text.upper().startswith(level.upper()):
         text = f"{level.upper()}: {text}"

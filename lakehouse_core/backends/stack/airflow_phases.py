@@ -40,6 +40,9 @@ from lakehouse_core.settings import LakehouseSettings
 
 logger = logging.getLogger(__name__)
 
+FAILED_MARK = "FAILED:"
+"""How the step engine's failure line starts (``run_steps``: ``FAILED: <cause>``)."""
+
 OUTAGE_GRACE_S = 60.0
 """How long the api-server may be unreachable during a run before the phase fails."""
 
@@ -52,12 +55,17 @@ class DagRunFollower:
     client: AirflowClient
     run_id: str
     progress: ProgressSink = NULL_PROGRESS
+    order: tuple[str, ...] = ()
+    """Task ids in DAG order: events follow it whatever order Airflow lists the instances in."""
     states: dict[str, str] = field(default_factory=dict)
+    started: set[str] = field(default_factory=set)
     seen_lines: dict[tuple[str, int], int] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
 
     def poll(self) -> list[TaskInstanceInfo]:
-        instances = self.client.task_instances(self.run_id)
+        rank = {task: i for i, task in enumerate(self.order)}
+        listed = self.client.task_instances(self.run_id)
+        instances = sorted(listed, key=lambda t: rank.get(t.task_id, len(rank)))
         for ti in instances:
             before = self.states.get(ti.task_id)
             if ti.state in ("running", "success", "failed", "up_for_retry") or before == "running":
@@ -68,6 +76,10 @@ class DagRunFollower:
         return instances
 
     def _emit_state(self, ti: TaskInstanceInfo) -> None:
+        if ti.state in ("running", "success", "failed", "up_for_retry") and ti.task_id not in self.started:
+            self.started.add(ti.task_id)  # a task that ran between two polls still starts before it ends
+            if ti.state != "running":
+                self.progress.emit(ProgressEvent(1, ti.task_id, "start", message="ran in Airflow"))
         if ti.state == "running":
             event = ProgressEvent(1, ti.task_id, "start", message=f"running in Airflow (try {ti.try_number})")
         elif ti.state == "success":
@@ -88,7 +100,9 @@ class DagRunFollower:
             return
         for line in lines[self.seen_lines.get(key, 0):]:
             if LOG_PREFIX in line:
-                text = line.split(LOG_PREFIX, 1)[1].strip()
+                text = line.split(LOG_PREFIX, 1)[1].strip().removeprefix(ti.task_id).strip()
+                if FAILED_MARK in text:  # the step's own failure line: its cause, first
+                    self.errors.setdefault(ti.task_id, []).insert(0, text.split(FAILED_MARK, 1)[1].strip())
             elif line.startswith(("ERROR", "CRITICAL")):
                 text = line
                 self.errors.setdefault(ti.task_id, []).append(line)
@@ -98,11 +112,12 @@ class DagRunFollower:
         self.seen_lines[key] = len(lines)
 
     def failure(self) -> str:
-        """``<task> failed: <its last error line>`` of the first failed task."""
+        """``<task> failed: <its error line>`` of the failed task (the step's own cause when it
+        logged one, else Airflow's last error line)."""
         for task, state in self.states.items():
             if state == "failed":
                 lines = self.errors.get(task) or ["(no error line in its log)"]
-                return f"{task} failed: {lines[-1]}"
+                return f"{task} failed: {lines[0]}"
         return "the DAG run failed"
 
 
@@ -165,7 +180,8 @@ class AirflowPhaseRunner(StackPhaseRunner):
         dag_run = self.airflow.trigger(self.dag_conf(run_id))
         manifests.update(run_id, dag_run_id=dag_run.run_id)
         progress.emit(ProgressEvent(1, "dag_run", "log", message=f"Airflow DAG run {dag_run.run_id}"))
-        follower = DagRunFollower(self.airflow, dag_run.run_id, progress)
+        order = tuple(step.name for step in phase1_steps())
+        follower = DagRunFollower(self.airflow, dag_run.run_id, progress, order)
         unreachable_since: float | None = None
         while True:
             if cancel is not None and cancel.cancelled:
