@@ -119,9 +119,24 @@ class AirflowClient:
         return f"/api/v2/dags/{_seg(self.dag_id)}/dagRuns/{_seg(run_id)}"
 
     def dag_tasks(self) -> list[str]:
-        """The DAG's task ids in the order Airflow lists them (NotFoundError: not parsed yet)."""
-        body = self._call("GET", f"/api/v2/dags/{_seg(self.dag_id)}/tasks", params={"order_by": "task_id"})
-        return [str(t["task_id"]) for t in body.get("tasks", [])]
+        """The DAG's task ids in dependency order, ties by name (NotFoundError: not parsed yet)."""
+        body = self._call("GET", f"/api/v2/dags/{_seg(self.dag_id)}/tasks")
+        downstream = {str(t["task_id"]): [str(d) for d in t.get("downstream_task_ids") or []]
+                      for t in body.get("tasks", [])}
+        upstream_count = dict.fromkeys(downstream, 0)
+        for targets in downstream.values():
+            for target in targets:
+                upstream_count[target] = upstream_count.get(target, 0) + 1
+        ready = sorted(t for t, n in upstream_count.items() if n == 0)
+        order: list[str] = []
+        while ready:
+            task = ready.pop(0)
+            order.append(task)
+            for target in downstream.get(task, []):
+                upstream_count[target] -= 1
+                if upstream_count[target] == 0:
+                    ready = sorted([*ready, target])
+        return order
 
     def import_errors(self) -> list[dict[str, str]]:
         """``[{filename, stack_trace}]`` of every DAG file that failed to import."""
