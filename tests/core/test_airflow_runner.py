@@ -42,6 +42,9 @@ class FakeAirflow:
 
     def install(self, router: respx.Router) -> None:
         router.post(f"{BASE}/auth/token").mock(side_effect=self._token)
+        chain = [{"task_id": t, "downstream_task_ids": [n]} for t, n in zip(STEPS, STEPS[1:], strict=False)]
+        router.get(f"{DAG}/tasks").respond(
+            json={"tasks": [*reversed(chain), {"task_id": STEPS[-1], "downstream_task_ids": []}]})
         router.post(f"{DAG}/dagRuns").mock(side_effect=self._trigger)
         router.get(f"{DAG}/dagRuns/manual__1").mock(side_effect=self._run)
         router.patch(f"{DAG}/dagRuns/manual__1").mock(side_effect=self._patch)

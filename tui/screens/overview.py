@@ -58,6 +58,7 @@ class OverviewScreen(LakehouseScreen):
         Binding("S", "setup_services", "Set up services", id="service.setup", show=False),
         Binding("w", "runs", "Runs", id="overview.runs"),
         Binding("v", "report", "Report", id="overview.report"),
+        Binding("a", "dag_runs", "Airflow", id="overview.dag_runs", show=False),
     ]
 
     def __init__(self) -> None:
@@ -72,6 +73,12 @@ class OverviewScreen(LakehouseScreen):
         from tui.screens.runs import RunsScreen
 
         self.app.push_screen(RunsScreen())
+
+    def action_dag_runs(self) -> None:
+        """The Airflow screen: the phase-1 DAG's runs, task grid and task logs."""
+        from tui.screens.dag_runs import DagRunsScreen
+
+        self.app.push_screen(DagRunsScreen())
 
     def action_report(self) -> None:
         """The Report screen: phase 3's revenue trend, top customers, categories, time-travel count."""

@@ -84,6 +84,7 @@ class AirflowClient:
         self.dag_id = settings.dag_id
         self._http = HttpClient("airflow", settings.url, timeout_s=timeout_s)
         self._token: str | None = None
+        self._order: list[str] | None = None
 
     # ------------------------------------------------------------ transport
     def _login(self) -> str:
@@ -175,8 +176,17 @@ class AirflowClient:
         self._call("PATCH", self._run_path(run_id), json={"state": "failed"})
 
     def task_instances(self, run_id: str) -> list[TaskInstanceInfo]:
+        """The run's task instances in the DAG's dependency order."""
         body = self._call("GET", f"{self._run_path(run_id)}/taskInstances", params={"limit": 100})
-        return [task_instance_info(t) for t in body.get("task_instances", [])]
+        instances = [task_instance_info(t) for t in body.get("task_instances", [])]
+        if self._order is None:
+            try:
+                self._order = self.dag_tasks()
+            except LakehouseError as exc:  # the order is cosmetic: Airflow's own order then
+                logger.debug("no task order: %s", exc)
+                return instances
+        rank = {task: i for i, task in enumerate(self._order)}
+        return sorted(instances, key=lambda t: (rank.get(t.task_id, len(rank)), t.task_id))
 
     def task_log(self, run_id: str, task_id: str, try_number: int) -> list[str]:
         """The lines of one try's log (empty while the try has not logged anything)."""
