@@ -186,10 +186,32 @@ stop_group() {
   fi
 }
 
+# leftover_pids: Airflow processes (their title starts with "airflow ") still running with this
+# AIRFLOW_HOME in their environment: executor workers and log servers of a scheduler that was killed
+# on its own (SIGKILL of its pid) and restarted.
+leftover_pids() {
+  local dir pid
+  for dir in /proc/[0-9]*; do
+    pid=${dir#/proc/}
+    tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -q '^airflow ' || continue
+    tr '\0' '\n' <"$dir/environ" 2>/dev/null | grep -qxF "AIRFLOW_HOME=$AIRFLOW_HOME" && echo "$pid"
+  done
+  return 0
+}
+
 svc_down() {
-  local i
+  local i pids
   for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do stop_group "airflow-${COMPONENTS[$i]}"; done
   stop_pid statsd-exporter 10
+  pids=$(leftover_pids)
+  if [ -n "$pids" ]; then
+    log "airflow: stopping leftover processes $(echo $pids)"
+    # shellcheck disable=SC2086
+    kill -TERM $pids 2>/dev/null || true
+    sleep 3
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true  # idle executor workers of a dead scheduler ignore TERM
+  fi
 }
 
 svc_status() {

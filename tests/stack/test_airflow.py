@@ -5,6 +5,7 @@ Prometheus holds Airflow's task metrics (StatsD -> statsd_exporter -> job "airfl
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -199,6 +200,8 @@ def test_a_scheduler_killed_mid_run_and_restarted_leaves_a_definite_outcome(
         assert proc.returncode == 0, proc.stderr
     assert _wait_row(settings, {"up"}, 90) == "up"
     worker.join(timeout=300)
+    with contextlib.suppress(ProcessLookupError):  # the killed scheduler's executor workers
+        os.killpg(pid, signal.SIGKILL)
     assert not worker.is_alive(), "the phase did not end after the scheduler came back"
     if "error" in outcome:
         assert isinstance(outcome["error"], PhaseFailed), outcome["error"]
