@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # annotations only: importing the models (~20 ms of dataclass
     from lakehouse_core.models import (
         AlertState,
         CommitInfo,
+        DagRunInfo,
         DataFileInfo,
         MaintenanceReport,
         MergeResult,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # annotations only: importing the models (~20 ms of dataclass
         SnapshotInfo,
         TableDetail,
         TableRef,
+        TaskInstanceInfo,
     )
     from lakehouse_core.ports import Backend
     from lakehouse_core.report import BusinessReport
@@ -283,3 +285,28 @@ class RefDeleted(Message, bubble=False):
     """A Nessie branch or tag was deleted."""
 
     ref: RefInfo
+
+
+@dataclass
+class DagRunsLoaded(Message, bubble=False):
+    """The phase-1 DAG's recent runs (newest first)."""
+
+    runs: list[DagRunInfo]
+
+
+@dataclass
+class DagTasksLoaded(Message, bubble=False):
+    """The task instances of one DAG run, in the DAG's order."""
+
+    run_id: str
+    tasks: list[TaskInstanceInfo]
+
+
+@dataclass
+class TaskLogLoaded(Message, bubble=False):
+    """The lines of one try of one task's log."""
+
+    run_id: str
+    task_id: str
+    try_number: int
+    lines: list[str]

@@ -26,7 +26,7 @@ from typing import Any
 
 from lakehouse_core.models import ProgressEvent
 from lakehouse_core.paths import DataPaths
-from lakehouse_core.phases.definitions import phase1_steps
+from lakehouse_core.phases.definitions import phase1_kwargs, phase1_steps
 from lakehouse_core.phases.engine import run_steps
 from lakehouse_core.runlog import RunManifests
 from lakehouse_core.settings import LakehouseSettings, load_settings
@@ -117,17 +117,7 @@ def run_phase1_step(
         [step],
         run_id=run_id,
         progress=LoggingProgress(),
-        kwargs={
-            "paths": paths,
-            "orders": settings.orders,
-            "seed": settings.seed,
-            "defect_rate": settings.defect_rate,
-            "generate": settings.generate,
-            "incremental": settings.incremental,
-            "checks": settings.bronze,
-            "auto_publish": settings.auto_publish,
-            "keep_runs": settings.runs_keep,
-        },
+        kwargs=phase1_kwargs(settings, paths),
     )
     task = result.tasks[0]
     if step_name == list(steps)[-1] and not parsed.owner_pid:

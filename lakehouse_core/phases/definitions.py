@@ -97,18 +97,24 @@ def run_phase1(
             run_id=run_id,
             progress=progress,
             cancel=cancel,
-            kwargs={
-                "paths": paths,
-                "orders": settings.orders,
-                "seed": settings.seed,
-                "defect_rate": settings.defect_rate,
-                "generate": settings.generate,
-                "incremental": settings.incremental,
-                "checks": settings.bronze,
-                "auto_publish": settings.auto_publish,
-                "keep_runs": settings.runs_keep,
-            },
+            kwargs=phase1_kwargs(settings, paths),
         )
+
+
+def phase1_kwargs(settings: LakehouseSettings, paths: DataPaths) -> dict[str, Any]:
+    """The arguments phase 1's steps are called with (each takes those it accepts) for a run whose
+    directory is ``paths``."""
+    return {
+        "paths": paths,
+        "orders": settings.orders,
+        "seed": settings.seed,
+        "defect_rate": settings.defect_rate,
+        "generate": settings.generate,
+        "incremental": settings.incremental,
+        "checks": settings.bronze,
+        "auto_publish": settings.auto_publish,
+        "keep_runs": settings.runs_keep,
+    }
 
 
 # ---------------------------------------------------------------- phase 2

@@ -5,18 +5,16 @@ run's task states change in place."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import DataTable, Header, Label, RichLog
 
 from lakehouse_core.models import DagRunInfo, TaskInstanceInfo
 from lakehouse_core.ports import DagRunBrowser
+from tui.messages import DagRunsLoaded, DagTasksLoaded, TaskLogLoaded
 from tui.screens.base import LakehouseScreen
 from tui.widgets import fmt
 from tui.widgets.footer import LakehouseFooter
@@ -38,25 +36,6 @@ STATE_STYLE = {
     "upstream_failed": "red",
 }
 NO_AIRFLOW = "Airflow is not part of this stack: set LAKEHOUSE_AIRFLOW__URL (stack mode)"
-
-
-@dataclass
-class DagRunsLoaded(Message, bubble=False):
-    runs: list[DagRunInfo]
-
-
-@dataclass
-class DagTasksLoaded(Message, bubble=False):
-    run_id: str
-    tasks: list[TaskInstanceInfo]
-
-
-@dataclass
-class TaskLogLoaded(Message, bubble=False):
-    run_id: str
-    task_id: str
-    try_number: int
-    lines: list[str]
 
 
 def _state(state: str) -> Text:
