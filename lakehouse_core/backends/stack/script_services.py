@@ -18,7 +18,7 @@ from lakehouse_core.errors import LakehouseError
 logger = logging.getLogger(__name__)
 
 SCRIPT = "scripts/services.sh"
-LOG_FILES: Mapping[str, str] = {"docker": "dockerd.log"}
+LOG_FILES: Mapping[str, str] = {"docker": "dockerd.log", "airflow": "airflow-scheduler.log"}
 """Log file names that differ from ``<service>.log``."""
 SCRIPT_ACTIONS: Mapping[str, str] = {"start": "up", "stop": "down", "restart": "restart"}
 _BLOCK = 64 * 1024
