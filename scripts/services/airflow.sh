@@ -131,8 +131,11 @@ start_component() {
     return 0
   fi
   log "airflow: starting $comp"
+  local pythonpath=$PYTHONPATH
+  # the scheduler preloads lakehouse_core (compose/airflow/preload): its forked task processes have it
+  [ "$comp" = scheduler ] && pythonpath="$REPO_ROOT/compose/airflow/preload:$PYTHONPATH"
   # the marker matches the command line and the title Airflow sets (`airflow api_server -- ...`)
-  start_bg "airflow-$comp" "$logfile" "airflow" "$AIRFLOW_BIN" "$comp"
+  PYTHONPATH="$pythonpath" start_bg "airflow-$comp" "$logfile" "airflow" "$AIRFLOW_BIN" "$comp"
 }
 
 start_statsd_exporter() {
