@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lakehouse_core.budget import phase_budget, use_budget
 from lakehouse_core.models import ProgressEvent
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.phases.definitions import phase1_kwargs, phase1_steps
@@ -112,13 +113,14 @@ def run_phase1_step(
         manifests.begin(run_id, 1, pid=parsed.owner_pid or _airflow_worker_pid(), run_source="airflow",
                         dag_run_id=dag_run_id)
     logger.info("%s %s run %s in %s", LOG_PREFIX, step_name, run_id, paths.root)
-    result = run_steps(
-        1,
-        [step],
-        run_id=run_id,
-        progress=LoggingProgress(),
-        kwargs=phase1_kwargs(settings, paths),
-    )
+    with use_budget(phase_budget(settings)):  # DuckDB's memory and threads, as in a local phase 1
+        result = run_steps(
+            1,
+            [step],
+            run_id=run_id,
+            progress=LoggingProgress(),
+            kwargs=phase1_kwargs(settings, paths),
+        )
     task = result.tasks[0]
     if step_name == list(steps)[-1] and not parsed.owner_pid:
         if manifests.load(run_id).get("state") == "running":

@@ -2,7 +2,7 @@
 # Apache Airflow 3 (PyPI) on 127.0.0.1:$AIRFLOW_PORT: api-server, scheduler (LocalExecutor),
 # dag-processor and triggerer, with metadata in the `airflow` database of the stack's PostgreSQL and
 # the DAGs of compose/airflow/dags. Its StatsD metrics go to statsd_exporter (`go install`, cached in
-# $LAKEHOUSE_CACHE_DIR/bin) on 127.0.0.1:$STATSD_EXPORTER_PORT (Prometheus job "airflow").
+# $LAKEHOUSE_CACHE_DIR/bin) on 127.0.0.1:$STATSD_EXPORTER_PORT (Prometheus job "statsd").
 #
 # Airflow lives in its own virtualenv, $LAKEHOUSE_CACHE_DIR/airflow/venv (outside the clone; pip
 # cache ~/.cache/pip), with this project installed into it (so the DAG's tasks import lakehouse_core);

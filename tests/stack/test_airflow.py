@@ -1,7 +1,7 @@
 """Phase 1 through the real Airflow of scripts/services/airflow.sh: the DAG imports with its tasks in
 order, a REST-triggered run publishes what a local phase 1 publishes, a failing task fails the phase
 with its log line and publishes nothing, a scheduler killed mid-run leaves a definite outcome, and
-Prometheus holds Airflow's task metrics (StatsD -> statsd_exporter -> job "airflow")."""
+Prometheus holds Airflow's task metrics (StatsD -> statsd_exporter -> job "statsd")."""
 
 from __future__ import annotations
 
@@ -226,4 +226,4 @@ def test_prometheus_has_airflow_task_metrics_after_a_run(
             break
         time.sleep(1)
     assert result and float(result[0]["value"][1]) >= 1, result
-    assert result[0]["metric"]["job"] == "airflow"
+    assert result[0]["metric"]["job"] == "statsd"

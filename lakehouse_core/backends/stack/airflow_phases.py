@@ -153,6 +153,12 @@ class AirflowPhaseRunner(StackPhaseRunner):
     def _run(self, phase: int, progress: ProgressSink, cancel: CancelToken | None) -> PhaseResult:
         if phase != 1:
             return super()._run(phase, progress, cancel)
+        from lakehouse_core.budget import phase1_raw_bytes, phase_budget
+        from lakehouse_core.pipeline.raw import will_generate
+
+        # before any work, as a local phase 1: a budget or a disk that cannot do the run fails in one line
+        generates = will_generate(self.paths, self.settings.generate)
+        phase_budget(self.settings, phase1_raw_bytes(self.settings, generates))
         run_id = new_run_id()
         manifests = RunManifests(self.paths, Redactor.for_settings(self.settings))
         self.paths.raw.mkdir(parents=True, exist_ok=True)
