@@ -196,8 +196,9 @@ leftover_pids() {
   local dir pid
   for dir in /proc/[0-9]*; do
     pid=${dir#/proc/}
-    tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -q '^airflow ' || continue
-    tr '\0' '\n' <"$dir/environ" 2>/dev/null | grep -qxF "AIRFLOW_HOME=$AIRFLOW_HOME" && echo "$pid"
+    # a process can end between the listing and the read: { ...; } 2>/dev/null hides the redirect's error
+    { tr '\0' ' ' <"$dir/cmdline"; } 2>/dev/null | grep -q '^airflow ' || continue
+    { tr '\0' '\n' <"$dir/environ"; } 2>/dev/null | grep -qxF "AIRFLOW_HOME=$AIRFLOW_HOME" && echo "$pid"
   done
   return 0
 }
