@@ -6,7 +6,7 @@
 #   bash scripts/services.sh restart SERVICE...
 #   bash scripts/services.sh status               one line per service; exit 1 if any is down
 #
-# SERVICES: postgres postgres_exporter minio nessie prometheus exporter airflow docker (started in that order, stopped in reverse).
+# SERVICES: postgres postgres_exporter minio nessie spark prometheus exporter airflow docker (started in that order, stopped in reverse).
 # Defaults (ports, credentials, versions) are in scripts/services.env; every one can be overridden
 # from the environment. Downloads/builds are cached in $LAKEHOUSE_CACHE_DIR (~/.cache/lakehouse-tui),
 # ~/.m2 and Go's module cache; runtime state (data, logs, pid files) is in $LAKEHOUSE_STATE_DIR
@@ -17,7 +17,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=services.env
 source "$HERE/services.env"
 
-ALL_SERVICES=(postgres postgres_exporter minio nessie prometheus exporter airflow docker)
+ALL_SERVICES=(postgres postgres_exporter minio nessie spark prometheus exporter airflow docker)
 
 usage() {
   echo "usage: $0 up|down|restart|status [${ALL_SERVICES[*]}]" >&2

@@ -193,7 +193,7 @@ def test_prometheus_scrapes_nessie_minio_and_itself(stack: StackEndpoints) -> No
             break
         time.sleep(1)
     assert {job: targets.get(job, {}).get("health") for job in wanted} == dict.fromkeys(wanted, "up")
-    assert set(targets) == {"nessie", "minio", "prometheus", "lakehouse", "postgres", "statsd"}
+    assert set(targets) == {"nessie", "minio", "prometheus", "lakehouse", "postgres", "statsd", "spark"}
     assert targets["nessie"]["scrapeUrl"] == f"{stack.nessie_management_url}/q/metrics"
     assert targets["minio"]["scrapeUrl"] == f"{stack.minio_endpoint}/minio/v2/metrics/cluster"
     assert targets["lakehouse"]["scrapeUrl"] == f"http://127.0.0.1:{stack.exporter_port}/metrics"
