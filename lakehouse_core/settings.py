@@ -108,6 +108,15 @@ class SparkSettings(OptionalService):
     """e.g. spark://127.0.0.1:7077."""
     ui_url: str | None = None
     """The master's web UI (probed), e.g. http://127.0.0.1:8090; None: not part of this stack."""
+    phase2_engine: Literal["pyiceberg", "spark"] = "pyiceberg"
+    """Who loads stack-mode phase 2: pyiceberg in this process, or ``spark/jobs/iceberg_operations.py``
+    submitted to ``master_url`` (``LAKEHOUSE_SPARK__PHASE2_ENGINE=spark``)."""
+    iceberg_version: str = "1.10.1"
+    """Version of the Iceberg Spark runtime and AWS bundle jars (scripts/services/spark.sh fetches them)."""
+    driver_memory: str = "1g"
+    driver_ui_port: int = 4050
+    """The job driver's UI and monitoring REST API (``/api/v1``), on 127.0.0.1."""
+    job_timeout_s: float = Field(default=3600.0, gt=0)
 
     @property
     def endpoint(self) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from lakehouse_core.audits import audit_phase1, audit_phase2, require_passed
 from lakehouse_core.errors import DataError
 from lakehouse_core.faults import crash_point
-from lakehouse_core.models import AuditCheck
+from lakehouse_core.models import AuditCheck, SnapshotRef
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.phases.engine import Step, StepOutput
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
@@ -107,6 +107,54 @@ class RunPublisher(Protocol):
         ...
 
 
+class PhaseTwoLoad(Protocol):
+    """Writes every phase-2 table of the phase-1 run ``source_run`` into ``catalog`` (staged), each
+    snapshot carrying ``properties``; returns the snapshots and how they were written."""
+
+    def __call__(
+        self,
+        catalog: Any,
+        root: DataPaths,
+        source_run: str,
+        *,
+        run_id: str,
+        progress: ProgressSink,
+        cancel: CancelToken | None,
+        properties: Mapping[str, str],
+    ) -> tuple[list[SnapshotRef], str]: ...
+
+
+def pyiceberg_load(
+    catalog: Any,
+    root: DataPaths,
+    source_run: str,
+    *,
+    run_id: str,
+    progress: ProgressSink = NULL_PROGRESS,
+    cancel: CancelToken | None = None,
+    properties: Mapping[str, str],
+) -> tuple[list[SnapshotRef], str]:
+    """Phase 2's load in this process: upsert the increment, or load every table with pyiceberg."""
+    from lakehouse_core.iceberg.promote import promote_all
+    from lakehouse_core.iceberg.upsert import promote_increment
+    from lakehouse_core.pipeline.incremental import read_plan
+
+    increment = read_plan(root.for_run(source_run))
+    snapshots = promote_increment(
+        catalog, root, source_run, increment, run_id=run_id, progress=progress, cancel=cancel,
+        properties=dict(properties),
+    )
+    if snapshots is not None:
+        return snapshots, "upserted"
+    return (
+        promote_all(
+            catalog, root.for_run(source_run), run_id=run_id, progress=progress, cancel=cancel,
+            properties=dict(properties),
+        ),
+        "loaded",
+    )
+
+
 def published_source(paths: DataPaths) -> str:
     """The published phase-1 run; DataError when there is none or it did not complete."""
     reconcile_phase1(paths)
@@ -126,8 +174,12 @@ def phase2_steps(
     *,
     auto_publish: bool,
     run_source: str = "cli",
+    load: PhaseTwoLoad | None = None,
 ) -> list[Step]:
     """Phase 2: load the published phase-1 run into staged tables, audit them, publish them.
+
+    ``load`` writes the tables into the publisher's write catalog (default ``pyiceberg_load``; stack
+    mode may submit a Spark job instead).
 
     A run whose source data has the fingerprint the published tables carry (a rerun on identical
     data) commits nothing: it ends ``unchanged`` and its audit and publish steps say so.
@@ -147,9 +199,7 @@ def phase2_steps(
     def promote(
         run_id: str, progress: ProgressSink = NULL_PROGRESS, cancel: CancelToken | None = None
     ) -> StepOutput:
-        from lakehouse_core.iceberg.promote import SOURCE_RUN_PROPERTY, promote_all
-        from lakehouse_core.iceberg.upsert import promote_increment
-        from lakehouse_core.pipeline.incremental import read_plan
+        from lakehouse_core.iceberg.promote import SOURCE_RUN_PROPERTY
 
         fingerprint = phase2_fingerprint(root.for_run(source["run"]))
         if fingerprint == publisher.published_fingerprint():
@@ -166,21 +216,10 @@ def phase2_steps(
             SOURCE_RUN_PROPERTY: source["run"],
             FINGERPRINT_PROPERTY: fingerprint,
         }
-        increment = read_plan(root.for_run(source["run"]))
-        snapshots = promote_increment(
-            catalog, root, source["run"], increment, run_id=run_id, progress=progress, cancel=cancel,
+        snapshots, how = (load or pyiceberg_load)(
+            catalog, root, source["run"], run_id=run_id, progress=progress, cancel=cancel,
             properties=properties,
         )
-        how = "upserted" if snapshots is not None else "loaded"
-        if snapshots is None:
-            snapshots = promote_all(
-                catalog,
-                root.for_run(source["run"]),
-                run_id=run_id,
-                progress=progress,
-                cancel=cancel,
-                properties=properties,
-            )
         staged = publisher.staged(catalog, run_id)
         manifests.update(run_id, tables=staged)
         crash_point("phase2.after_staging")

@@ -58,17 +58,24 @@ def build_stack(settings: LakehouseSettings) -> Backend:
         else None
     )
     airflow = AirflowClient(settings.airflow, timeout_s=timeout_s) if settings.airflow.active else None
+    base: type[StackPhaseRunner] = StackPhaseRunner
+    if settings.spark.phase2_engine == "spark":
+        from lakehouse_core.backends.stack.spark_phase import SparkPhaseRunner
+
+        base = SparkPhaseRunner
     if settings.phase1_runner == "airflow":
         if airflow is None:
             raise ConfigError(
                 "phase1_runner is airflow but Airflow is not configured or disabled: "
                 "set LAKEHOUSE_AIRFLOW__URL (e.g. http://127.0.0.1:8085)"
             )
-        phases: StackPhaseRunner = AirflowPhaseRunner(
-            settings, client, make_sql(), airflow=airflow, catalog=catalog
+        # phase 1 through the DAG; phase 2 by the chosen engine (Airflow's class defers phase 2 to super)
+        runner = AirflowPhaseRunner if base is StackPhaseRunner else type(
+            "AirflowSparkPhaseRunner", (AirflowPhaseRunner, base), {}
         )
+        phases: StackPhaseRunner = runner(settings, client, make_sql(), airflow=airflow, catalog=catalog)
     else:
-        phases = StackPhaseRunner(settings, client, make_sql(), catalog=catalog)
+        phases = base(settings, client, make_sql(), catalog=catalog)
     return Backend(
         mode="stack",
         status=StackServiceStatusProvider(
