@@ -51,10 +51,11 @@ def test_submission_points_the_catalog_at_the_run_branch(tmp_path: Path) -> None
     for name in ("iceberg-spark-runtime-3.5_2.12-1.10.1.jar", "iceberg-aws-bundle-1.10.1.jar"):
         (jars / name).write_bytes(b"jar")
     cmd = job.command()
-    confs = {cmd[i + 1].split("=", 1)[0]: cmd[i + 1].split("=", 1)[1] for i, a in enumerate(cmd) if a == "--conf"}
+    confs = dict(cmd[i + 1].split("=", 1) for i, a in enumerate(cmd) if a == "--conf")
     assert cmd[cmd.index("--master") + 1] == "spark://127.0.0.1:7077"
     assert confs[f"{CATALOG}.uri"] == "http://127.0.0.1:19120/iceberg/run-r1"
-    assert confs[f"{CATALOG}.header.Nessie-Commit-Message"] == "phase 2 run r1 from cli: spark job iceberg_operations"
+    message = confs[f"{CATALOG}.header.Nessie-Commit-Message"]
+    assert message == "phase 2 run r1 from cli: spark job iceberg_operations"
     assert confs[f"{CATALOG}.header.Nessie-Commit-Property-lakehouse.run-id"] == "r1"
     assert confs["spark.jars"].split(",") == [
         str(jars / "iceberg-spark-runtime-3.5_2.12-1.10.1.jar"), str(jars / "iceberg-aws-bundle-1.10.1.jar")
