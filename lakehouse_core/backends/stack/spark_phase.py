@@ -96,7 +96,7 @@ class SparkPhaseRunner(StackPhaseRunner):
             self.settings,
             branch=run_branch(run_id),
             job_args=[
-                "--source", str(root.for_run(source_run).root),
+                "--source", str(root.for_run(source_run).outputs),
                 "--run-id", run_id, "--source-run", source_run,
                 "--run-source", self.settings.run_source, "--target-ref", self.branch,
                 "--properties", json.dumps(dict(properties)),

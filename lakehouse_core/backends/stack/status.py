@@ -21,6 +21,7 @@ from lakehouse_core.backends.stack._http import HttpClient
 from lakehouse_core.backends.stack.docker_status import ContainerInfo, DockerStatus
 from lakehouse_core.backends.stack.registry import INACTIVE, ServiceSpec, apply_blocking, service_specs
 from lakehouse_core.backends.stack.script_services import SCRIPT, ScriptServices
+from lakehouse_core.backends.stack.spark_status import spark_master_outcome
 from lakehouse_core.errors import LakehouseError, NotFoundError, ServiceUnavailableError
 from lakehouse_core.models import ServiceState, ServiceStatus
 from lakehouse_core.settings import LakehouseSettings
@@ -86,14 +87,7 @@ def _check_body(spec: ServiceSpec, response: httpx.Response) -> ProbeOutcome:
             return ServiceState.DEGRADED, "unhealthy: " + ", ".join(bad), ", ".join(bad)
         return ServiceState.UP, "metadatabase, scheduler healthy", None
     if spec.check == "spark_master":
-        body = response.json()
-        status = body.get("status")
-        workers = int(body.get("aliveworkers") or 0)
-        if status != "ALIVE":
-            return ServiceState.DEGRADED, f"master status {status}", f"master status {status}"
-        if workers < 1:
-            return ServiceState.DEGRADED, "no alive worker", "no alive worker"
-        return ServiceState.UP, f"{workers} alive worker(s)", None
+        return spark_master_outcome(response.json())
     return ServiceState.UP, f"HTTP {response.status_code}", None
 
 
