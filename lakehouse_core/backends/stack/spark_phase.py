@@ -52,6 +52,10 @@ def describe_line(line: Mapping[str, Any]) -> str:
 class SparkPhaseRunner(StackPhaseRunner):
     """StackPhaseRunner whose phase 2 is a Spark job on the standalone cluster."""
 
+    demos = True
+    """Run the job's time travel, schema evolution and pruning steps after the load (bench/spark.py
+    turns them off to time the load alone)."""
+
     def phase2_steps(self) -> list[Step]:
         assert self.runs is not None
         return [
@@ -101,6 +105,7 @@ class SparkPhaseRunner(StackPhaseRunner):
                 "--run-source", self.settings.run_source, "--target-ref", self.branch,
                 "--properties", json.dumps(dict(properties)),
                 "--report", str(self.job_log(run_id, "json")),
+                *([] if self.demos else ["--no-demos"]),
             ],
             commit=RunCommit(run_id, 2, self.settings.run_source),
             log_path=self.job_log(run_id),
