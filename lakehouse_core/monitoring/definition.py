@@ -18,7 +18,7 @@ from lakehouse_core.models import MetricPanel
 
 # Scrape jobs (monitoring/prometheus/prometheus*.yml)
 LAKEHOUSE_JOB = "lakehouse"
-SPARK_MASTER_JOB = "spark-master"
+SPARK_MASTER_JOB = "spark"
 AIRFLOW_JOB = "statsd"
 POSTGRES_JOB = "postgres"
 NESSIE_JOB = "nessie"
