@@ -21,13 +21,15 @@ import pytest
 
 from lakehouse_core.backends import load_backend
 from lakehouse_core.backends.stack.airflow_client import AirflowClient
+from lakehouse_core.backends.stack.prometheus import PrometheusMetricsSource
 from lakehouse_core.backends.stack.status import StackServiceStatusProvider
 from lakehouse_core.errors import LakehouseError, NotFoundError, PhaseFailed
 from lakehouse_core.models import PhaseResult, ProgressEvent
+from lakehouse_core.monitoring.definition import AIRFLOW_JOB, PANELS
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.phases import phase1_steps
 from lakehouse_core.runlog import RunManifests
-from lakehouse_core.settings import AirflowSettings, LakehouseSettings
+from lakehouse_core.settings import AirflowSettings, LakehouseSettings, load_settings
 from tests.phase1_outputs import published_outputs
 from tests.stack.conftest import REPO_ROOT, StackEndpoints, make_stack_settings
 
@@ -227,3 +229,15 @@ def test_prometheus_has_airflow_task_metrics_after_a_run(
         time.sleep(1)
     assert result and float(result[0]["value"][1]) >= 1, result
     assert result[0]["metric"]["job"] == "statsd"
+    # every Airflow panel of the monitoring definition (TUI, Grafana) has samples after the run
+    source = PrometheusMetricsSource(load_settings(prometheus={"url": stack.prometheus_url}))
+    try:
+        for panel in (p for p in PANELS if p.job == AIRFLOW_JOB):
+            deadline = time.monotonic() + 30
+            found = source.instant(panel.query)
+            while not found and time.monotonic() < deadline:
+                time.sleep(1)
+                found = source.instant(panel.query)
+            assert found and {s.labels.get("job") for s in found} == {"statsd"}, (panel.title, found)
+    finally:
+        source.close()

@@ -310,6 +310,7 @@ def test_status_lists_every_service_up() -> None:
         ["postgres_exporter", "UP"],
         ["minio", "UP"],
         ["nessie", "UP"],
+        ["spark", "UP"],
         ["prometheus", "UP"],
         ["exporter", "UP"],
         ["airflow", "UP"],
@@ -341,6 +342,7 @@ def test_service_scripts_parse() -> None:
         "postgres.sh",
         "postgres_exporter.sh",
         "prometheus.sh",
+        "spark.sh",
     ]
     for script in scripts:
         proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, timeout=30)
