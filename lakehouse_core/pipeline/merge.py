@@ -12,13 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from lakehouse_core.paths import DataPaths
+from lakehouse_core.pipeline import gold_delta
 from lakehouse_core.pipeline._duck import TaskContext, quote_path, sql_text
 from lakehouse_core.pipeline.incremental import GOLD_GROUPS, KEYS
 from lakehouse_core.pipeline.parts import deletes_path, exists, link_or_copy, link_table, part_path, table_sql
 
 VALID = "valid"
-TOUCHED = "touched.parquet"
-"""Under ``delta/``: order_date, customer_id, product_id, state of every silver row removed or added."""
 REPLACED = "replaced"
 """Under ``delta/``: ``replaced/<table>.parquet``, the base run's rows an upsert replaced (phase 2 deletes
 them from Iceberg), and ``replaced/orders_enriched.parquet``, the silver rows recomputed."""
@@ -113,9 +112,8 @@ def _touched_orders(ctx: TaskContext, delta: DataPaths) -> str:
 def silver_increment(ctx: TaskContext, base: DataPaths, paths: DataPaths, run_id: str) -> tuple[int, int]:
     """silver = base silver minus the touched orders, plus silver of the touched orders from bronze.
 
-    Writes ``delta/touched.parquet``, the rows removed (``delta/replaced/orders_enriched.parquet``, and
-    as deletes) and added (the run's part of silver, also under ``delta/silver``); returns (rows
-    removed, rows added).
+    Writes the rows removed (``delta/replaced/orders_enriched.parquet``, and as deletes) and added (the
+    run's part of silver, also under ``delta/silver``); returns (rows removed, rows added).
     """
     delta = ctx.paths
     touched = _touched_orders(ctx, delta)
@@ -129,35 +127,28 @@ def silver_increment(ctx: TaskContext, base: DataPaths, paths: DataPaths, run_id
                                   replaced_parquet(delta, "orders_enriched"))
     new_part = part_path(delta.silver_orders, run_id)
     added = ctx.copy_to_parquet("SELECT * FROM silver_added", new_part)
-    ctx.copy_to_parquet(
-        "SELECT order_date, customer_id, product_id, state FROM silver_removed "
-        "UNION ALL SELECT order_date, customer_id, product_id, state FROM silver_added",
-        delta.outputs / TOUCHED)
     _extend(ctx, base.silver_orders, paths.silver_orders, new_part, "silver_removed")
     return removed, added
 
 
 def gold_increment(ctx: TaskContext, table: str, base: DataPaths, paths: DataPaths) -> int:
-    """gold = base rows of untouched groups plus the touched groups recomputed from silver (live rows
-    of the touched groups only; materialising silver once for the four tables was slower). The
-    recomputed rows go to ``delta/gold/`` and the base rows they replace to
-    ``delta/replaced/gold_<table>.parquet`` (phase 2 upserts them).
+    """gold = base rows of untouched groups plus the touched groups recomputed from the run's silver
+    change (``pipeline/gold_delta.py``; ``gold_delta.prepare`` ran first). The recomputed rows go to
+    ``delta/gold/`` and the base rows they replace to ``delta/replaced/gold_<table>.parquet`` (phase 2
+    upserts them).
 
     Returns the groups recomputed.
     """
-    key, group = GOLD_GROUPS[table]
-    ctx.execute(f"CREATE OR REPLACE TEMP TABLE touched_groups AS SELECT DISTINCT {group} "
-                f"FROM {_p(ctx.paths.outputs / TOUCHED)} WHERE {group} IS NOT NULL")
-    groups = f"SELECT {group} FROM touched_groups"
-    ctx.view("silver_orders_enriched",
-             f"SELECT * FROM {table_sql(paths.silver_orders)} WHERE {group} IN ({groups})")
+    key, _ = GOLD_GROUPS[table]
     delta = ctx.paths
-    ctx.copy_to_parquet(sql_text(f"gold_{table}"), delta.gold_parquet(table))
-    ctx.copy_to_parquet(f"SELECT * FROM {_p(base.gold_parquet(table))} WHERE {key} IN ({groups})",
+    old = _p(base.gold_parquet(table))
+    groups = f"({gold_delta.touched_groups(table)}) t ON b.{key} IS NOT DISTINCT FROM t.g"
+    ctx.copy_to_parquet(gold_delta.recomputed_rows(ctx, table, key, old), delta.gold_parquet(table))
+    ctx.copy_to_parquet(f"SELECT b.* FROM {old} b SEMI JOIN {groups}",
                         replaced_parquet(delta, f"gold_{table}"))
     ctx.copy_to_parquet(
-        f"SELECT * FROM (SELECT * FROM {_p(base.gold_parquet(table))} WHERE {key} NOT IN ({groups}) "
+        f"SELECT * FROM (SELECT b.* FROM {old} b ANTI JOIN {groups} "
         f"UNION ALL SELECT * FROM {_p(delta.gold_parquet(table))}) ORDER BY {key}",
         paths.gold_parquet(table))
-    (n,), = ctx.execute(f"SELECT COUNT(*) FROM ({groups})")
+    (n,), = ctx.execute(f"SELECT COUNT(*) FROM ({gold_delta.touched_groups(table)})")
     return int(n)

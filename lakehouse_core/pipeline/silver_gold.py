@@ -9,9 +9,10 @@ from typing import Any
 
 from lakehouse_core.models import TaskResult
 from lakehouse_core.paths import GOLD_TABLES, TABLES, DataPaths
+from lakehouse_core.pipeline import gold_delta
 from lakehouse_core.pipeline._duck import require_files, sql_text, task_context, utc_now
 from lakehouse_core.pipeline.incremental import base_paths, delta_paths, read_plan
-from lakehouse_core.pipeline.merge import gold_increment, silver_increment
+from lakehouse_core.pipeline.merge import gold_increment, replaced_parquet, silver_increment
 from lakehouse_core.pipeline.parts import keep_only, part_path
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 
@@ -77,9 +78,12 @@ def aggregate_to_gold(
         require_files([paths.silver_orders], "run transform_to_silver first")
         ctx.parquet_view("silver_orders_enriched", paths.silver_orders)
         groups: dict[str, int] = {}
+        if increment.mode == "incremental":
+            delta = ctx.paths = delta_paths(paths)
+            gold_delta.prepare(ctx, paths, replaced_parquet(delta, "orders_enriched"),
+                               part_path(delta.silver_orders, run_id))
         for table in GOLD_TABLES:
             if increment.mode == "incremental":
-                ctx.paths = delta_paths(paths)
                 groups[table] = gold_increment(ctx, table, base_paths(paths, increment), paths)
                 n = ctx.rows[f"gold.{table}"] = ctx.count(paths.gold_parquet(table))
             else:

@@ -246,3 +246,74 @@ def test_phase2_loads_in_full_when_iceberg_is_not_from_the_base_run(tmp_path: Pa
     orders = _iceberg(settings, "bronze.orders")
     assert len(orders) == table_rows(paths.published().bronze_parquet("orders"))
     assert {900_000, 900_001, 910_000, 910_001} <= {r["order_id"] for r in orders}
+
+
+def _csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _write_rows(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_gold_equals_a_full_recompute_after_removals_and_changed_customers_and_products(
+    tmp_path: Path,
+) -> None:
+    """Gold's touched groups are recomputed from the silver change: orders cancelled (rows removed, a
+    group may empty), moved to a new day, a customer moved to another state and segment, a product
+    renamed; every gold table (distinct customers per day and state included) equals a full run."""
+    inc_dir, full_dir = tmp_path / "inc", tmp_path / "full"
+    run_phase1(_settings(inc_dir), run_id="base")
+    inc = DataPaths(inc_dir)
+    rows = _orders(inc)
+    valid = _valid(rows, 40)
+    customer, product = valid[0]["customer_id"], valid[1]["product_id"]
+    cancelled = [{**r, "status": "cancelled"} for r in valid[2:6]]
+    moved = [{**r, "order_date": "2025-12-31"} for r in valid[6:9]]  # a day no other order has
+    same_customer = [r for r in rows if r["customer_id"] == valid[10]["customer_id"]]
+    per_day: dict[str, int] = {}
+    for r in rows:
+        per_day[r["order_date"]] = per_day.get(r["order_date"], 0) + 1
+    lone = [r for r in valid[20:] if per_day[r["order_date"]] == 1][:1]  # its day's only order
+    assert lone
+    gone_day = [{**r, "status": "cancelled"} for r in same_customer[:1] + lone]
+    new = _new([{**r, "order_date": "2024-02-29", "customer_id": customer} for r in valid[12:20]], 700_000)
+    orders_2 = cancelled + moved + gone_day + new
+
+    c_header, customers = _csv(inc.raw_csv("customers"))
+    p_header, products = _csv(inc.raw_csv("products"))
+    states = sorted({c["state"] for c in customers})
+    changed_customer = [{**c, "state": states[0] if c["state"] != states[0] else states[-1],
+                         "customer_segment": "Premium" if c["customer_segment"] != "Premium" else "Standard"}
+                        for c in customers if c["customer_id"] == customer]
+    changed_product = [{**p, "product_name": "Renamed Thing", "category": "Electronics"}
+                       for p in products if p["product_id"] == product]
+    assert changed_customer and changed_product
+    _write(inc.raw / "orders-2.csv", orders_2)
+    _write_rows(inc.raw / "customers-2.csv", c_header, changed_customer)
+    _write_rows(inc.raw / "products-2.csv", p_header, changed_product)
+    result = run_phase1(_settings(inc_dir), run_id="next")
+    assert result.ok and read_plan(inc.for_run("next")).mode == "incremental"
+
+    full_dir.mkdir()
+    raw = full_dir / "raw"
+    raw.mkdir()
+    latest = {r["order_id"]: r for r in orders_2}
+    _write(raw / "orders.csv", [latest.pop(r["order_id"], r) for r in rows] + list(latest.values()))
+    by_c = {c["customer_id"]: c for c in changed_customer}
+    _write_rows(raw / "customers.csv", c_header, [by_c.get(c["customer_id"], c) for c in customers])
+    by_p = {p["product_id"]: p for p in changed_product}
+    _write_rows(raw / "products.csv", p_header, [by_p.get(p["product_id"], p) for p in products])
+    run_phase1(_settings(full_dir, incremental=False), run_id="full")
+    full = DataPaths(full_dir).for_run("full")
+    for table in GOLD_TABLES:
+        assert _table(inc.for_run("next").gold_parquet(table)) == _table(full.gold_parquet(table)), table
+    silver = read_live(inc.for_run("next").silver_orders).sort_by("order_id").to_pylist()
+    assert silver == read_live(full.silver_orders).sort_by("order_id").to_pylist()
+    days = {str(r["date"]) for r in _table(full.gold_parquet("daily_sales"))}
+    assert "2025-12-31" in days and lone[0]["order_date"] not in days
