@@ -30,13 +30,21 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import AlwaysTrue
-from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
+from pyiceberg.io.pyarrow import (
+    _check_pyarrow_schema_compatible,
+    _dataframe_to_data_files,
+    bin_pack_arrow_table,
+    pyarrow_to_schema,
+    write_file,
+)
 from pyiceberg.manifest import DataFile, DataFileContent
-from pyiceberg.table import Table
+from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
+from pyiceberg.table import Table, TableProperties, WriteTask
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.refs import MAIN_BRANCH
 from pyiceberg.table.snapshots import Operation
 from pyiceberg.table.update.snapshot import _SnapshotProducer
+from pyiceberg.utils.properties import property_as_int
 
 from lakehouse_core.budget import MIB, current_budget
 from lakehouse_core.errors import DataError
@@ -170,15 +178,51 @@ def _live_data_files(table: Table, branch: str) -> list[DataFile]:
     ]
 
 
+def _one_partition_slices(
+    metadata: TableMetadata, piece: pa.Table
+) -> Iterator[tuple[PartitionKey, pa.Table]]:
+    """``piece`` (sorted by its partition source columns; the transforms, day and identity, keep that
+    order) cut where a partition value changes, each slice with its partition key. pyiceberg's own
+    split filters the whole piece once per partition: an increment over ~100 days paid ~100 scans."""
+    spec, schema = metadata.spec(), metadata.schema()
+    values = []
+    ends: set[int] = {piece.num_rows}
+    for field in spec.fields:
+        source = schema.find_field(field.source_id)
+        column = field.transform.pyarrow_transform(source.field_type)(piece.column(source.name))
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        values.append(column)
+        ends.update(pc.run_end_encode(column).run_ends.to_pylist())
+    start = 0
+    for end in sorted(ends):
+        key = PartitionKey(field_values=[PartitionFieldValue(field=f, value=v[start].as_py())
+                                         for f, v in zip(spec.fields, values, strict=True)],
+                           partition_spec=spec, schema=schema)
+        yield key, piece.slice(start, end - start).combine_chunks()
+        start = end
+
+
 def append_rows(
     producer: _SnapshotProducer[Any], metadata: TableMetadata, table: Table, pieces: Iterable[pa.Table],
     counter: itertools.count[int],
 ) -> None:
     """Write ``pieces`` (each sorted by partition) as data files added by ``producer``."""
     for piece in pieces:
-        for data_file in _dataframe_to_data_files(
-            table_metadata=metadata, df=piece, io=table.io, write_uuid=producer.commit_uuid, counter=counter
-        ):
+        if metadata.spec().is_unpartitioned() or piece.num_rows == 0:
+            files = _dataframe_to_data_files(table_metadata=metadata, df=piece, io=table.io,
+                                             write_uuid=producer.commit_uuid, counter=counter)
+        else:
+            task_schema = pyarrow_to_schema(piece.schema, name_mapping=metadata.schema().name_mapping,
+                                            format_version=metadata.format_version)
+            target = property_as_int(metadata.properties, TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
+                                     TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT)
+            files = write_file(io=table.io, table_metadata=metadata, tasks=(
+                WriteTask(write_uuid=producer.commit_uuid, task_id=next(counter), record_batches=batches,
+                          partition_key=key, schema=task_schema)
+                for key, part in _one_partition_slices(metadata, piece)
+                for batches in bin_pack_arrow_table(part, target)))  # type: ignore[arg-type]
+        for data_file in files:
             producer.append_data_file(data_file)
 
 

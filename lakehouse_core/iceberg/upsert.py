@@ -32,6 +32,7 @@ from pyiceberg.manifest import DataFile, DataFileContent
 from pyiceberg.table import Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.refs import MAIN_BRANCH
+from pyiceberg.utils.concurrent import ExecutorFactory
 
 from lakehouse_core.errors import DataError
 from lakehouse_core.faults import crash_point
@@ -185,7 +186,9 @@ def _removed_positions(
             found = found.filter(pc.invert(pc.is_in(found, value_set=gone.combine_chunks())))
         return found
 
-    found = {f: positions(f) for f in files}
+    # each file is small (a partition's share of the table): reading them in pyiceberg's thread pool
+    # overlaps their I/O and decoding (pyarrow releases the GIL)
+    found = dict(zip(files, ExecutorFactory.get_or_create().map(positions, files), strict=True))
     return {f: p for f, p in found.items() if len(p)}
 
 
