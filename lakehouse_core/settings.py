@@ -274,11 +274,10 @@ class LakehouseSettings(BaseSettings):
     them) or "never". ``lakehouse generate`` always generates but refuses to replace without --overwrite."""
     bronze: BronzeChecks = Field(default_factory=BronzeChecks)
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
-    incremental: bool = False
+    incremental: bool = True
     """True: phase 1 ingests only the raw files the published run has not seen (by content hash) and
-    upserts them by key; false (or a seen file gone from raw/) rebuilds everything from every raw file.
-    Off by default: with it on, rerunning phase 1 on unchanged raw data publishes nothing, which the
-    run-lock tests (each rerun publishes a new run) do not expect yet."""
+    upserts them by key, and a rerun with no new raw file publishes nothing (it says so); false (or a
+    seen file gone from raw/) rebuilds everything from every raw file."""
 
     @classmethod
     def settings_customise_sources(

@@ -25,6 +25,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException
@@ -254,7 +255,8 @@ def _summary(result: TableMaintenanceResult) -> str:
 
 
 class IcebergTableMaintenance:
-    """``TableMaintenance`` over a pyiceberg catalog (opened on first use)."""
+    """``TableMaintenance`` over a pyiceberg catalog (opened on first use); with ``data_path``, also
+    the compaction of the published phase-1 run's parted tables there (``pipeline/compact.py``)."""
 
     def __init__(
         self,
@@ -262,19 +264,30 @@ class IcebergTableMaintenance:
         settings: MaintenanceSettings,
         *,
         protected: Protected | None = None,
+        data_path: Path | None = None,
     ) -> None:
         self._open_catalog = open_catalog
         self._settings = settings
         self._protected = protected
+        self._data_path = data_path
 
     def _tables(self, table: TableRef | None) -> list[str] | None:
         return None if table is None else [as_identifier(table)]
 
+    def _with_parts(self, report: MaintenanceReport, table: TableRef | None) -> MaintenanceReport:
+        if self._data_path is None:
+            return report
+        from lakehouse_core.pipeline.compact import compact_published
+
+        only = None if table is None else as_identifier(table)
+        parts = compact_published(self._data_path, dry_run=report.dry_run, only=only)
+        return MaintenanceReport(dry_run=report.dry_run, tables=(*report.tables, *parts))
+
     def plan(self, table: TableRef | None = None) -> MaintenanceReport:
-        return maintain_catalog(
+        return self._with_parts(maintain_catalog(
             self._open_catalog(), self._settings, tables=self._tables(table), dry_run=True,
             protected=self._protected,
-        )
+        ), table)
 
     def run(
         self,
@@ -282,7 +295,7 @@ class IcebergTableMaintenance:
         progress: ProgressSink = NULL_PROGRESS,
         cancel: CancelToken | None = None,
     ) -> MaintenanceReport:
-        return maintain_catalog(
+        return self._with_parts(maintain_catalog(
             self._open_catalog(), self._settings, tables=self._tables(table), dry_run=False,
             protected=self._protected, progress=progress, cancel=cancel,
-        )
+        ), table)

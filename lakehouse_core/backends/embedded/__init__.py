@@ -90,7 +90,7 @@ def build_embedded(settings: LakehouseSettings, *, metrics: PipelineMetrics | No
             gold_freshness_limit_s=settings.prometheus.gold_freshness_limit_s,
         ),
         phases=phases,
-        maintenance=IcebergTableMaintenance(open_catalog, settings.maintenance),
+        maintenance=IcebergTableMaintenance(open_catalog, settings.maintenance, data_path=settings.data_path),
         runs=phases.runs,
         compare=EngineQueryComparer(sql),
     )

@@ -60,7 +60,8 @@ class NessieTableMaintenance(IcebergTableMaintenance):
     def __init__(self, settings: LakehouseSettings, client: NessieClient) -> None:
         catalog = functools.cache(lambda: open_rest_catalog(settings, settings.nessie.ref or None))
         super().__init__(
-            catalog, settings.maintenance, protected=functools.partial(nessie_protected, client)
+            catalog, settings.maintenance, protected=functools.partial(nessie_protected, client),
+            data_path=settings.data_path,
         )
 
     def plan(self, table: TableRef | None = None) -> MaintenanceReport:
