@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,23 @@ def embedded_settings(data_dir: Path, **overrides: object) -> LakehouseSettings:
     }
     values.update(overrides)
     return LakehouseSettings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
+def deliver_orders(data_dir: Path, count: int = 3, name: str = "orders-2.csv") -> list[int]:
+    """Write ``raw/<name>``: ``count`` new orders (copies of generated orders with fresh ids above every
+    id in ``raw/orders.csv``), so the next phase-1 run has an increment to publish. Returns their ids."""
+    raw = data_dir / "raw"
+    with open(raw / "orders.csv", newline="") as fh:
+        reader = csv.DictReader(fh)
+        header, rows = list(reader.fieldnames or []), list(reader)
+    top = max(int(r["order_id"]) for r in rows if r["order_id"].isdigit())
+    clean = [r for r in rows if r["order_id"].isdigit() and r["quantity"].isdigit()][:count]
+    new = [{**r, "order_id": str(top + 1 + i)} for i, r in enumerate(clean)]
+    with open(raw / name, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(new)
+    return [int(r["order_id"]) for r in new]
 
 
 @pytest.fixture(scope="session")

@@ -80,13 +80,14 @@ def wait_for(path: Path, proc: subprocess.Popen[str] | None = None, timeout: flo
 def assert_counts(data: Path, orders: int) -> dict[str, Any]:
     """raw = bronze = valid + quarantined for every table (quality report), raw files and bronze
     Parquet agree with it, and orders has exactly ``orders`` rows (no interleaved writers)."""
+    from lakehouse_core.paths import DataPaths
     from lakehouse_core.pipeline.parts import table_rows
 
     published = data / "current"  # the published phase-1 run: what readers see
     report = json.loads((published / "bronze" / "quality_report.json").read_text())
     for table, t in report["tables"].items():
         assert t["raw_rows"] == t["bronze_rows"] == t["valid_rows"] + t["quarantined_rows"], (table, t)
-        lines = sum(1 for _ in (data / "raw" / f"{table}.csv").open("rb")) - 1
+        lines = sum(sum(1 for _ in f.open("rb")) - 1 for f in DataPaths(data).raw_files(table))
         assert lines == t["raw_rows"], (table, lines, t)
         assert table_rows(published / "bronze" / f"{table}.parquet") == t["bronze_rows"]
     assert report["tables"]["orders"]["raw_rows"] == orders

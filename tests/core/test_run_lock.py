@@ -17,6 +17,7 @@ import pytest
 
 from lakehouse_core.errors import BusyError
 from lakehouse_core.phases.lock import RunLock, held_fds, read_holder
+from tests.conftest import deliver_orders
 from tests.core.cli_helpers import HOOK, assert_counts, cli_env, one_line, run, start, wait_for
 
 BUSY = 5
@@ -135,7 +136,7 @@ def test_phase1_twice_second_fails_at_once_or_waits(gated: tuple[dict[str, str],
         gate.write_text("go")
         if first.poll() is None:
             first.kill()
-    _assert_last_run_whole(data)
+    _assert_last_run_whole(data, rerun=True)  # the queued run found no new raw file
     assert not (data / "locks" / "data-dir.lock.json").exists()
 
 
@@ -157,9 +158,17 @@ def test_phase2_holding_phase1_queues(gated: tuple[dict[str, str], Path, Path]) 
         gate.write_text("go")
         if first.poll() is None:
             first.kill()
-    _assert_last_run_whole(data)
+    _assert_last_run_whole(data, rerun=True)  # the queued phase 1 found no new raw file
     code, out, _ = run(plain, "--json", "--data-dir", str(data), "sql", "SELECT COUNT(*) FROM bronze.orders")
     assert code == 0 and json.loads(out)["rows"] == [[ORDERS]]  # phase 2 promoted the first run whole
+    # new raw data: the next run publishes the increment
+    new = deliver_orders(data)
+    for phase in ("1", "2"):
+        code, _, err = run(plain, "-q", "--data-dir", str(data), "phase", phase)
+        assert code == 0, err
+    _assert_last_run_whole(data, ORDERS + len(new))
+    code, out, _ = run(plain, "--json", "--data-dir", str(data), "sql", "SELECT COUNT(*) FROM bronze.orders")
+    assert code == 0 and json.loads(out)["rows"] == [[ORDERS + len(new)]]
 
 
 @pytest.mark.slow
@@ -227,11 +236,19 @@ def _first_line(proc: subprocess.Popen[str]) -> str:
     return proc.stderr.readline()
 
 
-def _assert_last_run_whole(data: Path) -> None:
-    """The counts check, and bronze's quality report is the last phase-1 run's, which completed."""
-    report = assert_counts(data, ORDERS)
+def _assert_last_run_whole(data: Path, orders: int = ORDERS, *, rerun: bool = False) -> None:
+    """The counts check, and bronze's quality report is the last phase-1 run's, which completed;
+    ``rerun``: the last run found no new raw file, published nothing and said so (the report is then
+    the run before it's)."""
+    report = assert_counts(data, orders)
     last = json.loads((data / "runs" / "phase-1.json").read_text())
-    assert last["ok"] and report["run_id"] == last["run_id"]
+    assert last["ok"]
+    if not rerun:
+        assert report["run_id"] == last["run_id"]
+        return
+    assert report["run_id"] != last["run_id"]
+    publish = next(t for t in last["tasks"] if t["name"] == "publish_outputs")
+    assert publish["detail"] == f"nothing new: data/current stays at runs/{report['run_id']}"
 
 
 def _wait_lock_free(path: Path, timeout: float = 120) -> None:

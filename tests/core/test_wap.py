@@ -18,7 +18,7 @@ from lakehouse_core.phases import wap
 from lakehouse_core.ports import Backend
 from lakehouse_core.publish import current_run
 from lakehouse_core.runlog import RunManifests
-from tests.conftest import embedded_settings
+from tests.conftest import deliver_orders, embedded_settings
 
 
 def _backend(data: Path, **overrides: object) -> Backend:
@@ -43,6 +43,7 @@ def test_a_failed_audit_publishes_nothing_and_keeps_the_run(
         return real_audit(paths, run_id)
 
     monkeypatch.setattr(wap, "audit_phase1", tampered)
+    deliver_orders(data)  # new raw data: the rerun has an increment to audit
     with pytest.raises(PhaseFailed, match="silver revenue = gold revenue"):
         backend.phases.run(1)
     assert current_run(DataPaths(data)) == first  # readers still see the first run
@@ -99,12 +100,23 @@ def test_discard_drops_an_unpublished_run_and_refuses_the_published_one(tmp_path
     data = tmp_path / "data"
     published = _backend(data).phases.run(1).run_id
     backend = _backend(data, auto_publish=False)
-    waiting = backend.phases.run(1).run_id
     runs = backend.runs
     assert runs is not None
+
+    # a rerun with no new raw file publishes nothing and says so; the run is not left to publish
+    same = backend.phases.run(1)
+    assert same.ok and current_run(DataPaths(data)) == published
+    details = {t.name: t.detail for t in same.tasks}
+    assert details["ingest_to_bronze"].startswith(f"nothing new: nothing new since run {published}")
+    assert details["publish_outputs"] == f"nothing new: data/current stays at runs/{published}"
+    assert runs.run(same.run_id).state == "discarded" and not runs.preview(same.run_id).publishable
+
+    new_ids = deliver_orders(data)  # new raw data: the rerun builds the increment and waits to publish
+    waiting = backend.phases.run(1).run_id
     preview = runs.preview(waiting)
     assert preview.publishable and {t.table for t in preview.tables} >= {"bronze.orders", "gold.daily_sales"}
-    assert all(t.delta == 0 for t in preview.tables)  # same settings, same data
+    deltas = {t.table: t.delta for t in preview.tables}
+    assert deltas["bronze.orders"] == len(new_ids) and deltas["bronze.customers"] == 0
     assert runs.discard(waiting).state == "discarded"
     assert not (data / "runs" / waiting / "bronze").exists()
     assert RunManifests(DataPaths(data)).load(waiting)["state"] == "discarded"
@@ -153,7 +165,8 @@ def test_a_phase2_rerun_on_the_published_data_commits_nothing_and_says_so(tmp_pa
     assert backend.runs.run(first.run_id).published
 
     # new phase-1 data: phase 2 writes again
-    _backend(data, orders=320).phases.run(1)
+    deliver_orders(data)
+    assert backend.phases.run(1).ok
     third = backend.phases.run(2)
     assert len(third.snapshots) == len(TABLES)
     assert current()["bronze.orders"][1]["lakehouse.run-id"] == third.run_id

@@ -14,7 +14,7 @@ from lakehouse_core.backends import load_backend
 from lakehouse_core.models import TableRef
 from lakehouse_core.ports import Backend
 from lakehouse_core.settings import LakehouseSettings, TuiSettings
-from tests.conftest import embedded_settings
+from tests.conftest import deliver_orders, embedded_settings
 from tests.tui.conftest import SIZE, cells, settle, text_of, wait_until
 from tui.app import LakehouseApp
 from tui.screens.catalog import CatalogScreen
@@ -358,6 +358,7 @@ async def test_runs_screen_publishes_and_jumps_to_snapshots(real: tuple[Backend,
 
     backend, settings = real
     waiting = load_backend(settings.model_copy(update={"auto_publish": False}))
+    new_ids = deliver_orders(settings.data_path)  # new raw data: the rerun has an increment to publish
     run_id = waiting.phases.run(1).run_id  # audited, waiting to be published
     assert backend.runs is not None and backend.runs.run(run_id).state == "audited"
     app = LakehouseApp(backend, settings)
@@ -371,7 +372,8 @@ async def test_runs_screen_publishes_and_jumps_to_snapshots(real: tuple[Backend,
         assert rows[0][:3] == [run_id, "1", "audited"] and rows[0][4] == ""
         assert "ok     raw = bronze = valid + quarantined" in text_of(screen.query_one("#run-audits"))
         preview = cells(screen.query_one("#run-tables"))
-        assert ["bronze.orders", "5,000", "5,000", "+0"] in preview
+        assert ["bronze.orders", "5,000", f"{5000 + len(new_ids):,}", f"+{len(new_ids)}"] in preview
+        assert next(r for r in preview if r[0] == "bronze.customers")[3] == "+0"  # no new customers
         await pilot.press("p")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmActionModal)
