@@ -34,6 +34,21 @@ def test_embedded_backend_creates_nothing_until_a_writer_does(tmp_path: Path) ->
     assert backend.catalog.list_namespaces() == [("bronze",)]  # the same backend sees it
 
 
+def test_data_dir_row_counts_the_published_runs_layers(tmp_path: Path) -> None:
+    """Phase 1 publishes into runs/<id> behind ``current``: the row counts what readers see there."""
+    settings = embedded_settings(tmp_path / "data", orders=300)
+    backend = load_backend(settings)
+    assert backend.phases.run(1).ok
+    detail = next(s for s in backend.status.statuses() if s.name == "data dir").detail
+    published = settings.data_path / "current"
+    counts = {
+        layer: len(list((published / layer).glob("*"))) for layer in ("bronze", "silver", "gold")
+    }
+    assert all(counts.values()), counts
+    for layer, n in counts.items():
+        assert f"{layer}:{n}" in detail, detail
+
+
 def test_stack_backend_creates_nothing(tmp_path: Path) -> None:
     settings = LakehouseSettings(  # type: ignore[call-arg]
         _env_file=None, mode="stack", data_dir=tmp_path / "data", docker={"enabled": False}

@@ -81,18 +81,20 @@ _BAD = (ServiceState.DOWN, ServiceState.BLOCKED)
 
 
 def data_dir_probe(paths: DataPaths) -> Probe:
-    """Which layers exist under the data dir."""
+    """Entries per layer: raw, then the published phase-1 run's (``current``), or the data dir's own
+    layers where nothing was published yet."""
 
     def probe() -> str:
         if not paths.root.exists():
             return f"{paths.root} (empty: run phase 1)"
+        shown = paths.published() if paths.current.exists() else paths
         layers = []
         for name, path in (
             ("raw", paths.raw),
-            ("bronze", paths.bronze),
-            ("silver", paths.silver),
-            ("gold", paths.gold),
-            ("quarantine", paths.quarantine),
+            ("bronze", shown.bronze),
+            ("silver", shown.silver),
+            ("gold", shown.gold),
+            ("quarantine", shown.quarantine),
         ):
             n = len(list(path.glob("*"))) if path.exists() else 0
             layers.append(f"{name}:{n}")
