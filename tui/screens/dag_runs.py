@@ -5,6 +5,8 @@ run's task states change in place."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,13 +21,6 @@ from tui.screens.base import LakehouseScreen
 from tui.widgets import fmt
 from tui.widgets.footer import LakehouseFooter
 
-CSS = """
-DagRunsScreen #dag-runs-box { width: 2fr; border: round $primary; }
-DagRunsScreen #dag-run-box { width: 3fr; }
-DagRunsScreen #dag-tasks-box { height: 12; border: round $primary; }
-DagRunsScreen #task-log-box { height: 1fr; border: round $primary; }
-DagRunsScreen #dag-runs, DagRunsScreen #dag-tasks, DagRunsScreen #task-log { height: 1fr; }
-"""
 STATE_STYLE = {
     "success": "green",
     "running": "yellow",
@@ -35,7 +30,10 @@ STATE_STYLE = {
     "failed": "bold red",
     "upstream_failed": "red",
 }
-NO_AIRFLOW = "Airflow is not part of this stack: set LAKEHOUSE_AIRFLOW__URL (stack mode)"
+NO_AIRFLOW = {
+    "embedded": "Airflow runs in stack mode only (--mode stack); embedded mode runs phase 1 in-process",
+    "stack": "Airflow is not part of this stack: set LAKEHOUSE_AIRFLOW__URL (e.g. http://127.0.0.1:8085)",
+}
 
 
 def _state(state: str) -> Text:
@@ -47,7 +45,7 @@ def _duration(seconds: float | None) -> str:
 
 
 class DagRunsScreen(LakehouseScreen):
-    DEFAULT_CSS = CSS
+    CSS_PATH = str(Path(__file__).with_name("dag_runs.tcss"))
     TITLE_TEXT = "Airflow"
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="dagruns.close"),
@@ -91,7 +89,7 @@ class DagRunsScreen(LakehouseScreen):
     # ------------------------------------------------------------ loading
     def action_refresh(self) -> None:
         if self.source is None:
-            self.query_one("#dag-run-title", Label).update(NO_AIRFLOW)
+            self.query_one("#dag-run-title", Label).update(NO_AIRFLOW[self.backend.mode])
             return
         self._load_runs()
         if self.selected_run is not None:
