@@ -488,6 +488,9 @@ class MetricPanel:
     """The unit of the series and thresholds (a name in ``lakehouse_core.units.UNITS``)."""
     warn: float | None = None
     critical: float | None = None
+    absent: str = ""
+    """What the chart says for a panel of a service this mode does not run (e.g. Spark in embedded
+    mode), instead of "no data"; empty for the panels of this mode."""
 
 
 @dataclass(frozen=True)

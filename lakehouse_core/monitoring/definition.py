@@ -11,7 +11,7 @@ series every job exposes). The embedded backend evaluates what the project's own
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from lakehouse_core.models import MetricPanel
@@ -197,6 +197,19 @@ ALERTS: tuple[AlertDef, ...] = (
 )
 
 
-def metric_panels() -> list[MetricPanel]:
-    """The panels the Metrics screen draws, in the definition's order."""
-    return [panel.metric_panel() for panel in PANELS]
+SERVICE_OF_JOB = {SPARK_MASTER_JOB: "Spark", AIRFLOW_JOB: "Airflow", POSTGRES_JOB: "PostgreSQL",
+                  NESSIE_JOB: "Nessie"}
+
+
+def metric_panels(jobs: frozenset[str | None] | None = None) -> list[MetricPanel]:
+    """The panels the Metrics screen draws, in the definition's order. With ``jobs`` (what this mode
+    runs), a panel of another job says which stack-mode service it needs instead of "no data"."""
+    panels = [panel.metric_panel() for panel in PANELS]
+    if jobs is None:
+        return panels
+    return [
+        panel if definition.job in jobs else replace(
+            panel, absent=f"{SERVICE_OF_JOB.get(definition.job or '', definition.job)}: stack mode only"
+        )
+        for panel, definition in zip(panels, PANELS, strict=True)
+    ]

@@ -197,5 +197,5 @@ class MetricChart(Vertical):
             low,
             high,
             tuple(thresholds),
-            f"no data in the last {minutes}",
+            self.panel.absent or f"no data in the last {minutes}",
         )

@@ -15,7 +15,7 @@ from lakehouse_core.observability import PipelineMetrics, evaluate_instant, eval
 
 logger = logging.getLogger(__name__)
 
-EMBEDDED_PANELS = tuple(metric_panels())
+EMBEDDED_PANELS = tuple(metric_panels(EMBEDDED_JOBS))
 """Every panel of the definition; the in-process registry feeds those of ``EMBEDDED_JOBS``."""
 _ALL_QUERIES = frozenset(p.query for p in PANELS)
 _EMBEDDED_QUERIES = frozenset(p.query for p in PANELS if p.job in EMBEDDED_JOBS)
