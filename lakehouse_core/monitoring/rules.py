@@ -62,11 +62,13 @@ def evaluate_rule(rule: AlertRule, series: Sequence[Series]) -> AlertState:
             continue
         last_t, last_v = s.points[-1]
         since: float | None = None
+        later = last_t
         for t, v in reversed(s.points):
-            if _breaks(rule, v):
-                since = t
-            else:
+            # a gap (the series absent for more than two steps, e.g. its target or Prometheus was down)
+            # resets the hold, as Prometheus's own ``for`` does
+            if not _breaks(rule, v) or later - t > 2 * rule.step_s:
                 break
+            since, later = t, t
         who = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items())) or s.name
         if since is None:
             state, msg = "ok", f"{who}: {shown(last_v)} {ok_op} {shown(rule.threshold)}"

@@ -63,6 +63,10 @@ def test_alert_evaluation_pending_then_firing() -> None:
     assert firing.message == "job=spark: 4.7 GiB > 3.7 GiB for 315s (for 300s)"
     none = evaluate_rule(rule, [])
     assert (none.state, none.value, none.message) == ("ok", None, "no data")
+    # a gap (the series absent for more than two steps: its target was down) resets the hold
+    gap = _series([(t, 5e9) for t in (*range(0, 150, 15), *range(240, 330, 15))], job="spark")
+    after = evaluate_rule(rule, [gap])
+    assert (after.state, after.message) == ("pending", "job=spark: 4.7 GiB > 3.7 GiB for 75s (for 300s)")
 
 
 def test_panels_are_the_platform_queries() -> None:

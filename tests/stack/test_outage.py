@@ -19,6 +19,7 @@ from lakehouse_core.backends.stack.rest_duckdb import RestDuckDbSqlEngine
 from lakehouse_core.backends.stack.status import StackServiceStatusProvider
 from lakehouse_core.errors import ServiceUnavailableError
 from lakehouse_core.models import ServiceState, TableRef
+from tests.conftest import deliver_orders
 from tests.stack.conftest import (
     REPO_ROOT,
     StackEndpoints,
@@ -176,8 +177,10 @@ def test_minio_outage_reads_the_same_in_phase_2_and_phase_3(
     try:
         for phase in ("1", "2"):
             assert main(["-q", "phase", phase, "--orders", "300"]) == 0, capsys.readouterr().err
-        # new raw data, so phase 2 has something to write (an unchanged rerun commits nothing)
-        assert main(["-q", "phase", "1", "--orders", "400"]) == 0, capsys.readouterr().err
+        # new raw orders, so phase 1 publishes an increment and phase 2 has something to write
+        # (a rerun on unchanged data commits nothing and would never reach MinIO)
+        deliver_orders(settings.data_path, count=5)
+        assert main(["-q", "phase", "1"]) == 0, capsys.readouterr().err
         capsys.readouterr()
         with outage("minio"):
             lines = {}

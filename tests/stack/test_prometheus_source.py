@@ -16,6 +16,7 @@ from lakehouse_core.backends.stack.prometheus import (
 )
 from lakehouse_core.errors import QueryError
 from lakehouse_core.models import Series, ServiceState
+from lakehouse_core.monitoring.definition import ALERTS
 from lakehouse_core.settings import LakehouseSettings
 
 
@@ -79,7 +80,8 @@ def test_real_panels_evaluate(source: PrometheusMetricsSource) -> None:
     assert all((s.last or 0) > 0 for s in results["memory"])
     heap = {s.labels.get("job"): s for s in results["jvm_heap"]}
     assert "nessie" in heap and (heap["nessie"].last or 0) > 0
-    assert results["spark_workers"] == []  # no Spark in the test stack
+    # the test stack's Spark cluster: the master counts its two workers
+    assert [(s.labels.get("job"), s.last) for s in results["spark_workers"]] == [("spark", 2.0)]
 
 
 @pytest.mark.stack
@@ -93,18 +95,27 @@ def test_real_bad_query_is_a_query_error(source: PrometheusMetricsSource) -> Non
 @pytest.mark.stack
 def test_real_alerts(source: PrometheusMetricsSource, stack_settings: LakehouseSettings) -> None:
     _wait_for(source, "process_resident_memory_bytes")
-    [memory] = source.alerts()  # the platform's rule: > 4e9 for 5 min; nothing here uses 4 GB
+    alerts = {a.name: a for a in source.alerts()}  # every rule of the monitoring definition
+    assert set(alerts) == {a.name for a in ALERTS}
+    memory = alerts["HighMemoryUsage"]  # the platform's rule: > 4e9 for 5 min; nothing here uses 4 GB
     assert (memory.name, memory.state, memory.threshold) == ("HighMemoryUsage", "ok", 4e9)
+    assert (alerts["SparkWorkersMissing"].state, alerts["SparkWorkersMissing"].value) == ("ok", 2.0)
     assert memory.value is not None and 0 < memory.value < 4e9
 
+    # "started after X" holds exactly since this Prometheus process started: asked to hold an hour
+    # longer than that, it is pending (a persisted TSDB may hold `up` for longer than any fixed window)
+    [started] = source.instant('process_start_time_seconds{job="prometheus"}')
+    assert started.last is not None
+    up_for = time.time() - started.last
     rules = [
         AlertRule("AlwaysOver", 'up{job="prometheus"}', 0.5, for_s=0, step_s=2),
-        AlertRule("NotLongEnough", 'up{job="prometheus"}', 0.5, for_s=10 * 3600, step_s=60),
+        AlertRule("NotLongEnough", 'process_start_time_seconds{job="prometheus"}', started.last - 1,
+                  for_s=up_for + 3600, step_s=60),
     ]
     custom = PrometheusMetricsSource(stack_settings, rules=rules)
     states = {a.name: (a.state, a.value) for a in custom.alerts()}
     custom.close()
-    assert states == {"AlwaysOver": ("firing", 1.0), "NotLongEnough": ("pending", 1.0)}
+    assert states == {"AlwaysOver": ("firing", 1.0), "NotLongEnough": ("pending", started.last)}
 
 
 @pytest.mark.stack
