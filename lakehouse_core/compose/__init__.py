@@ -1,0 +1,1 @@
+"""The Compose stack (compose/docker-compose.yml): its .env, and driving ``docker compose``."""
