@@ -23,7 +23,7 @@ LAYERS: dict[str, set[str]] = {
     "shared": {
         "pipeline", "iceberg", "engines", "phases", "observability", "paths", "queries", "runs", "schemas",
         "fileio", "redact",
-        "audits", "faults", "publish", "runcontrol", "runlog", "runmeta", "budget", "monitoring",
+        "audits", "faults", "publish", "runcontrol", "runlog", "runmeta", "budget", "monitoring", "compose",
     },
     # thin assemblies of shared parts and service clients, independent of each other
     "backends": {"backends"},
