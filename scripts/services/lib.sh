@@ -85,7 +85,15 @@ start_bg() {
   shift 3
   : >"$logfile"
   setsid nohup "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
-  printf '%s\n%s\n' "$!" "$marker" >"$(pid_file "$name")"
+  local pid=$! i
+  # Until setsid/nohup exec the command, /proc/PID/cmdline is this shell's: pid_alive would read the
+  # process as gone. Wait (at most 2 s) for the marker to appear, or for the process to end.
+  for i in $(seq 40); do
+    [ -r "/proc/$pid/cmdline" ] || break
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$marker" && break
+    sleep 0.05
+  done
+  printf '%s\n%s\n' "$pid" "$marker" >"$(pid_file "$name")"
 }
 
 # wait_ready NAME LOGFILE TIMEOUT CHECK...: poll CHECK every 0.5 s until it succeeds;
