@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.io.pyarrow import (
     _check_pyarrow_schema_compatible,
@@ -80,12 +81,18 @@ def ensure_tables(catalog: Catalog) -> dict[str, Table]:
     """Create the bronze/silver/gold namespaces and every lakehouse table when missing."""
     for layer in LAYERS:
         catalog.create_namespace_if_not_exists(layer)
-    return {
-        t.identifier: catalog.create_table_if_not_exists(
-            t.identifier, schema=t.schema, partition_spec=t.partition_spec
+    return {t.identifier: _load_or_create(catalog, t) for t in TABLES}
+
+
+def _load_or_create(catalog: Catalog, definition: TableDef) -> Table:
+    """Load first: after the first run every table exists, and a create attempt costs a load (or, for
+    some catalogs, a metadata file) before it fails."""
+    try:
+        return catalog.load_table(definition.identifier)
+    except NoSuchTableError:
+        return catalog.create_table_if_not_exists(
+            definition.identifier, schema=definition.schema, partition_spec=definition.partition_spec
         )
-        for t in TABLES
-    }
 
 
 def _contract_reader(path: Path, definition: TableDef) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
@@ -269,7 +276,7 @@ def overwrite_from_parquet(
                 progress.emit(ProgressEvent(PHASE, task, "advance", done, total, note))
             if cancel is not None:
                 cancel.raise_if_cancelled()
-    table.refresh()
+    # the commit left the table at its new metadata (pyiceberg's _do_commit): no reload
     snap = table.snapshot_by_name(branch)
     assert snap is not None
     operation = snap.summary.operation.value if snap.summary else ""

@@ -233,7 +233,7 @@ def upsert_from_parquet(
                 append_rows(producer, metadata, table, pieces, counter)
             if cancel is not None:
                 cancel.raise_if_cancelled()
-    table.refresh()
+    # the commit left the table at its new metadata (pyiceberg's _do_commit): no reload
     snap = table.snapshot_by_name(branch)
     assert snap is not None
     n_added = added.num_rows if added is not None else 0
