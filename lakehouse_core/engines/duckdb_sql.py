@@ -271,14 +271,16 @@ class DuckDbSqlEngine:
 
     def _create_view(self, key: tuple[str, str], tbl: Table, snapshot_id: int | None) -> None:
         ns, name = key
-        if snapshot_id is not None and self._snapshot_table is not None:
+        head = tbl.current_snapshot()
+        is_head = head is not None and head.snapshot_id == snapshot_id  # head: current schema
+        if snapshot_id is not None and not is_head and self._snapshot_table is not None:
+            # an older snapshot is read at the metadata of its own commit; the head never is: a later
+            # commit without a snapshot (a schema change) must show at once
             tbl = self._snapshot_table(tbl, snapshot_id)
         if ns not in self._schemas:
             self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(ns)}")
             self._schemas.add(ns)
         target = f"{_quote(ns)}.{_quote(name)}"
-        head = tbl.current_snapshot()
-        is_head = head is not None and head.snapshot_id == snapshot_id  # head: current schema
         if self._uses_extension and snapshot_id is not None:
             location = tbl.metadata_location.replace("'", "''")
             pin = "" if is_head else f", snapshot_from_id => {int(snapshot_id)}"
