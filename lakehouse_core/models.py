@@ -56,6 +56,31 @@ class ServiceStatus:
 
 
 @dataclass(frozen=True)
+class ComposeServiceState:
+    """One service of the Compose project: its container's state and health, and what blocks it."""
+
+    name: str
+    state: str
+    """running | exited | created | paused | restarting | dead, or ``not created``."""
+    health: str | None = None
+    """healthy | unhealthy | starting; None when the container has no healthcheck (or is not running)."""
+    ports: tuple[str, ...] = ()
+    """Published ports, ``host_ip:port->target/proto`` (from the container, else the Compose file)."""
+    depends_on: tuple[str, ...] = ()
+    blocked_by: str | None = None
+    """The dependency whose ``depends_on`` condition does not hold now (not healthy, not running...)."""
+    status: str = ""
+    """Compose's status line, e.g. ``Up 3 minutes (healthy)`` or ``Exited (0) 5 seconds ago``."""
+    exit_code: int | None = None
+    container: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Running and healthy (or running without a healthcheck)."""
+        return self.state == "running" and self.health in (None, "healthy")
+
+
+@dataclass(frozen=True)
 class SetupStep:
     """One thing a set-up made sure of: ``created`` now, or already there."""
 

