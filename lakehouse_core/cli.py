@@ -24,7 +24,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
-from lakehouse_core import cli_maintain, cli_nessie, cli_report, cli_runs
+from lakehouse_core import cli_maintain, cli_nessie, cli_report, cli_runs, cli_stack
 from lakehouse_core.cli_support import (
     EXIT_BUSY,
     EXIT_CANCELLED,
@@ -439,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--interval", type=float, default=5.0)
     exp.add_argument("--iterations", type=int, default=0, help=argparse.SUPPRESS)
     cli_runs.add_parsers(sub)
-    nested = cli_nessie.add_parsers(sub)
+    nested = cli_nessie.add_parsers(sub) + cli_stack.add_parser(sub)
     for command in [*sub.choices.values(), *nested]:  # global options are accepted after the command too
         add_global_options(command)
     return parser
@@ -522,7 +522,7 @@ def _command(args: argparse.Namespace, redactor: Redactor) -> int:
         check_data_dir(settings.data_path, create=True, write=True)
     elif args.command in _RUN_READERS or settings.mode == "embedded" and args.command in _LAKEHOUSE_READERS:
         check_lakehouse(settings.data_path, sqlite_file(settings.catalog_url))
-    elif args.command == "exporter" or settings.mode == "embedded":
+    elif args.command == "exporter" or settings.mode == "embedded" and args.command not in cli_stack.COMMANDS:
         check_data_dir(settings.data_path, create=False, write=False)
     cli = Cli(args, settings, redactor)
     with cli.run_lock(_LOCKED[args.command]) if args.command in _LOCKED else contextlib.nullcontext():
@@ -530,6 +530,8 @@ def _command(args: argparse.Namespace, redactor: Redactor) -> int:
             return cli_runs.COMMANDS[args.command](cli)
         if args.command in cli_nessie.COMMANDS:
             return cli_nessie.COMMANDS[args.command](cli)
+        if args.command in cli_stack.COMMANDS:
+            return cli_stack.COMMANDS[args.command](cli)
         return int(getattr(cli, f"cmd_{args.command}")())
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from lakehouse_core.compose.binary import find_compose_binary
+from lakehouse_core.compose.env import ENV_NAME
 from lakehouse_core.compose.parse import (
     ComposeContainer,
     ComposeService,
@@ -37,6 +38,7 @@ from lakehouse_core.errors import (
 )
 from lakehouse_core.models import ComposeServiceState
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
+from lakehouse_core.settings import DockerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -280,3 +282,16 @@ class ComposeProject:
             raise ServiceUnavailableError("docker", f"docker compose {command} timed out after {timeout_s:.0f}s") from exc
         except FileNotFoundError as exc:
             raise ConfigError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
+
+
+def project_from_settings(docker: DockerSettings) -> ComposeProject:
+    """The platform's Compose project: ``docker.compose_file`` plus ``docker.compose_files``, project
+    ``docker.compose_project``, the ``.env`` next to the main file."""
+    return ComposeProject(
+        docker.all_compose_files,
+        docker.compose_project,
+        binary=docker.compose_binary,
+        timeout_s=docker.compose_timeout_s,
+        up_timeout_s=docker.up_timeout_s,
+        env_file=docker.compose_dir / ENV_NAME,
+    )
