@@ -90,7 +90,9 @@ def cmd_stack(cli: Cli) -> int:
         if args.stack_action == "up":
             if (docker.compose_dir / EXAMPLE_NAME).is_file():  # a stack without credentials has none
                 ensure_env(docker.compose_dir)
-            project.up(args.services or None, build=not args.no_build, progress=LineProgress(cli), cancel=cancel)
+            project.up(
+                args.services or None, build=not args.no_build, progress=LineProgress(cli), cancel=cancel
+            )
             cancel.raise_if_cancelled()
             return _ps(cli, project)
         for line in project.logs(args.service, follow=args.follow, tail=args.tail, cancel=cancel):
@@ -105,7 +107,9 @@ def _ps(cli: Cli, project: ComposeProject) -> int:
     if cli.args.json:
         cli.emit_json(rows)
         return EXIT_OK
-    table = Table("service", "state", "health", "ports", "blocked by", title=f"Compose project {project.project}")
+    table = Table(
+        "service", "state", "health", "ports", "blocked by", title=f"Compose project {project.project}"
+    )
     for row in rows:
         state = row.state + (f" ({row.exit_code})" if row.exit_code is not None else "")
         table.add_row(row.name, state, row.health or "-", ", ".join(row.ports) or "-", row.blocked_by or "")

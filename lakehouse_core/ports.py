@@ -6,7 +6,7 @@ Every implementation (embedded, stack) satisfies these; the TUI and CLI use noth
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal, Protocol, runtime_checkable
@@ -16,6 +16,7 @@ from lakehouse_core.models import (
     AlertState,
     AsOf,
     CommitInfo,
+    ComposeServiceState,
     DagRunInfo,
     DataFileInfo,
     MaintenanceReport,
@@ -97,6 +98,24 @@ class ServiceStatusProvider(Protocol):
 
     def logs(self, service: str, lines: int = 100) -> list[str]:
         """Last log lines of a service (empty when not available)."""
+        ...
+
+    def compose_services(self) -> list[ComposeServiceState]:
+        """Every service of the Compose stack: state, health, ports, what blocks it.
+
+        Raises:
+            LakehouseError: this mode has no Compose stack, or its file or binary is missing.
+            ServiceUnavailableError: no Docker engine answers.
+        """
+        ...
+
+    def stack_up(self, progress: ProgressSink = NULL_PROGRESS, cancel: CancelToken | None = None) -> None:
+        """Build, start and wait for every service of the Compose stack; each step a progress event
+        (``phase`` 0). Raises LakehouseError when Compose fails, CancelledError when cancelled."""
+        ...
+
+    def follow_logs(self, service: str, cancel: CancelToken, lines: int = 100) -> Iterator[str]:
+        """The last ``lines`` of a service's log, then new lines as they come, until ``cancel``."""
         ...
 
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # annotations only: importing the models (~20 ms of dataclass
     from lakehouse_core.models import (
         AlertState,
         CommitInfo,
+        ComposeServiceState,
         DagRunInfo,
         DataFileInfo,
         MaintenanceReport,
@@ -309,4 +310,28 @@ class TaskLogLoaded(Message, bubble=False):
     run_id: str
     task_id: str
     try_number: int
+    lines: list[str]
+
+
+@dataclass
+class ComposeServicesLoaded(Message, bubble=False):
+    """The Compose stack's services were read (``error`` says why not)."""
+
+    services: list[ComposeServiceState]
+    error: str | None = None
+
+
+@dataclass
+class StackUpFinished(Message, bubble=False):
+    """``stack up`` returned: ``error`` None when every service is up."""
+
+    error: str | None = None
+    cancelled: bool = False
+
+
+@dataclass
+class ServiceLogLines(Message, bubble=False):
+    """New lines of a followed service log."""
+
+    service: str
     lines: list[str]

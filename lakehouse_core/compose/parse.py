@@ -72,11 +72,20 @@ def parse_config(text: str) -> dict[str, ComposeService]:
     out: dict[str, ComposeService] = {}
     for name, raw in services.items():
         deps = tuple(
-            Dependency(dep, str((spec or {}).get("condition", "service_started")), bool((spec or {}).get("required", True)))
+            Dependency(
+                dep,
+                str((spec or {}).get("condition", "service_started")),
+                bool((spec or {}).get("required", True)),
+            )
             for dep, spec in (raw.get("depends_on") or {}).items()
         )
         ports = tuple(
-            _port(str(p.get("host_ip") or ""), p.get("published", ""), p.get("target", ""), str(p.get("protocol", "")))
+            _port(
+                str(p.get("host_ip") or ""),
+                p.get("published", ""),
+                p.get("target", ""),
+                str(p.get("protocol", "")),
+            )
             for p in raw.get("ports") or ()
             if p.get("published")
         )
@@ -117,7 +126,12 @@ def parse_ps(text: str) -> list[ComposeContainer]:
     out = []
     for rec in records:
         ports = tuple(
-            _port(str(p.get("URL") or ""), p.get("PublishedPort"), p.get("TargetPort"), str(p.get("Protocol", "")))
+            _port(
+                str(p.get("URL") or ""),
+                p.get("PublishedPort"),
+                p.get("TargetPort"),
+                str(p.get("Protocol", "")),
+            )
             for p in rec.get("Publishers") or ()
             if p.get("PublishedPort")
         )
@@ -157,7 +171,9 @@ def service_states(
         found = by_service.get(name)
         deps = tuple(d.service for d in service.depends_on)
         if found is None:
-            rows[name] = ComposeServiceState(name, NOT_CREATED, ports=service.ports, depends_on=deps, status=NOT_CREATED)
+            rows[name] = ComposeServiceState(
+                name, NOT_CREATED, ports=service.ports, depends_on=deps, status=NOT_CREATED
+            )
         else:
             rows[name] = _row(found, deps, service.ports)
     for name, found in by_service.items():
@@ -220,7 +236,7 @@ class UpProgress:
         """``<project>-<service>-<n>`` -> ``<service>``."""
         prefix = f"{self.project}-"
         if container.startswith(prefix):
-            service, _, number = container[len(prefix):].rpartition("-")
+            service, _, number = container[len(prefix) :].rpartition("-")
             if number.isdigit() and service:
                 return service
         return container

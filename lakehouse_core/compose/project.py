@@ -194,7 +194,9 @@ class ComposeProject:
         try:
             done = self._runner.run(argv, budget)
         except subprocess.TimeoutExpired as exc:
-            raise ServiceUnavailableError("docker", f"docker compose {command} timed out after {budget:.0f}s") from exc
+            raise ServiceUnavailableError(
+                "docker", f"docker compose {command} timed out after {budget:.0f}s"
+            ) from exc
         except FileNotFoundError as exc:
             raise ConfigError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
         if done.returncode != 0:
@@ -245,7 +247,9 @@ class ComposeProject:
                     progress.emit(event)
         except LakehouseError as exc:
             if type(exc) is LakehouseError and parser.errors:  # Compose's own error, not a JSON line
-                raise LakehouseError(f"docker compose up failed: {parser.errors[-1]}", title="Compose error") from exc
+                raise LakehouseError(
+                    f"docker compose up failed: {parser.errors[-1]}", title="Compose error"
+                ) from exc
             raise
 
     def down(self, *, volumes: bool = False) -> str:
@@ -279,7 +283,9 @@ class ComposeProject:
         except StreamFailed as exc:
             raise describe_failure(command, "\n".join(exc.lines), self.files) from exc
         except subprocess.TimeoutExpired as exc:
-            raise ServiceUnavailableError("docker", f"docker compose {command} timed out after {timeout_s:.0f}s") from exc
+            raise ServiceUnavailableError(
+                "docker", f"docker compose {command} timed out after {timeout_s:.0f}s"
+            ) from exc
         except FileNotFoundError as exc:
             raise ConfigError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
 

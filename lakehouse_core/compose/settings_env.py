@@ -54,11 +54,14 @@ def settings_from_compose_env(env: Mapping[str, str]) -> dict[str, dict[str, Any
     return {
         "nessie": {"url": url("nessie")},
         "minio": {"endpoint": url("minio")}
-        | keys(access_key="MINIO_ROOT_USER", secret_key="MINIO_ROOT_PASSWORD", warehouse_bucket="MINIO_BUCKET"),
+        | keys(
+            access_key="MINIO_ROOT_USER", secret_key="MINIO_ROOT_PASSWORD", warehouse_bucket="MINIO_BUCKET"
+        ),
         "postgres": {"host": host, "port": port("postgres")}
         | keys(user="POSTGRES_USER", password="POSTGRES_PASSWORD", database="POSTGRES_DB"),
         "prometheus": {"url": url("prometheus")},
-        "airflow": {"url": url("airflow")} | keys(user="AIRFLOW_ADMIN_USER", password="AIRFLOW_ADMIN_PASSWORD"),
+        "airflow": {"url": url("airflow")}
+        | keys(user="AIRFLOW_ADMIN_USER", password="AIRFLOW_ADMIN_PASSWORD"),
         "spark": {"master_url": f"spark://{host}:{port('spark_master')}", "ui_url": url("spark_ui")},
         "dremio": {"url": url("dremio")} | keys(user="DREMIO_USER", password="DREMIO_PASSWORD"),
         "grafana": {"url": url("grafana")},
@@ -80,7 +83,7 @@ def fill_from_compose_env(data: dict[str, Any]) -> dict[str, Any]:
     docker_raw = data.get("docker")
     docker = _as_dict(docker_raw)
     if docker is None:  # a DockerSettings instance
-        docker = docker_raw.model_dump()
+        docker = dict(docker_raw.model_dump()) if hasattr(docker_raw, "model_dump") else {}
     if str(data.get("mode", "")) != "stack" or docker.get("stack_source") != "compose":
         return data
     env_path = Path(docker.get("compose_file") or DEFAULT_COMPOSE_FILE).expanduser().parent / ENV_NAME

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse_core.compose.parse import NOT_CREATED, UpProgress, parse_config, parse_ps, service_states
-from lakehouse_core.compose.project import ComposeProject, Completed, StreamFailed, describe_failure
+from lakehouse_core.compose.project import Completed, ComposeProject, StreamFailed, describe_failure
 from lakehouse_core.errors import (
     BackendNotInstalledError,
     ConfigError,
@@ -50,7 +50,9 @@ class FakeRunner:
             raise answer
         return answer
 
-    def stream(self, argv: Sequence[str], cancel: CancelToken | None, timeout_s: float | None) -> Iterator[str]:
+    def stream(
+        self, argv: Sequence[str], cancel: CancelToken | None, timeout_s: float | None
+    ) -> Iterator[str]:
         self.calls.append(list(argv))
         yield from self.lines
         if self.fail:
@@ -92,7 +94,11 @@ def test_config_gives_depends_on_conditions_ports_and_healthchecks() -> None:
 
 def test_ps_gives_state_health_exit_code_and_ports() -> None:
     containers = {c.service: c for c in parse_ps(sample("ps_db_stopped.jsonl"))}
-    assert (containers["db"].state, containers["db"].health, containers["db"].exit_code) == ("exited", None, 137)
+    assert (containers["db"].state, containers["db"].health, containers["db"].exit_code) == (
+        "exited",
+        None,
+        137,
+    )
     assert (containers["api"].state, containers["api"].health) == ("running", "healthy")
     assert containers["api"].ports == ("127.0.0.3:18092->8080/tcp",)
     assert containers["init"].exit_code == 0 and containers["db"].name == "ctest-sample-db-1"
@@ -105,7 +111,10 @@ def test_ps_accepts_the_json_array_of_older_compose_versions() -> None:
 
 
 def test_all_healthy_blocks_nothing() -> None:
-    rows = {r.name: r for r in service_states(parse_config(sample("config.json")), parse_ps(sample("ps_healthy.jsonl")))}
+    rows = {
+        r.name: r
+        for r in service_states(parse_config(sample("config.json")), parse_ps(sample("ps_healthy.jsonl")))
+    }
     assert {n: (r.state, r.health, r.blocked_by) for n, r in rows.items()} == {
         "api": ("running", "healthy", None),
         "db": ("running", "healthy", None),
@@ -115,13 +124,19 @@ def test_all_healthy_blocks_nothing() -> None:
 
 
 def test_a_stopped_dependency_blocks_its_dependant() -> None:
-    rows = {r.name: r for r in service_states(parse_config(sample("config.json")), parse_ps(sample("ps_db_stopped.jsonl")))}
+    rows = {
+        r.name: r
+        for r in service_states(parse_config(sample("config.json")), parse_ps(sample("ps_db_stopped.jsonl")))
+    }
     assert rows["api"].blocked_by == "db" and rows["api"].state == "running"
     assert rows["db"].blocked_by is None and rows["db"].status.startswith("Exited (137)")
 
 
 def test_a_stopped_dependant_blocks_nothing_upstream() -> None:
-    rows = {r.name: r for r in service_states(parse_config(sample("config.json")), parse_ps(sample("ps_api_stopped.jsonl")))}
+    rows = {
+        r.name: r
+        for r in service_states(parse_config(sample("config.json")), parse_ps(sample("ps_api_stopped.jsonl")))
+    }
     assert {n: r.blocked_by for n, r in rows.items()} == {"api": None, "db": None, "init": None}
     assert rows["api"].state == "exited" and rows["api"].exit_code == 137
 
@@ -136,8 +151,10 @@ def test_services_never_created_show_their_declared_ports_and_propagate_blocking
 
 def test_a_failed_one_shot_blocks_its_dependant() -> None:
     services = parse_config(sample("config.json"))
-    containers = [c if c.service != "init" else type(c)(c.name, c.service, "exited", None, 1, "Exited (1)")
-                  for c in parse_ps(sample("ps_healthy.jsonl"))]
+    containers = [
+        c if c.service != "init" else type(c)(c.name, c.service, "exited", None, 1, "Exited (1)")
+        for c in parse_ps(sample("ps_healthy.jsonl"))
+    ]
     rows = {r.name: r for r in service_states(services, containers)}
     assert rows["api"].blocked_by == "init"
 
@@ -173,7 +190,12 @@ def test_up_progress_collects_errors() -> None:
 
 # ---------------------------------------------------------------- the project on a fake runner
 def test_states_and_command_line(compose_file: Path, tmp_path: Path) -> None:
-    runner = FakeRunner({"config": Completed(0, sample("config.json"), ""), "ps": Completed(0, sample("ps_db_stopped.jsonl"), "")})
+    runner = FakeRunner(
+        {
+            "config": Completed(0, sample("config.json"), ""),
+            "ps": Completed(0, sample("ps_db_stopped.jsonl"), ""),
+        }
+    )
     override = tmp_path / "offline.yml"
     override.write_text("services: {}\n")
     env = tmp_path / ".env"
@@ -182,8 +204,18 @@ def test_states_and_command_line(compose_file: Path, tmp_path: Path) -> None:
     rows = {r.name: r for r in proj.states()}
     assert rows["api"].blocked_by == "db"
     assert runner.calls[0] == [
-        "/bin/true", "-p", PROJECT, "-f", str(compose_file), "-f", str(override), "--env-file", str(env),
-        "config", "--format", "json",
+        "/bin/true",
+        "-p",
+        PROJECT,
+        "-f",
+        str(compose_file),
+        "-f",
+        str(override),
+        "--env-file",
+        str(env),
+        "config",
+        "--format",
+        "json",
     ]
     assert runner.calls[1][-4:] == ["ps", "--format", "json", "--all"]
 
@@ -197,12 +229,17 @@ def test_up_emits_events_and_builds_and_waits(compose_file: Path) -> None:
 
 
 def test_up_failure_is_composes_error_line(compose_file: Path) -> None:
-    lines = ['{"id":"Container ctest-sample-db-1","status":"Started"}',
-             '{"level":"error","msg":"dependency failed to start: container ctest-sample-db-1 is unhealthy"}']
+    lines = [
+        '{"id":"Container ctest-sample-db-1","status":"Started"}',
+        '{"level":"error","msg":"dependency failed to start: container ctest-sample-db-1 is unhealthy"}',
+    ]
     runner = FakeRunner({}, lines=lines, fail=1)
     with pytest.raises(LakehouseError) as info:
         project(compose_file, runner).up(services=["api"], build=False)
-    assert str(info.value) == "docker compose up failed: dependency failed to start: container ctest-sample-db-1 is unhealthy"
+    assert (
+        str(info.value)
+        == "docker compose up failed: dependency failed to start: container ctest-sample-db-1 is unhealthy"
+    )
     assert runner.calls[0][-1] == "api" and "--build" not in runner.calls[0]
 
 
@@ -225,11 +262,17 @@ def test_logs_follow_and_control(compose_file: Path) -> None:
 @pytest.mark.parametrize(
     ("stderr", "error", "text"),
     [
-        ("Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?",
-         ServiceUnavailableError, "docker is unavailable: no Docker engine answers at"),
+        (
+            "Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?",
+            ServiceUnavailableError,
+            "docker is unavailable: no Docker engine answers at",
+        ),
         ("no such service: nope", NotFoundError, "docker compose start: no such service: nope"),
-        ("validating /c/docker-compose.yml: services.a additional properties 'bogus' not allowed",
-         ConfigError, "additional properties 'bogus' not allowed"),
+        (
+            "validating /c/docker-compose.yml: services.a additional properties 'bogus' not allowed",
+            ConfigError,
+            "additional properties 'bogus' not allowed",
+        ),
         ("something else\nthe last line", LakehouseError, "docker compose start failed: the last line"),
     ],
 )

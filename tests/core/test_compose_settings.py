@@ -46,10 +46,19 @@ def load(monkeypatch: pytest.MonkeyPatch, compose_file: Path, **env: str) -> Lak
 def test_mapping_of_every_key() -> None:
     values = settings_from_compose_env(dict(line.split("=", 1) for line in ENV.splitlines()))
     assert values["nessie"] == {"url": "http://127.0.0.7:29120"}
-    assert values["minio"] == {"endpoint": "http://127.0.0.7:9000", "access_key": "root",
-                               "secret_key": "minio-secret", "warehouse_bucket": "wh"}
-    assert values["postgres"] == {"host": "127.0.0.7", "port": 5432, "user": "pg", "password": "pg-secret",
-                                  "database": "nessie"}
+    assert values["minio"] == {
+        "endpoint": "http://127.0.0.7:9000",
+        "access_key": "root",
+        "secret_key": "minio-secret",
+        "warehouse_bucket": "wh",
+    }
+    assert values["postgres"] == {
+        "host": "127.0.0.7",
+        "port": 5432,
+        "user": "pg",
+        "password": "pg-secret",
+        "database": "nessie",
+    }
     assert values["airflow"] == {"url": "http://127.0.0.7:8081", "user": "af", "password": "af-secret"}
     assert values["spark"] == {"master_url": "spark://127.0.0.7:7077", "ui_url": "http://127.0.0.7:8080"}
     assert values["dremio"] == {"url": "http://127.0.0.7:9047", "user": "dr", "password": "dr-secret"}
@@ -65,7 +74,9 @@ def test_wildcard_bind_address_and_empty_secrets() -> None:
     assert values["postgres"] == {"host": "127.0.0.1", "port": 5432}
 
 
-def test_stack_mode_with_compose_source_reads_the_env(monkeypatch: pytest.MonkeyPatch, compose_file: Path) -> None:
+def test_stack_mode_with_compose_source_reads_the_env(
+    monkeypatch: pytest.MonkeyPatch, compose_file: Path
+) -> None:
     s = load(monkeypatch, compose_file, LAKEHOUSE_MODE="stack", LAKEHOUSE_DOCKER__STACK_SOURCE="compose")
     assert s.minio.endpoint == "http://127.0.0.7:9000"
     assert s.minio.secret_key.get_secret_value() == "minio-secret"
@@ -75,13 +86,22 @@ def test_stack_mode_with_compose_source_reads_the_env(monkeypatch: pytest.Monkey
     assert s.docker.compose_project == "lh" and s.nessie.ref == "main"  # untouched fields keep defaults
 
 
-def test_lakehouse_variables_and_init_arguments_win(monkeypatch: pytest.MonkeyPatch, compose_file: Path) -> None:
-    s = load(monkeypatch, compose_file, LAKEHOUSE_MODE="stack", LAKEHOUSE_DOCKER__STACK_SOURCE="compose",
-             LAKEHOUSE_MINIO__ENDPOINT="http://127.0.0.1:9999")
+def test_lakehouse_variables_and_init_arguments_win(
+    monkeypatch: pytest.MonkeyPatch, compose_file: Path
+) -> None:
+    s = load(
+        monkeypatch,
+        compose_file,
+        LAKEHOUSE_MODE="stack",
+        LAKEHOUSE_DOCKER__STACK_SOURCE="compose",
+        LAKEHOUSE_MINIO__ENDPOINT="http://127.0.0.1:9999",
+    )
     assert s.minio.endpoint == "http://127.0.0.1:9999" and s.minio.access_key == "root"
     monkeypatch.delenv("LAKEHOUSE_MINIO__ENDPOINT")
     s = LakehouseSettings(  # type: ignore[call-arg]
-        _env_file=None, mode="stack", nessie=NessieSettings(url="http://x:1"),
+        _env_file=None,
+        mode="stack",
+        nessie=NessieSettings(url="http://x:1"),
         docker=DockerSettings(compose_file=compose_file, stack_source="compose"),
     )
     assert s.nessie.url == "http://x:1"  # a section given whole is left alone
@@ -100,12 +120,18 @@ def test_other_modes_and_sources_ignore_the_env(
     monkeypatch: pytest.MonkeyPatch, compose_file: Path, env: dict[str, str]
 ) -> None:
     s = load(monkeypatch, compose_file, **env)
-    assert s.minio.endpoint == "http://127.0.0.1:9000" and s.postgres.password.get_secret_value() == "admin123"
+    assert (
+        s.minio.endpoint == "http://127.0.0.1:9000" and s.postgres.password.get_secret_value() == "admin123"
+    )
 
 
 def test_missing_env_file_changes_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    s = load(monkeypatch, tmp_path / "none" / "docker-compose.yml", LAKEHOUSE_MODE="stack",
-             LAKEHOUSE_DOCKER__STACK_SOURCE="compose")
+    s = load(
+        monkeypatch,
+        tmp_path / "none" / "docker-compose.yml",
+        LAKEHOUSE_MODE="stack",
+        LAKEHOUSE_DOCKER__STACK_SOURCE="compose",
+    )
     assert s.minio.endpoint == "http://127.0.0.1:9000"
 
 

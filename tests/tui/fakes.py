@@ -6,7 +6,7 @@ Any method can be made to hang (block on a threading.Event) or raise through ``G
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -18,6 +18,7 @@ from lakehouse_core.errors import (
 )
 from lakehouse_core.models import (
     AlertState,
+    ComposeServiceState,
     MaintenanceReport,
     MetricPanel,
     PhasePlan,
@@ -127,6 +128,15 @@ class FakeStatusProvider:
     def logs(self, service: str, lines: int = 100) -> list[str]:
         self.gate.check("logs")
         return [f"{service} log line {i}" for i in range(1, 4)] if service == "postgres" else []
+
+    def compose_services(self) -> list[ComposeServiceState]:
+        raise LakehouseError("embedded mode has no Compose stack: run in stack mode (--mode stack)")
+
+    def stack_up(self, progress: ProgressSink = NULL_PROGRESS, cancel: CancelToken | None = None) -> None:
+        raise LakehouseError("embedded mode has no Compose stack: run in stack mode (--mode stack)")
+
+    def follow_logs(self, service: str, cancel: CancelToken, lines: int = 100) -> Iterator[str]:
+        raise LakehouseError("embedded mode has no Compose stack: run in stack mode (--mode stack)")
 
 
 # ------------------------------------------------------------------ phases

@@ -59,6 +59,7 @@ class OverviewScreen(LakehouseScreen):
         Binding("w", "runs", "Runs", id="overview.runs"),
         Binding("v", "report", "Report", id="overview.report"),
         Binding("a", "dag_runs", "Airflow", id="overview.dag_runs", show=False),
+        Binding("c", "compose", "Compose", id="overview.compose"),
     ]
 
     def __init__(self) -> None:
@@ -79,6 +80,12 @@ class OverviewScreen(LakehouseScreen):
         from tui.screens.dag_runs import DagRunsScreen
 
         self.app.push_screen(DagRunsScreen())
+
+    def action_compose(self) -> None:
+        """The Compose screen: every service of the stack, stack up, start/stop/restart, logs."""
+        from tui.screens.compose import ComposeScreen
+
+        self.app.push_screen(ComposeScreen())
 
     def action_report(self) -> None:
         """The Report screen: phase 3's revenue trend, top customers, categories, time-travel count."""

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from lakehouse_core.errors import LakehouseError
-from lakehouse_core.models import ServiceState, ServiceStatus
+from lakehouse_core.models import ComposeServiceState, ServiceState, ServiceStatus
 from lakehouse_core.paths import DataPaths
+from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,19 @@ class EmbeddedServiceStatusProvider:
 
     def logs(self, service: str, lines: int = 100) -> list[str]:
         return []
+
+    def compose_services(self) -> list[ComposeServiceState]:
+        raise NO_COMPOSE
+
+    def stack_up(self, progress: ProgressSink = NULL_PROGRESS, cancel: CancelToken | None = None) -> None:
+        raise NO_COMPOSE
+
+    def follow_logs(self, service: str, cancel: CancelToken, lines: int = 100) -> Iterator[str]:
+        raise NO_COMPOSE
+
+
+NO_COMPOSE = LakehouseError("embedded mode has no Compose stack: run in stack mode (--mode stack)",
+                            title="Not supported")
 
 
 _BAD = (ServiceState.DOWN, ServiceState.BLOCKED)

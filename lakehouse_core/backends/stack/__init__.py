@@ -29,12 +29,14 @@ def build_stack(settings: LakehouseSettings) -> Backend:
     from lakehouse_core.backends.stack.rest_duckdb import RestDuckDbSqlEngine
     from lakehouse_core.backends.stack.sql_choice import StackSqlEngine
     from lakehouse_core.backends.stack.status import StackServiceStatusProvider
+    from lakehouse_core.compose.project import project_from_settings
     from lakehouse_core.engines.compare import EngineQueryComparer
 
     timeout_s = settings.http_timeout_s
-    docker = None
+    docker = compose = None
     if settings.docker.enabled:
         docker = DockerStatus(settings.docker.compose_project, timeout_s=timeout_s)
+        compose = project_from_settings(settings.docker)  # runs nothing until asked
     client = NessieClient(settings)
     catalog = NessieCatalogBrowser(settings, client)
 
@@ -82,6 +84,7 @@ def build_stack(settings: LakehouseSettings) -> Backend:
             settings,
             docker=docker,
             setup_checks={"dremio": dremio_setup.missing} if dremio_setup is not None else {},
+            compose=compose,
         ),
         catalog=catalog,
         sql=sql,

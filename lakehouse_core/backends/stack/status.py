@@ -18,10 +18,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from lakehouse_core.backends.stack._http import HttpClient
+from lakehouse_core.backends.stack.compose_status import ComposeStack
 from lakehouse_core.backends.stack.docker_status import ContainerInfo, DockerStatus
 from lakehouse_core.backends.stack.registry import INACTIVE, ServiceSpec, apply_blocking, service_specs
 from lakehouse_core.backends.stack.script_services import SCRIPT, ScriptServices
 from lakehouse_core.backends.stack.spark_status import spark_master_outcome
+from lakehouse_core.compose.project import ComposeProject
 from lakehouse_core.errors import LakehouseError, NotFoundError, ServiceUnavailableError
 from lakehouse_core.models import ServiceState, ServiceStatus
 from lakehouse_core.settings import LakehouseSettings
@@ -139,7 +141,7 @@ def _mark_start() -> None:
     _probe_clock.started = time.perf_counter()
 
 
-class StackServiceStatusProvider:
+class StackServiceStatusProvider(ComposeStack):
     """ports.ServiceStatusProvider for the stack: HTTP/TCP probes run concurrently, Docker joined in."""
 
     def __init__(
@@ -149,9 +151,12 @@ class StackServiceStatusProvider:
         *,
         specs: list[ServiceSpec] | None = None,
         setup_checks: Mapping[str, Callable[[], list[str]]] | None = None,
+        compose: ComposeProject | None = None,
     ) -> None:
-        """``setup_checks``: per service, what it lacks of its set-up (asked while its probe is UP)."""
+        """``setup_checks``: per service, what it lacks of its set-up (asked while its probe is UP).
+        ``compose``: the Compose stack (its services' rows, up, control and logs go through it)."""
         self.settings = settings
+        self.compose = compose
         self._setup_checks = dict(setup_checks or {})
         self._set_up: set[str] = set()  # services found set up once (a set-up is not undone)
         self.docker = docker
@@ -374,8 +379,12 @@ class StackServiceStatusProvider:
         raise NotFoundError(f"no container for service {service!r} in Compose project {project!r}")
 
     def control(self, service: str, action: Literal["start", "stop", "restart"]) -> None:
-        """Start/stop/restart the service's container (Docker only; a service scripts/services.sh
-        started raises an error saying so)."""
+        """Start/stop/restart a Compose service (``docker compose start|stop|restart``), else the
+        service's container (Docker; a service scripts/services.sh started raises an error saying so)."""
+        if self._compose_service(service):
+            assert self.compose is not None
+            self.compose.control(service, action)
+            return
         try:
             name = self._container_name(service)
         except LakehouseError:
