@@ -80,10 +80,10 @@ def _as_dict(value: Any) -> dict[str, Any] | None:
 def fill_from_compose_env(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` (the raw values of every settings source) with what it lacks taken from the Compose
     ``.env``, when ``mode`` is stack and ``docker.stack_source`` is compose; else ``data`` as is."""
-    docker_raw = data.get("docker")
+    docker_raw: Any = data.get("docker")
     docker = _as_dict(docker_raw)
     if docker is None:  # a DockerSettings instance
-        docker = dict(docker_raw.model_dump()) if hasattr(docker_raw, "model_dump") else {}
+        docker = dict(docker_raw.model_dump())
     if str(data.get("mode", "")) != "stack" or docker.get("stack_source") != "compose":
         return data
     env_path = Path(docker.get("compose_file") or DEFAULT_COMPOSE_FILE).expanduser().parent / ENV_NAME
