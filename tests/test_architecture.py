@@ -28,7 +28,9 @@ LAYERS: dict[str, set[str]] = {
     # thin assemblies of shared parts and service clients, independent of each other
     "backends": {"backends"},
     # composition roots: the only callers of load_backend (with tui.cli)
-    "entry points": {"cli", "cli_maintain", "cli_nessie", "cli_report", "cli_runs", "cli_stack", "cli_support"},
+    "entry points": {
+        "cli", "cli_maintain", "cli_nessie", "cli_report", "cli_runs", "cli_stack", "cli_support"
+    },
 }
 
 
