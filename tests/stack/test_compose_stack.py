@@ -86,12 +86,18 @@ def test_cli_up_ps_blocked_by_start_and_logs(
     assert main(["stack", "ps", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert (rows["db"]["state"], rows["db"]["health"]) == ("running", "healthy")
-    assert (rows["api"]["state"], rows["api"]["health"], rows["api"]["blocked_by"]) == ("running", "healthy", None)
+    assert (rows["api"]["state"], rows["api"]["health"], rows["api"]["blocked_by"]) == (
+        "running",
+        "healthy",
+        None,
+    )
     assert rows["api"]["ports"] == [f"{HOST}:{project_env_port('CTEST_API_PORT')}->8080/tcp"]
     assert rows["init"]["exit_code"] == 0
 
     project = project_from_settings(project_env)
-    subprocess.run(["docker", "stop", "-t", "1", f"{project_env.compose_project}-db-1"], check=True, timeout=60)
+    subprocess.run(
+        ["docker", "stop", "-t", "1", f"{project_env.compose_project}-db-1"], check=True, timeout=60
+    )
     states = _states(project)
     assert states["db"].state == "exited" and states["api"].blocked_by == "db"
     assert main(["stack", "ps"]) == 0
