@@ -16,7 +16,7 @@ $(VENV)/.base: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[stack,spark,dev]"
+	$(BIN)/pip install -q -e ".[stack,spark,compose,dev]"
 	touch $(VENV)/.base $@
 
 ## make run: create the venv, install, start the TUI on the embedded default
