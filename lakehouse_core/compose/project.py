@@ -9,6 +9,7 @@ CancelToken is triggered.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -187,18 +188,25 @@ class ComposeProject:
             cmd += ["--env-file", str(self.env_file)]
         return [*cmd, *args]
 
+    @contextlib.contextmanager
+    def _errors(self, command: str, program: str, budget: float | None) -> Iterator[None]:
+        """Map a failed, timed-out or unstartable compose command to one lakehouse error."""
+        try:
+            yield
+        except StreamFailed as exc:
+            raise describe_failure(command, "\n".join(exc.lines), self.files) from exc
+        except subprocess.TimeoutExpired as exc:
+            cause = f"docker compose {command} timed out after {budget or 0:.0f}s"
+            raise ServiceUnavailableError("docker", cause) from exc
+        except FileNotFoundError as exc:
+            raise ConfigError(f"cannot run {program}: {exc.strerror or exc}") from exc
+
     def _run(self, command: str, *args: str, timeout_s: float | None = None) -> str:
         argv = self.argv(*args)
         budget = timeout_s or self.timeout_s
         logger.debug("run %s", " ".join(argv))
-        try:
+        with self._errors(command, argv[0], budget):
             done = self._runner.run(argv, budget)
-        except subprocess.TimeoutExpired as exc:
-            raise ServiceUnavailableError(
-                "docker", f"docker compose {command} timed out after {budget:.0f}s"
-            ) from exc
-        except FileNotFoundError as exc:
-            raise ConfigError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
         if done.returncode != 0:
             raise describe_failure(command, done.stderr or done.stdout, self.files)
         return done.stdout
@@ -278,16 +286,8 @@ class ComposeProject:
     ) -> Iterator[str]:
         argv = self.argv(*args)
         logger.debug("stream %s", " ".join(argv))
-        try:
+        with self._errors(command, argv[0], timeout_s):
             yield from self._runner.stream(argv, cancel, timeout_s)
-        except StreamFailed as exc:
-            raise describe_failure(command, "\n".join(exc.lines), self.files) from exc
-        except subprocess.TimeoutExpired as exc:
-            raise ServiceUnavailableError(
-                "docker", f"docker compose {command} timed out after {timeout_s:.0f}s"
-            ) from exc
-        except FileNotFoundError as exc:
-            raise ConfigError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
 
 
 def project_from_settings(docker: DockerSettings) -> ComposeProject:
