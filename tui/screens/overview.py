@@ -59,7 +59,7 @@ class OverviewScreen(LakehouseScreen):
         Binding("w", "runs", "Runs", id="overview.runs"),
         Binding("v", "report", "Report", id="overview.report"),
         Binding("a", "dag_runs", "Airflow", id="overview.dag_runs", show=False),
-        Binding("c", "compose", "Compose", id="overview.compose"),
+        Binding("c", "compose", "Compose", id="overview.compose", show=False),
     ]
 
     def __init__(self) -> None:
