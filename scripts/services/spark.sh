@@ -59,6 +59,8 @@ master_json_ok() {
 master_up() { master_json_ok 0; }
 spark_ready() { master_json_ok 2; }
 connect_port_open() { port_open 127.0.0.1 "$SPARK_CONNECT_PORT"; }
+# worker_uis_open: both workers' UIs answer (the master lists a killed worker as ALIVE for a minute).
+worker_uis_open() { local p; for p in "${WORKER_UI_PORTS[@]}"; do port_open 127.0.0.1 "$p" || return 1; done; }
 
 # connect_ready PYTHON: the Connect server answers `SELECT 1` (one client session, closed after).
 connect_ready() {
@@ -84,15 +86,19 @@ start_connect() {
     --name lakehouse-spark-connect --master "$SPARK_CONNECT_MASTER" --driver-memory "$SPARK_CONNECT_MEMORY" \
     --jars "$jars" \
     --conf "spark.connect.grpc.binding.port=$SPARK_CONNECT_PORT" \
-    --conf "spark.ui.port=$SPARK_CONNECT_UI_PORT" \
+    --conf "spark.ui.port=$SPARK_CONNECT_UI_PORT" --conf spark.log.level=WARN \
     --conf "spark.sql.catalog.nessie.uri=http://$NESSIE_HOST:$NESSIE_PORT/iceberg/main" \
     --conf "spark.sql.catalog.nessie.s3.endpoint=http://$MINIO_HOST:$MINIO_PORT" \
     --conf "spark.sql.catalog.nessie.s3.access-key-id=$MINIO_ROOT_USER" \
     --conf "spark.sql.catalog.nessie.s3.secret-access-key=$MINIO_ROOT_PASSWORD" \
     --conf "spark.sql.catalog.nessie.client.region=$MINIO_REGION"
   wait_ready spark-connect "$LOG_DIR/spark-connect.log" "$SERVICES_READY_TIMEOUT" connect_port_open
-  connect_ready "$python" ||
-    fail_with_log spark-connect "$LOG_DIR/spark-connect.log" "port $SPARK_CONNECT_PORT open but SELECT 1 failed"
+  local deadline=$((SECONDS + SERVICES_READY_TIMEOUT))
+  until connect_ready "$python"; do  # the port opens before the server's first session is served
+    [ "$SECONDS" -lt "$deadline" ] && pid_alive spark-connect ||
+      fail_with_log spark-connect "$LOG_DIR/spark-connect.log" "port $SPARK_CONNECT_PORT open but SELECT 1 fails"
+    sleep 2
+  done
 }
 
 # spark_python: a Python that imports pyspark (the project's venv unless LAKEHOUSE_PYTHON says otherwise).
@@ -132,7 +138,7 @@ svc_up() {
   command -v curl >/dev/null || apt_install curl
   fetch_jars
   local python spark_home java_home i
-  if spark_ready && connect_port_open; then
+  if spark_ready && worker_uis_open && connect_port_open; then
     log "spark: master already answering on $MASTER_UI with 2 workers and Connect on :$SPARK_CONNECT_PORT, reusing them"
     return 0
   fi
