@@ -81,7 +81,7 @@ def _app_ids(arrivals: list[tuple[float, object]]) -> list[str]:
     ]
 
 
-@pytest.mark.timeout(1200)
+@pytest.mark.timeout(2400)
 async def test_key_2_loads_on_spark_with_live_progress_then_catalog_shows_commits_and_snapshots(
     stack: StackEndpoints, spark_cluster: None, branch: str, tmp_path: Path
 ) -> None:
@@ -94,7 +94,7 @@ async def test_key_2_loads_on_spark_with_live_progress_then_catalog_shows_commit
         await pilot.press("2")
         assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmPhaseModal), 30)
         await pilot.press("y")
-        assert await wait_until(pilot, lambda: any(isinstance(m, PhaseFinished) for _, m in arrivals), 1100)
+        assert await wait_until(pilot, lambda: any(isinstance(m, PhaseFinished) for _, m in arrivals), 2200)
         done_at, finished = next((t, m) for t, m in arrivals if isinstance(m, PhaseFinished))
         assert isinstance(finished, PhaseFinished)
         assert finished.error is None and finished.result is not None, finished.error
@@ -132,7 +132,7 @@ async def test_key_2_loads_on_spark_with_live_progress_then_catalog_shows_commit
         assert [c.hash[:12] for c in new_commits] == shown[: len(new_commits)]
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(1200)
 async def test_key_x_kills_the_spark_application_and_readers_see_nothing(
     stack: StackEndpoints, spark_cluster: None, branch: str, tmp_path: Path
 ) -> None:
@@ -145,7 +145,7 @@ async def test_key_x_kills_the_spark_application_and_readers_see_nothing(
         await pilot.press("2")
         assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmPhaseModal), 30)
         await pilot.press("y")
-        assert await wait_until(pilot, lambda: _app_ids(arrivals), 300)
+        assert await wait_until(pilot, lambda: _app_ids(arrivals), 900)  # behind other apps
         await pilot.press("x")
         assert await wait_until(pilot, lambda: any(isinstance(m, PhaseFinished) for _, m in arrivals), 120)
         finished = next(m for _, m in arrivals if isinstance(m, PhaseFinished))
