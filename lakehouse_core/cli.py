@@ -423,6 +423,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Nessie branch, tag or commit hash; ref:NAME and snapshot:ID say which)",
     )
     sql.add_argument("--limit", type=_fetch_limit, default=10_000, help="fetch limit in rows (default 10000)")
+    sql.add_argument(
+        "--engine",
+        dest="sql_engine",
+        choices=("auto", "spark"),
+        help="stack mode: auto (Dremio, else DuckDB over Nessie's Iceberg REST) or spark (Spark Connect, "
+        "settings.spark.connect_url); default: settings.sql_engine",
+    )
 
     sub.add_parser("tables", help="list Iceberg tables")
     snaps = sub.add_parser("snapshots", help="list a table's snapshots")
@@ -507,6 +514,8 @@ def _settings_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["run_wait"] = True
     if getattr(args, "wait_timeout", None) is not None:
         overrides["run_wait_timeout_s"] = args.wait_timeout
+    if getattr(args, "sql_engine", None):
+        overrides["sql_engine"] = args.sql_engine
     if getattr(args, "run_source", None):  # `--source` of phase/run (merge's SOURCE is another thing)
         overrides["run_source"] = args.run_source
     return overrides

@@ -119,6 +119,9 @@ class SparkSettings(OptionalService):
     driver_ui_port: int = 4050
     """The job driver's UI and monitoring REST API (``/api/v1``), on 127.0.0.1."""
     job_timeout_s: float = Field(default=3600.0, gt=0)
+    connect_url: str | None = None
+    """The Spark Connect server of scripts/services/spark.sh, e.g. sc://127.0.0.1:15002: the SQL engine
+    of ``sql_engine = "spark"``."""
 
     @property
     def endpoint(self) -> str | None:
@@ -270,6 +273,10 @@ class LakehouseSettings(BaseSettings):
     phase1_runner: Literal["local", "airflow"] = "local"
     """Who runs phase 1 in stack mode: this process ("local") or the Airflow DAG ``airflow.dag_id``
     triggered over Airflow's REST API ("airflow": needs ``airflow.url``)."""
+    sql_engine: Literal["auto", "spark"] = "auto"
+    """Who answers SQL in stack mode (the SQL panel, ``lakehouse sql``; ``lakehouse sql --engine``):
+    "auto" = Dremio when it answers, else DuckDB over Nessie's Iceberg REST catalog; "spark" = Spark
+    SQL through Spark Connect (``spark.connect_url``). Phases always use "auto"."""
     phase_nice: int = Field(default=10, ge=0, le=19)
     """CPU niceness added to the phase child process, so the interactive process wins the cores."""
     run_wait: bool = False

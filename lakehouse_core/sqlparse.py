@@ -190,17 +190,19 @@ def refused_kind(sql: str, dialect: str = "duckdb") -> str | None:
     ``"duckdb"``: DuckDB's parser decides; a read is what it parses as a SELECT (WITH, VALUES,
     FROM-first, SHOW, DESCRIBE, SUMMARIZE, the PRAGMAs that show something) or an EXPLAIN (an
     EXPLAIN ANALYZE when its statement reads). ``VERSION AS OF`` clauses, which DuckDB cannot
-    parse, are left out of what it reads. ``"dremio"``: sqlglot's Dremio dialect decides (DuckDB
-    cannot parse Dremio's ``AT SNAPSHOT``/``AT BRANCH``); a read is a query, DESCRIBE, SHOW or
-    EXPLAIN; a statement sqlglot cannot parse reads only when it starts with SELECT, VALUES or one
-    of those (Dremio then reports the syntax error).
+    parse, are left out of what it reads. ``"dremio"``, ``"spark"`` (any other): sqlglot's dialect
+    of that name decides (DuckDB cannot parse Dremio's ``AT SNAPSHOT``/``AT BRANCH``); a read is a
+    query, DESCRIBE, SHOW or EXPLAIN; a statement sqlglot cannot parse reads only when it starts
+    with SELECT, VALUES or one of those (the engine then reports the syntax error).
 
     Raises:
         duckdb.Error: (``"duckdb"``) DuckDB cannot parse a statement; its parser's message.
     """
-    check = _duckdb_write_kind if dialect == "duckdb" else _dremio_write_kind
     for statement in split_statements(sql):
-        kind = check(statement.sql)
+        if dialect == "duckdb":
+            kind = _duckdb_write_kind(statement.sql)
+        else:
+            kind = _sqlglot_write_kind(statement.sql, dialect)
         if kind is not None:
             return kind
     return None
@@ -239,13 +241,13 @@ def _duckdb_write_kind(sql: str) -> str | None:
     return _leading_word(tokens) or "UNKNOWN"  # e.g. PIVOT without IN: CREATE TYPE, then SELECT
 
 
-def _dremio_write_kind(sql: str) -> str | None:
+def _sqlglot_write_kind(sql: str, dialect: str) -> str | None:
     import sqlglot
     from sqlglot import exp
 
-    lead = _leading_word(tokenize(sql, "dremio"))
+    lead = _leading_word(tokenize(sql, dialect))
     try:
-        trees = [t for t in sqlglot.parse(sql, read="dremio") if t is not None]
+        trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
     except sqlglot.errors.SqlglotError:
         return None if lead in _DREMIO_READ_COMMANDS | {"SELECT", "VALUES"} else lead or "UNKNOWN"
     if not trees:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lakehouse_core.errors import BackendNotInstalledError
+from lakehouse_core.errors import BackendNotInstalledError, ConfigError
 from lakehouse_core.ports import Backend
 from lakehouse_core.settings import LakehouseSettings
 
@@ -15,6 +15,8 @@ STACK_EXTRA_MODULES = frozenset(
 def load_backend(settings: LakehouseSettings) -> Backend:
     """Build the Backend for ``settings.mode``."""
     if settings.mode == "embedded":
+        if settings.sql_engine == "spark":
+            raise ConfigError("sql_engine spark (lakehouse sql --engine spark) needs stack mode")
         from lakehouse_core.backends.embedded import build_embedded
 
         return build_embedded(settings)

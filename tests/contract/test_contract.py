@@ -81,22 +81,22 @@ def test_diff_of_a_snapshot_with_itself_is_empty(backend: Backend) -> None:
 
 
 # ---------------------------------------------------------------- SqlEngine
-def test_sql_counts_match_catalog(backend: Backend) -> None:
-    result = backend.sql.execute("SELECT COUNT(*) AS n FROM gold.daily_sales")
-    detail = backend.catalog.table_detail(TableRef(("gold",), "daily_sales"))
+def test_sql_counts_match_catalog(sql_backend: Backend) -> None:
+    result = sql_backend.sql.execute("SELECT COUNT(*) AS n FROM gold.daily_sales")
+    detail = sql_backend.catalog.table_detail(TableRef(("gold",), "daily_sales"))
     assert result.columns == ("n",) and result.tuples()[0][0] == detail.row_count > 0
-    assert result.engine == backend.sql.name
+    assert result.engine == sql_backend.sql.name
 
 
-def test_sql_limit_truncates_and_says_so(backend: Backend) -> None:
-    result = backend.sql.execute("SELECT order_id FROM bronze.orders", limit=10)
+def test_sql_limit_truncates_and_says_so(sql_backend: Backend) -> None:
+    result = sql_backend.sql.execute("SELECT order_id FROM bronze.orders", limit=10)
     assert result.row_count == 10 and result.truncated
-    full = backend.sql.execute("SELECT order_id FROM bronze.orders WHERE order_id < 0", limit=10)
+    full = sql_backend.sql.execute("SELECT order_id FROM bronze.orders WHERE order_id < 0", limit=10)
     assert not full.truncated
 
 
-def test_sql_result_is_arrow_with_the_engines_types(backend: Backend) -> None:
-    result = backend.sql.execute(
+def test_sql_result_is_arrow_with_the_engines_types(sql_backend: Backend) -> None:
+    result = sql_backend.sql.execute(
         "SELECT order_id, order_date, status FROM bronze.orders WHERE order_date IS NOT NULL", limit=3
     )
     schema = result.table.schema
@@ -110,35 +110,41 @@ def test_sql_result_is_arrow_with_the_engines_types(backend: Backend) -> None:
     )
 
 
-def test_sql_first_page_comes_from_the_one_execution(backend: Backend) -> None:
+def test_sql_first_page_comes_from_the_one_execution(sql_backend: Backend) -> None:
     sql = (
         "SELECT a.order_id AS a_id, b.order_id AS b_id FROM bronze.orders a CROSS JOIN bronze.orders b "
         "WHERE b.order_id <= 4 ORDER BY a_id, b_id"
     )
     pages: list = []
-    result = backend.sql.execute(sql, limit=100_000, on_first_page=pages.append)
+    result = sql_backend.sql.execute(sql, limit=100_000, on_first_page=pages.append)
     assert result.row_count == 20_000 and not result.truncated
     assert len(pages) == 1  # the engine reads 20,000 rows in more than one batch or page
     first = pages[0]
     assert first.truncated and 0 < first.row_count < result.row_count and first.columns == result.columns
     assert first.table.equals(result.table.slice(0, first.row_count))
     quiet: list = []
-    backend.sql.execute("SELECT COUNT(*) AS n FROM bronze.orders", on_first_page=quiet.append)
+    sql_backend.sql.execute("SELECT COUNT(*) AS n FROM bronze.orders", on_first_page=quiet.append)
     assert quiet == []
 
 
-def test_sql_error_carries_engine_message(backend: Backend) -> None:
+def test_sql_error_carries_engine_message(sql_backend: Backend) -> None:
     with pytest.raises(QueryError) as info:
-        backend.sql.execute("SELECT no_such_column FROM bronze.orders")
+        sql_backend.sql.execute("SELECT no_such_column FROM bronze.orders")
     assert "no_such_column" in str(info.value)
 
 
-def test_sql_as_of_snapshot(backend: Backend) -> None:
-    snaps = backend.catalog.snapshots(ORDERS)
-    result = backend.sql.execute(
+def test_sql_as_of_snapshot(sql_backend: Backend) -> None:
+    snaps = sql_backend.catalog.snapshots(ORDERS)
+    result = sql_backend.sql.execute(
         "SELECT COUNT(*) FROM bronze.orders", as_of=AsOf(snapshot_id=snaps[0].snapshot_id)
     )
     assert result.tuples()[0][0] == snaps[0].total_rows
+
+
+def test_sql_refuses_writes(sql_backend: Backend) -> None:
+    with pytest.raises(QueryError, match="read-only"):
+        sql_backend.sql.execute("DELETE FROM bronze.orders WHERE order_id > 0")
+    assert sql_backend.sql.execute("SELECT COUNT(*) FROM bronze.orders").tuples()[0][0] == 5000
 
 
 # ---------------------------------------------------------------- MetricsSource

@@ -7,7 +7,7 @@ first user and sources are made by ``lakehouse setup`` (``Backend.setup``).
 from __future__ import annotations
 
 from lakehouse_core.errors import ConfigError
-from lakehouse_core.ports import Backend
+from lakehouse_core.ports import Backend, SqlEngine
 from lakehouse_core.settings import LakehouseSettings
 
 __all__ = ["build_stack"]
@@ -53,7 +53,11 @@ def build_stack(settings: LakehouseSettings) -> Backend:
             make_fallback=lambda: RestDuckDbSqlEngine(settings, client),
         )
 
-    sql = make_sql()  # users' session (SQL panel, `lakehouse sql`); phase 3 gets its own below
+    sql: SqlEngine = make_sql()  # users' session (SQL panel, `lakehouse sql`); phase 3 gets its own below
+    if settings.sql_engine == "spark":
+        from lakehouse_core.backends.stack.spark_connect import SparkSqlEngine
+
+        sql = SparkSqlEngine(settings, client)
     dremio_setup = (
         DremioSetup(settings.dremio, settings.minio, settings.nessie, timeout_s=timeout_s)
         if settings.dremio.active

@@ -66,19 +66,20 @@ def job_jars(settings: LakehouseSettings) -> list[Path]:
     return jars
 
 
-def catalog_confs(settings: LakehouseSettings, branch: str) -> dict[str, str]:
-    """Spark confs of the catalog ``nessie`` on ``branch`` (Nessie Iceberg REST, S3FileIO on MinIO)."""
+def catalog_confs(settings: LakehouseSettings, branch: str, catalog: str = CATALOG) -> dict[str, str]:
+    """Spark confs of the catalog ``catalog`` (``spark.sql.catalog.<name>``, default ``nessie``) on
+    ``branch`` (a Nessie ref spec: Nessie Iceberg REST, S3FileIO on MinIO)."""
     minio = settings.minio
     return {
-        CATALOG: "org.apache.iceberg.spark.SparkCatalog",
-        f"{CATALOG}.type": "rest",
-        f"{CATALOG}.uri": f"{settings.nessie.url.rstrip('/')}/iceberg/{branch}",
-        f"{CATALOG}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
-        f"{CATALOG}.s3.endpoint": minio.endpoint,
-        f"{CATALOG}.s3.path-style-access": "true",
-        f"{CATALOG}.s3.access-key-id": minio.access_key,
-        f"{CATALOG}.s3.secret-access-key": minio.secret_key.get_secret_value(),
-        f"{CATALOG}.client.region": minio.region,
+        catalog: "org.apache.iceberg.spark.SparkCatalog",
+        f"{catalog}.type": "rest",
+        f"{catalog}.uri": f"{settings.nessie.url.rstrip('/')}/iceberg/{branch}",
+        f"{catalog}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
+        f"{catalog}.s3.endpoint": minio.endpoint,
+        f"{catalog}.s3.path-style-access": "true",
+        f"{catalog}.s3.access-key-id": minio.access_key,
+        f"{catalog}.s3.secret-access-key": minio.secret_key.get_secret_value(),
+        f"{catalog}.client.region": minio.region,
     }
 
 
