@@ -25,8 +25,8 @@ from lakehouse_core.backends.stack.airflow_phases import AirflowPhaseRunner
 from lakehouse_core.errors import (
     CancelledError,
     ConfigError,
-    NotFoundError,
     LakehouseError,
+    NotFoundError,
     PhaseFailed,
     ServiceUnavailableError,
 )
