@@ -3,11 +3,13 @@ instances and their logs, fail a run, list runs. The calls go through ``apache-a
 typed client of the API, versioned with the server); each has the client's timeout, and ``_call`` is
 the one place where its errors become lakehouse errors (transport failures ServiceUnavailableError,
 refusals mapped as ``_http`` maps every other client's). Token auth: ``POST /auth/token`` with the
-configured user (simple auth manager), sent as ``Authorization: Bearer``; a 401 takes a new token once.
+configured user (simple auth manager), sent as ``Authorization: Bearer``; a 401 or 403 takes a new
+token once.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from enum import Enum
@@ -22,7 +24,7 @@ from airflow_client.client.api.import_error_api import ImportErrorApi
 from airflow_client.client.api.task_api import TaskApi
 from airflow_client.client.api.task_instance_api import TaskInstanceApi
 from airflow_client.client.api.x_com_api import XComApi
-from airflow_client.client.exceptions import ApiException, UnauthorizedException
+from airflow_client.client.exceptions import ApiException, ForbiddenException, UnauthorizedException
 from airflow_client.client.models import (
     DAGPatchBody,
     DagRunMutableStates,
@@ -86,8 +88,6 @@ def task_instance_info(ti: TaskInstanceResponse) -> TaskInstanceInfo:
 
 def log_line(event: Any) -> str:
     """One structured log event (or a plain line) as text: ``level event`` with the error's type."""
-    if hasattr(event, "to_dict"):  # a StructuredLogMessage: its extra fields (level...) at the top
-        event = event.to_dict()
     if not isinstance(event, Mapping):
         return str(event)
     text = str(event.get("event", ""))
@@ -168,10 +168,17 @@ class AirflowClient:
                 self._token = self._login()
             self._config.access_token = self._token
             try:
-                return method(*args, _request_timeout=self._timeout_s, **kwargs)
-            except UnauthorizedException as exc:
+                result = method(*args, _request_timeout=self._timeout_s, **kwargs)
+                if isinstance(result, urllib3.BaseHTTPResponse) and result.status >= 300:
+                    # a ``*_without_preload_content`` call: the typed client left the status to us
+                    body = result.data.decode("utf-8", errors="replace")
+                    ApiException.from_response(http_resp=result, body=body, data=None)  # raises
+                return result
+            except (UnauthorizedException, ForbiddenException) as exc:
                 if attempt == 1:
-                    self._token = None  # expired or from another api-server secret: log in again
+                    # expired (401) or signed with another api-server secret (403 "Invalid JWT
+                    # token"): log in again, once
+                    self._token = None
                     continue
                 raise api_error(exc) from exc
             except ApiException as exc:
@@ -252,15 +259,21 @@ class AirflowClient:
         return sorted(instances, key=lambda t: (rank.get(t.task_id, len(rank)), t.task_id))
 
     def task_log(self, run_id: str, task_id: str, try_number: int) -> list[str]:
-        """The lines of one try's log (empty while the try has not logged anything)."""
+        """The lines of one try's log (empty while the try has not logged anything).
+
+        The raw answer is read: the typed model of a log event (StructuredLogMessage) keeps only
+        ``event`` and ``timestamp``, and the level and ``error_detail`` of an error line are needed."""
         try:
-            body = self._call(
-                self._instances.get_log, self.dag_id, run_id, task_id, max(try_number, 1),
-                full_content=True, accept="application/json",
+            response = self._call(
+                self._instances.get_log_without_preload_content, self.dag_id, run_id, task_id,
+                max(try_number, 1), full_content=True, accept="application/json",
             )
         except NotFoundError:
             return []
-        content = body.content.actual_instance if body.content is not None else None
+        try:
+            content = json.loads(response.data or b"{}").get("content")
+        except (ValueError, AttributeError) as exc:
+            raise LakehouseError(f"airflow: unexpected log answer: {exc}", title="airflow error") from exc
         if isinstance(content, str):
             return content.splitlines()
         return [log_line(e) for e in content or []]
