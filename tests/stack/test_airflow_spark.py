@@ -26,7 +26,7 @@ from tests.stack.conftest import StackEndpoints, ensure_stack_up, make_stack_set
 from tests.stack.test_airflow import ORDERS, STEPS, airflow  # noqa: F401 - the fixture
 from tests.stack.test_airflow_lock import _finish
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = pytest.mark.timeout(1500)
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_a_dag_run_with_promote_with_spark_goes_from_raw_files_to_iceberg(
     conf = {"data_dir": str(data), "orders": ORDERS, "seed": 42, "promote_with_spark": True,
             "nessie_ref": branch}
     t0 = time.monotonic()
-    run = _finish(airflow, airflow.trigger(conf), timeout=600)
+    run = _finish(airflow, airflow.trigger(conf), timeout=1200)
     states = {ti.task_id: ti.state for ti in airflow.task_instances(run.run_id)}
     assert run.state == "success", (states, "a dead Spark worker? see `bash scripts/services.sh status`")
     assert {states[t] for t in (*STEPS, "spark_enabled", "promote_with_spark")} == {"success"}
