@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse_core.backends.stack.airflow_client import AirflowClient
+from lakehouse_core.backends.stack.airflow_client import TERMINAL_RUN_STATES, AirflowClient
 from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog
 from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.errors import NotFoundError
@@ -48,7 +48,12 @@ def test_a_dag_run_with_promote_with_spark_goes_from_raw_files_to_iceberg(
     conf = {"data_dir": str(data), "orders": ORDERS, "seed": 42, "promote_with_spark": True,
             "nessie_ref": branch}
     t0 = time.monotonic()
-    run = _finish(airflow, airflow.trigger(conf), timeout=1200)
+    run = airflow.trigger(conf)
+    try:
+        run = _finish(airflow, run, timeout=1200)
+    finally:
+        if run.state not in TERMINAL_RUN_STATES:  # frees the shared cluster (the operator's on_kill)
+            airflow.fail_run(run.run_id)
     states = {ti.task_id: ti.state for ti in airflow.task_instances(run.run_id)}
     assert run.state == "success", (states, "a dead Spark worker? see `bash scripts/services.sh status`")
     assert {states[t] for t in (*STEPS, "spark_enabled", "promote_with_spark")} == {"success"}
