@@ -6,43 +6,29 @@ cluster is shared: a test failing on a dead worker says so (`bash scripts/servic
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lakehouse_core.backends.stack.airflow_client import TERMINAL_RUN_STATES, AirflowClient
 from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog
-from lakehouse_core.backends.stack.nessie import NessieClient
-from lakehouse_core.errors import NotFoundError
 from lakehouse_core.iceberg.staging import published_rows
 from lakehouse_core.iceberg.tables import TABLES
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.pipeline.parts import table_rows
 from lakehouse_core.publish import current_run
 from lakehouse_core.runlog import RunManifests
-from tests.stack.conftest import StackEndpoints, ensure_stack_up, make_stack_settings
+from tests.stack.conftest import StackEndpoints, make_stack_settings
 from tests.stack.test_airflow import ORDERS, STEPS, airflow  # noqa: F401 - the fixture
 from tests.stack.test_airflow_lock import _finish
+from tests.stack.test_spark_phase2 import branch, spark_cluster  # noqa: F401 - the fixtures
 
 pytestmark = pytest.mark.timeout(1500)
 
 
-@pytest.fixture
-def branch(stack: StackEndpoints) -> Iterator[str]:
-    ensure_stack_up("spark")
-    name = f"test-airflow-spark-{uuid.uuid4().hex[:10]}"
-    yield name
-    client = NessieClient(make_stack_settings(stack, Path("/nonexistent")))
-    try:
-        client.delete_ref(name)
-    except NotFoundError:
-        pass
-
-
 def test_a_dag_run_with_promote_with_spark_goes_from_raw_files_to_iceberg(
-    airflow: AirflowClient, stack: StackEndpoints, branch: str, tmp_path: Path  # noqa: F811
+    airflow: AirflowClient, stack: StackEndpoints, spark_cluster: None, branch: str,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
     conf = {"data_dir": str(data), "orders": ORDERS, "seed": 42, "promote_with_spark": True,
