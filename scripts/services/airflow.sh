@@ -24,6 +24,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${STATSD_EXPORTER_VERSION:=v0.28.0}"
 : "${STATSD_EXPORTER_PORT:=9102}"
 : "${STATSD_PORT:=9125}"
+: "${AIRFLOW_SPARK_PROVIDER_VERSION:=5.6.0}"
+: "${PYSPARK_VERSION:=3.5.9}"
+: "${SPARK_MASTER_PORT:=7077}"
+: "${SPARK_MASTER_UI_PORT:=8090}"
 
 AIRFLOW_VENV="${AIRFLOW_VENV:-$LAKEHOUSE_CACHE_DIR/airflow/venv}"
 AIRFLOW_BIN="$AIRFLOW_VENV/bin/airflow"
@@ -37,9 +41,12 @@ export AIRFLOW_HOME="$LAKEHOUSE_STATE_DIR/airflow"
 
 # ------------------------------------------------------------------ install
 # What goes into the venv besides the project (psycopg2 + asyncpg: Airflow's sync and async drivers
-# for its PostgreSQL metadata database).
+# for its PostgreSQL metadata database). The Spark provider (SparkSubmitOperator, the DAG's optional
+# promote_with_spark task) stays at 5.x: 6.x requires pyspark-client 4, which replaces the `pyspark`
+# package whose bin/spark-submit (Spark 3.5.9, the cluster's version) the operator runs.
 AIRFLOW_PIP_PACKAGES=("apache-airflow[statsd]==$AIRFLOW_VERSION" "apache-airflow-client==$AIRFLOW_VERSION"
-  "psycopg2-binary>=2.9" "asyncpg>=0.29")
+  "psycopg2-binary>=2.9" "asyncpg>=0.29"
+  "apache-airflow-providers-apache-spark==$AIRFLOW_SPARK_PROVIDER_VERSION" "pyspark==$PYSPARK_VERSION")
 
 # The stamp records what was installed: another package list or pyproject.toml reinstalls.
 install_stamp() {
@@ -96,6 +103,11 @@ airflow_env() {
   export AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD=15
   export AIRFLOW__METRICS__STATSD_ON=True AIRFLOW__METRICS__STATSD_HOST=127.0.0.1
   export AIRFLOW__METRICS__STATSD_PORT="$STATSD_PORT" AIRFLOW__METRICS__STATSD_PREFIX=airflow
+  # the cluster of scripts/services/spark.sh: SparkSubmitOperator's connection, and the settings
+  # lakehouse_core builds the submission from (the tasks' other settings keep their defaults)
+  export AIRFLOW_CONN_SPARK_DEFAULT="spark://127.0.0.1:$SPARK_MASTER_PORT"
+  export LAKEHOUSE_SPARK__MASTER_URL="spark://127.0.0.1:$SPARK_MASTER_PORT"
+  export LAKEHOUSE_SPARK__UI_URL="http://127.0.0.1:$SPARK_MASTER_UI_PORT"
 }
 
 # ------------------------------------------------------------------ probes

@@ -6,12 +6,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import respx
 from textual.widgets import Label
 
 from lakehouse_core.backends import load_backend
 from lakehouse_core.settings import LakehouseSettings, TuiSettings
-from tests.core.test_airflow_runner import BASE, FakeAirflow
+from tests.core.test_airflow_runner import FakeAirflow, serve_fake
 from tests.tui.conftest import SIZE, settle, text_of, wait_until
 from tests.tui.fakes import make_fake_backend
 from tui.app import LakehouseApp
@@ -19,9 +18,9 @@ from tui.screens.modals import ConfirmPhaseModal
 from tui.widgets.phase_log import PhaseLog
 
 
-def _app(tmp_path: Path) -> LakehouseApp:
+def _app(tmp_path: Path, url: str) -> LakehouseApp:
     settings = LakehouseSettings(  # type: ignore[call-arg]
-        _env_file=None, mode="stack", data_dir=tmp_path, phase1_runner="airflow", airflow={"url": BASE},
+        _env_file=None, mode="stack", data_dir=tmp_path, phase1_runner="airflow", airflow={"url": url},
         tui=TuiSettings(refresh_seconds=0, metrics_refresh_seconds=0),
     )
     runner = load_backend(settings).phases
@@ -31,15 +30,14 @@ def _app(tmp_path: Path) -> LakehouseApp:
 
 
 async def test_a_failed_airflow_task_shows_its_log_line(tmp_path: Path) -> None:
-    app = _app(tmp_path)
-    with respx.mock(assert_all_called=False) as router:
-        FakeAirflow(fail_at="ingest_to_bronze").install(router)
+    with serve_fake(FakeAirflow(fail_at="ingest_to_bronze")) as url:
+        app = _app(tmp_path, url)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             await pilot.press("1")
             assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmPhaseModal), 10)
             details = [text_of(w) for w in app.screen.query(".plan-detail")]
-            assert details[0] == f"• runs as Airflow DAG ecommerce_etl_pipeline on {BASE}"
+            assert details[0] == f"• runs as Airflow DAG ecommerce_etl_pipeline on {url}"
             await pilot.press("y")
 
             def status() -> str:

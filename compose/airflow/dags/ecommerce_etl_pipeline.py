@@ -3,8 +3,12 @@ the publication of the run (the steps a local `lakehouse phase 1` runs, in the s
 
 Every task is a thin call into ``lakehouse_core.phases.dag_step``: the pipeline itself lives in
 ``lakehouse_core``. Params (the DAG run's conf): orders, seed, data_dir, defect_rate, generate,
-run_id and owner_pid (set by ``AirflowPhaseRunner``), spark_submit (+ spark_application): with the
-Spark provider installed, a last task submits that Spark job when spark_submit is true.
+run_id and owner_pid (set by ``AirflowPhaseRunner``). Each step honours the data dir's run lock (a run
+started here fails in one line while a CLI or TUI run holds it), and one DAG run runs at a time.
+
+``promote_with_spark`` (off by default; the Spark provider is installed by scripts/services/airflow.sh):
+a last task runs phase 2 of the published run, its Iceberg load submitted to the Spark cluster by
+SparkSubmitOperator (``lakehouse_core.backends.stack.dag_spark``), published into ``nessie_ref``.
 """
 
 from __future__ import annotations
@@ -68,8 +72,9 @@ with DAG(
         "generate": Param("if-empty", enum=["if-empty", "always", "never"]),
         "run_id": Param("", type="string", description="phase-1 run id (empty: from the DAG run)"),
         "owner_pid": Param(0, type="integer", description="pid recording the run (0: the tasks)"),
-        "spark_submit": Param(False, type="boolean"),
-        "spark_application": Param("", type="string"),
+        "promote_with_spark": Param(False, type="boolean",
+                                    description="then load the published run into Iceberg on Spark"),
+        "nessie_ref": Param("", type="string", description="branch phase 2 publishes to (empty: settings')"),
     },
 ) as dag:
     previous = None
@@ -91,15 +96,25 @@ with DAG(
 
     if SparkSubmitOperator is not None:
 
+        class PromoteWithSpark(SparkSubmitOperator):
+            """Phase 2 of the published run with its load submitted by this operator; lakehouse_core
+            builds the submission when the task runs (the catalog's keys stay out of rendered fields)."""
+
+            def execute(self, context: Any) -> dict[str, Any]:
+                from lakehouse_core.backends.stack.dag_spark import promote_with_spark
+
+                def submit(job: Any) -> None:
+                    self.application, self.conf, self.name = job.application, job.conf, job.name
+                    self.application_args, self.env_vars = job.application_args, job.env_vars
+                    self._hook = None  # a new hook per submission, with these arguments
+                    SparkSubmitOperator.execute(self, context)
+
+                return promote_with_spark(dict(context["params"]), submit)
+
         @task.short_circuit(task_id="spark_enabled")
         def spark_enabled() -> bool:
-            params = get_current_context()["params"]
-            return bool(params.get("spark_submit")) and bool(params.get("spark_application"))
+            return bool(get_current_context()["params"].get("promote_with_spark"))
 
-        submit = SparkSubmitOperator(
-            task_id="submit_spark_job",
-            application="{{ params.spark_application }}",
-            conn_id="spark_default",
-            retries=0,
-        )
-        previous >> spark_enabled() >> submit
+        promote = PromoteWithSpark(task_id="promote_with_spark", application="", conn_id="spark_default",
+                                   retries=0)
+        previous >> spark_enabled() >> promote

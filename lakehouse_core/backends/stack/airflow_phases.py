@@ -56,7 +56,8 @@ class DagRunFollower:
     run_id: str
     progress: ProgressSink = NULL_PROGRESS
     order: tuple[str, ...] = ()
-    """Task ids in DAG order: events follow it whatever order Airflow lists the instances in."""
+    """Task ids in DAG order: events follow it whatever order Airflow lists the instances in. When
+    given, only these tasks are followed (the phase's steps; not the DAG's optional Spark tasks)."""
     states: dict[str, str] = field(default_factory=dict)
     started: set[str] = field(default_factory=set)
     seen_lines: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -65,6 +66,8 @@ class DagRunFollower:
     def poll(self) -> list[TaskInstanceInfo]:
         rank = {task: i for i, task in enumerate(self.order)}
         listed = self.client.task_instances(self.run_id)
+        if rank:
+            listed = [ti for ti in listed if ti.task_id in rank]
         instances = sorted(listed, key=lambda t: rank.get(t.task_id, len(rank)))
         for ti in instances:
             before = self.states.get(ti.task_id)
