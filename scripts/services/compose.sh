@@ -8,7 +8,8 @@
 #      binaries and the Nessie/Iceberg/Spark Connect jars of the other services' caches, a jlink runtime
 #      of the host's Java >= 21, wheels (pip wheel, pip's cache) for Spark, Jupyter and Airflow, and
 #      this clone's lakehouse-tui wheel (rebuilt every time);
-#   3. `docker compose build` (classic builder, niced; the shared base first), then `up -d --wait`.
+#   3. `docker compose build` (classic builder, one build at a time, the shared base first), then
+#      `up -d --wait`.
 # `down` is `down -v` (containers, network and volumes of the project); `status` needs every
 # long-running service running and healthy.
 # Environment: COMPOSE_PROJECT (default lakehouse), COMPOSE_ENV_FILE (default compose/.env, written by
@@ -132,6 +133,14 @@ link_into() {
   for src in "$@"; do cp -al "$src" "$dir/" 2>/dev/null || cp -a "$src" "$dir/"; done
 }
 
+# wheel_listing DIR: name, size and CRC of every member of the wheels in DIR (timestamps left out).
+wheel_listing() {
+  py -c 'import sys, zipfile, pathlib
+for whl in sorted(pathlib.Path(sys.argv[1]).glob("*.whl")):
+    for info in sorted(zipfile.ZipFile(whl).infolist(), key=lambda i: i.filename):
+        print(whl.name, info.filename, info.file_size, info.CRC)' "$1"
+}
+
 prepare_artifacts() {
   local t0=$SECONDS reqs=() project_wheel
   mkdir -p "$COMPOSE_CACHE"
@@ -146,11 +155,15 @@ prepare_artifacts() {
   wheels spark "${SPARK_WHEELS[@]}" "${reqs[@]}"
   wheels jupyter "${JUPYTER_WHEELS[@]}" "${SPARK_WHEELS[@]}" "${reqs[@]}"
   wheels airflow "${AIRFLOW_WHEELS[@]}" "${reqs[@]}"
-  # this clone's own wheel, never cached
+  # this clone's own wheel, rebuilt every time; kept (same file, same build input) when unchanged
   project_wheel="$COMPOSE_CACHE/project"
-  rm -rf "$project_wheel" && mkdir -p "$project_wheel"
-  py -m pip wheel -q --no-deps --no-build-isolation -w "$project_wheel" "$REPO_ROOT" >>"$COMPOSE_LOG" 2>&1 ||
+  rm -rf "$project_wheel.new" && mkdir -p "$project_wheel" "$project_wheel.new"
+  py -m pip wheel -q --no-deps -w "$project_wheel.new" "$REPO_ROOT" >>"$COMPOSE_LOG" 2>&1 ||
     fail_with_log compose "$COMPOSE_LOG" "pip wheel of the project failed"
+  if ! diff -rq <(wheel_listing "$project_wheel") <(wheel_listing "$project_wheel.new") >/dev/null; then
+    rm -rf "$project_wheel" && mv "$project_wheel.new" "$project_wheel"
+  fi
+  rm -rf "$project_wheel.new"
 
   link_into "$IMAGES/minio/artifacts" "$BIN_DIR/minio"
   link_into "$IMAGES/statsd-exporter/artifacts" "$BIN_DIR/statsd_exporter"
@@ -159,13 +172,14 @@ prepare_artifacts() {
   link_into "$IMAGES/spark/artifacts" "$COMPOSE_CACHE/wheels/spark"
   mv "$IMAGES/spark/artifacts/spark" "$IMAGES/spark/artifacts/wheels"
   cp -al "$project_wheel"/*.whl "$IMAGES/spark/artifacts/wheels/"
-  mkdir -p "$IMAGES/spark/artifacts/jars" "$IMAGES/spark/artifacts/jupyter-wheels"
+  mkdir -p "$IMAGES/spark/artifacts/jars" "$IMAGES/jupyter/artifacts/wheels"
   cp -al "$JAR_DIR/iceberg-spark-runtime-3.5_2.12-$ICEBERG_VERSION.jar" "$JAR_DIR/iceberg-aws-bundle-$ICEBERG_VERSION.jar" \
     "$JAR_DIR/spark-connect_2.12-$SPARK_CONNECT_VERSION.jar" "$IMAGES/spark/artifacts/jars/"
-  # Jupyter's layer holds only the wheels the spark layer does not have
+  # the Jupyter image (FROM the Spark image) gets only the wheels the Spark image does not have
+  rm -rf "$IMAGES/jupyter/artifacts" && mkdir -p "$IMAGES/jupyter/artifacts/wheels"
   local whl
   for whl in "$COMPOSE_CACHE/wheels/jupyter"/*.whl; do
-    [ -e "$IMAGES/spark/artifacts/wheels/$(basename "$whl")" ] || cp -al "$whl" "$IMAGES/spark/artifacts/jupyter-wheels/"
+    [ -e "$IMAGES/spark/artifacts/wheels/$(basename "$whl")" ] || cp -al "$whl" "$IMAGES/jupyter/artifacts/wheels/"
   done
   link_into "$IMAGES/airflow/artifacts" "$COMPOSE_CACHE/wheels/airflow"
   mv "$IMAGES/airflow/artifacts/airflow" "$IMAGES/airflow/artifacts/wheels"
@@ -174,23 +188,59 @@ prepare_artifacts() {
 }
 
 # ------------------------------------------------------------------ build / up / down
-build_images() {
-  local t0=$SECONDS
-  docker image inspect debian:bookworm-slim >/dev/null 2>&1 || docker tag "$DOCKER_BASE_IMAGE" debian:bookworm-slim
-  log "compose: docker compose build (shared base, spark, then the rest)"
+# build_plan: "SERVICE CONTEXT IMAGE" for each image of the offline override, the shared base first,
+# then the Spark image (Jupyter's parent), then the rest; one service per image.
+build_plan() {
+  dc --profile offline-base config --format json | py -c '
+import json, sys
+services = json.load(sys.stdin)["services"]
+first = ["offline-base", "spark-master", "jupyter"]
+seen = set()
+for name in first + sorted(services):
+    spec = services.get(name, {})
+    if "build" in spec and spec["image"] not in seen:
+        seen.add(spec["image"])
+        print(name, spec["build"]["context"], spec["image"])'
+}
+
+# context_key CONTEXT: what a build of CONTEXT depends on: its files (name, size, inode, mtime: the
+# artifacts are hard links of cached files) and the id of the image its Dockerfile starts FROM.
+context_key() {
+  local parent
+  parent=$(sed -n 's/^FROM \([^ ]*\).*/\1/p' "$1/Dockerfile" | head -n1)
   {
-    nice dc --profile offline-base build offline-base &&
-      nice dc build spark-master &&
-      nice dc build
-  } >>"$COMPOSE_LOG" 2>&1 || fail_with_log compose "$COMPOSE_LOG" "docker compose build failed"
-  log "compose: images built in $((SECONDS - t0))s"
+    docker image inspect -f '{{.Id}}' "$parent" 2>/dev/null || echo "no $parent"
+    (cd "$1" && find . -type f -printf '%P %s %i %T@\n' | LC_ALL=C sort)
+  } | sha256sum | cut -c1-32
+}
+
+# build_images: `docker compose build SERVICE` for each image whose context or parent changed since
+# its last build (stamp: context key + image id in $COMPOSE_CACHE/stamps); an unchanged image is not
+# rebuilt, so its context (hundreds of MB of wheels and jars) is not sent to the engine again.
+build_images() {
+  local t0=$SECONDS service context image key stamp built=()
+  docker image inspect debian:bookworm-slim >/dev/null 2>&1 || docker tag "$DOCKER_BASE_IMAGE" debian:bookworm-slim
+  mkdir -p "$COMPOSE_CACHE/stamps"
+  while read -r service context image; do
+    key=$(context_key "$context")
+    stamp="$COMPOSE_CACHE/stamps/${image//[:\/]/_}"
+    if [ "$(cat "$stamp" 2>/dev/null)" = "$key $(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null)" ]; then
+      continue
+    fi
+    log "compose: docker compose build $service ($image)"
+    dc --profile offline-base build "$service" >>"$COMPOSE_LOG" 2>&1 ||
+      fail_with_log compose "$COMPOSE_LOG" "docker compose build $service failed"
+    echo "$key $(docker image inspect -f '{{.Id}}' "$image")" >"$stamp"
+    built+=("$service")
+  done < <(build_plan)
+  log "compose: images built in $((SECONDS - t0))s (${built[*]:-none rebuilt})"
 }
 
 svc_up() {
   bash "$SERVICES_DIR/docker.sh" up
   ensure_compose_plugin
   ensure_env_file
-  : >>"$COMPOSE_LOG"
+  : >"$COMPOSE_LOG"
   prepare_artifacts
   build_images
   local t0=$SECONDS
