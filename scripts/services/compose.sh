@@ -32,7 +32,8 @@ COMPOSE_LOG="$LOG_DIR/compose-$COMPOSE_PROJECT.log"
 IMAGES="$REPO_ROOT/compose/offline/images"
 # Wheels installed besides the project's own dependencies, per image.
 SPARK_WHEELS=("pyspark==$PYSPARK_VERSION")
-JUPYTER_WHEELS=("jupyterlab>=4.2" "ipykernel>=6.29" "matplotlib>=3.8" "pandas>=2.2")
+# soupsieve >= 3 needs Python >= 3.11.5; the images have Debian bookworm's 3.11.2
+JUPYTER_WHEELS=("jupyterlab>=4.2" "ipykernel>=6.29" "matplotlib>=3.8" "pandas>=2.2" "soupsieve<3")
 AIRFLOW_WHEELS=("apache-airflow[statsd]==$AIRFLOW_VERSION" "psycopg2-binary>=2.9" "asyncpg>=0.29")
 
 export DOCKER_BUILDKIT=0 COMPOSE_PARALLEL_LIMIT=1
