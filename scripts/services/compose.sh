@@ -204,14 +204,16 @@ for name in first + sorted(services):
         print(name, spec["build"]["context"], spec["image"])'
 }
 
-# context_key CONTEXT: what a build of CONTEXT depends on: its files (name, size, inode, mtime: the
-# artifacts are hard links of cached files) and the id of the image its Dockerfile starts FROM.
+# context_key CONTEXT: what a build of CONTEXT depends on: the id of the image its Dockerfile starts
+# FROM, the content of its committed files, and the artifacts' name, size, inode and mtime (hard
+# links of cached files: the same file keeps them).
 context_key() {
   local parent
   parent=$(sed -n 's/^FROM \([^ ]*\).*/\1/p' "$1/Dockerfile" | head -n1)
   {
     docker image inspect -f '{{.Id}}' "$parent" 2>/dev/null || echo "no $parent"
-    (cd "$1" && find . -type f -printf '%P %s %i %T@\n' | LC_ALL=C sort)
+    (cd "$1" && find . -path ./artifacts -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+    if [ -d "$1/artifacts" ]; then (cd "$1" && find artifacts -type f -printf '%P %s %i %T@\n' | LC_ALL=C sort); fi
   } | sha256sum | cut -c1-32
 }
 
