@@ -110,14 +110,17 @@ project_requirements() {  # the project's dependencies and its [stack] extra, on
     "$REPO_ROOT/pyproject.toml"
 }
 
-# wheels NAME REQUIREMENT...: every wheel they need in $COMPOSE_CACHE/wheels/NAME (pip's cache);
-# skipped when the requirement list is the one of the last successful run.
+# wheels NAME REQUIREMENT...: every wheel they need in $COMPOSE_CACHE/wheels/NAME (pip's cache), and
+# the list as NAME/requirements.txt (what the image installs); pip is skipped when the list is the
+# one of the last successful run.
 wheels() {
   local name=$1 dir stamp want
   shift
   dir="$COMPOSE_CACHE/wheels/$name"
   stamp="$dir/.stamp"
   want=$(printf '%s\n' "$@" | sha256sum | cut -c1-16)
+  mkdir -p "$dir"
+  printf '%s\n' "$@" | cmp -s - "$dir/requirements.txt" || printf '%s\n' "$@" >"$dir/requirements.txt"
   [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
   log "compose: pip wheel ($name: $# requirements) into $dir"
   mkdir -p "$dir"
@@ -172,7 +175,7 @@ prepare_artifacts() {
   cp -al "$JAR_DIR/nessie-quarkus-$NESSIE_VERSION-runner.jar" "$IMAGES/nessie/artifacts/nessie-quarkus-runner.jar"
   link_into "$IMAGES/spark/artifacts" "$COMPOSE_CACHE/wheels/spark"
   mv "$IMAGES/spark/artifacts/spark" "$IMAGES/spark/artifacts/wheels"
-  cp -al "$project_wheel"/*.whl "$IMAGES/spark/artifacts/wheels/"
+  link_into "$IMAGES/spark/artifacts/project" "$project_wheel"/*.whl
   mkdir -p "$IMAGES/spark/artifacts/jars" "$IMAGES/jupyter/artifacts/wheels"
   cp -al "$JAR_DIR/iceberg-spark-runtime-3.5_2.12-$ICEBERG_VERSION.jar" "$JAR_DIR/iceberg-aws-bundle-$ICEBERG_VERSION.jar" \
     "$JAR_DIR/spark-connect_2.12-$SPARK_CONNECT_VERSION.jar" "$IMAGES/spark/artifacts/jars/"
@@ -182,9 +185,10 @@ prepare_artifacts() {
   for whl in "$COMPOSE_CACHE/wheels/jupyter"/*.whl; do
     [ -e "$IMAGES/spark/artifacts/wheels/$(basename "$whl")" ] || cp -al "$whl" "$IMAGES/jupyter/artifacts/wheels/"
   done
+  cp -al "$COMPOSE_CACHE/wheels/jupyter/requirements.txt" "$IMAGES/jupyter/artifacts/wheels/"
   link_into "$IMAGES/airflow/artifacts" "$COMPOSE_CACHE/wheels/airflow"
   mv "$IMAGES/airflow/artifacts/airflow" "$IMAGES/airflow/artifacts/wheels"
-  cp -al "$project_wheel"/*.whl "$IMAGES/airflow/artifacts/wheels/"
+  link_into "$IMAGES/airflow/artifacts/project" "$project_wheel"/*.whl
   log "compose: artifacts ready in $((SECONDS - t0))s"
 }
 
