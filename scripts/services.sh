@@ -18,9 +18,11 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/services.env"
 
 ALL_SERVICES=(postgres postgres_exporter minio nessie spark prometheus exporter airflow docker)
+# Started only when named (the Compose stack: its own containers, ports on $BIND_ADDRESS).
+OPTIONAL_SERVICES=(compose)
 
 usage() {
-  echo "usage: $0 up|down|restart|status [${ALL_SERVICES[*]}]" >&2
+  echo "usage: $0 up|down|restart|status [${ALL_SERVICES[*]} ${OPTIONAL_SERVICES[*]}]" >&2
   exit 2
 }
 
@@ -30,7 +32,7 @@ select_services() {
   shift
   local wanted=("$@") out=() s w
   [ ${#wanted[@]} -eq 0 ] && wanted=("${ALL_SERVICES[@]}")
-  for s in "${ALL_SERVICES[@]}"; do
+  for s in "${ALL_SERVICES[@]}" "${OPTIONAL_SERVICES[@]}"; do
     for w in "${wanted[@]}"; do [ "$s" = "$w" ] && out+=("$s"); done
   done
   if [ "$reverse" -eq 1 ]; then
@@ -70,7 +72,7 @@ cmd=${1:-}
 [ -n "$cmd" ] || usage
 shift
 for name in "$@"; do
-  case " ${ALL_SERVICES[*]} " in *" $name "*) ;; *) echo "unknown service: $name" >&2; usage ;; esac
+  case " ${ALL_SERVICES[*]} ${OPTIONAL_SERVICES[*]} " in *" $name "*) ;; *) echo "unknown service: $name" >&2; usage ;; esac
 done
 case "$cmd" in
   up)
