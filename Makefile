@@ -26,7 +26,7 @@ run: $(VENV)/.base
 ## make test: install what tests need, start the services they use, run every test
 test: $(VENV)/.dev
 	bash scripts/services.sh up
-	status=0; $(BIN)/python -m pytest -q -p no:cacheprovider || status=$$?; \
+	status=0; $(BIN)/python -m pytest -q -p no:cacheprovider --durations=40 || status=$$?; \
 	bash scripts/services.sh down; exit $$status
 
 ## make test-fast: unit + TUI tier, no external services (minutes)
