@@ -64,7 +64,7 @@ def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["promtool", *args], capture_output=True, text=True, timeout=120, cwd=PROM_DIR)
 
 
-@pytest.mark.parametrize("config", ["prometheus.yml", "prometheus.stack-test.yml"])
+@pytest.mark.parametrize("config", ["prometheus.yml", "prometheus.stack-test.yml", "prometheus.compose.yml"])
 def test_promtool_checks_the_config(config: str) -> None:
     proc = _promtool("check", "config", config)
     assert proc.returncode == 0, proc.stdout + proc.stderr
