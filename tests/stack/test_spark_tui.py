@@ -123,6 +123,8 @@ async def test_key_2_loads_on_spark_with_live_progress_then_catalog_shows_commit
         snapshots = catalog.query_one("#snapshots")
         assert await wait_until(pilot, lambda: any(str(snapshot) in row for row in cells(snapshots)), 60)
 
+        snapshots.focus()  # n opens the shown table's ref (the tree's cursor ref while the tree has focus)
+        await settle(pilot)
         await pilot.press("n")
         assert await wait_until(pilot, lambda: isinstance(app.screen, NessieRefsScreen), 30)
         refs = app.screen
