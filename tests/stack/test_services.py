@@ -334,6 +334,7 @@ def test_service_scripts_parse() -> None:
     assert [p.name for p in scripts] == [
         "services.sh",
         "airflow.sh",
+        "compose.sh",
         "docker.sh",
         "exporter.sh",
         "lib.sh",
