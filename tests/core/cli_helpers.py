@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -40,20 +39,24 @@ def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _default_sigint() -> None:  # a child of a background shell would inherit SIGINT ignored
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+# A child of a background shell inherits SIGINT ignored: the child restores Python's handler. Not with
+# ``preexec_fn``: it forces a plain fork(), and a forked copy of a test process holding a gRPC channel
+# (the Spark Connect tests) can write gRPC's poller errors into the child's stderr before exec.
+LAUNCH = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('lakehouse_core.cli', run_name='__main__', alter_sys=True)"
+)
 
 
 def start(env: dict[str, str], *argv: str, cwd: Path | None = None) -> subprocess.Popen[str]:
     """Start ``lakehouse *argv``."""
     return subprocess.Popen(
-        [sys.executable, "-m", "lakehouse_core.cli", *argv],
+        [sys.executable, "-c", LAUNCH, *argv],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_default_sigint,
     )
 
 
