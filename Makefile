@@ -23,10 +23,17 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.base
 	$(BIN)/lakehouse-tui
 
-## make test: install what tests need, start the services they use, run every test
+## make test: install what tests need, start the services they use, run every test.
+## The services start in the background while the fast tier (no services) runs; then the stack tier.
+SERVICES_LOG := $(CACHE)/state/logs/services-up.log
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider
 test: $(VENV)/.dev
-	bash scripts/services.sh up
-	status=0; $(BIN)/python -m pytest -q -p no:cacheprovider --durations=40 || status=$$?; \
+	mkdir -p $(dir $(SERVICES_LOG))
+	status=0; \
+	bash scripts/services.sh up >$(SERVICES_LOG) 2>&1 & up=$$!; \
+	$(PYTEST) -m "not stack" --durations=15 || status=$$?; \
+	wait $$up || { echo "services.sh up failed:"; status=1; }; cat $(SERVICES_LOG); \
+	$(PYTEST) -m stack --durations=30 || status=$$?; \
 	bash scripts/services.sh down; exit $$status
 
 ## make test-fast: unit + TUI tier, no external services (minutes)

@@ -301,3 +301,28 @@ def probe_container(stack: StackEndpoints) -> Iterator[Any]:
         status = wait_container_health(container)
         assert status == "healthy", f"probe container never became healthy (last status {status!r})"
         yield container
+
+
+SPARK_MASTER_UI = "http://127.0.0.1:8090"  # scripts/services/spark.sh
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(stack: StackEndpoints) -> None:
+    """The standalone Spark cluster (master, two workers, Connect server) is up."""
+    ensure_stack_up("spark")
+
+
+@pytest.fixture
+def branch(stack: StackEndpoints, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh Nessie branch name for the test (``test-<module>-<hex>``), deleted afterwards."""
+    import uuid
+
+    from lakehouse_core.backends.stack.nessie import NessieClient
+    from lakehouse_core.errors import NotFoundError
+
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").replace("_", "-")
+    name = f"test-{module}-{uuid.uuid4().hex[:10]}"
+    yield name
+    client = NessieClient(make_stack_settings(stack, Path("/nonexistent")))
+    with contextlib.suppress(NotFoundError):
+        client.delete_ref(name)

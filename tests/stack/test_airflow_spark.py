@@ -21,7 +21,6 @@ from lakehouse_core.runlog import RunManifests
 from tests.stack.conftest import StackEndpoints, make_stack_settings
 from tests.stack.test_airflow import ORDERS, STEPS, airflow  # noqa: F401 - the fixture
 from tests.stack.test_airflow_lock import _finish
-from tests.stack.test_spark_phase2 import branch, spark_cluster  # noqa: F401 - the fixtures
 
 pytestmark = pytest.mark.timeout(1500)
 

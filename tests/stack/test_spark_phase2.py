@@ -7,8 +7,6 @@ leaves what readers see unchanged."""
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,18 +17,18 @@ from lakehouse_core.backends import load_backend
 from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog
 from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.backends.stack.spark_phase import SparkPhaseRunner
-from lakehouse_core.errors import CancelledError, NotFoundError, PhaseFailed
+from lakehouse_core.errors import CancelledError, PhaseFailed
 from lakehouse_core.iceberg.tables import TABLES
 from lakehouse_core.models import ProgressEvent
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.pipeline.parts import read_live
 from lakehouse_core.ports import CancelToken
 from lakehouse_core.settings import LakehouseSettings
-from tests.stack.conftest import StackEndpoints, ensure_stack_up, make_stack_settings
+from tests.stack.conftest import SPARK_MASTER_UI, StackEndpoints, make_stack_settings
 
 pytestmark = pytest.mark.timeout(1800)
 
-MASTER_UI = "http://127.0.0.1:8090"
+MASTER_UI = SPARK_MASTER_UI
 WORKER_UIS = ("http://127.0.0.1:8091", "http://127.0.0.1:8092")
 
 
@@ -43,22 +41,6 @@ class Recorder:
         self.events.append(event)
         if self._cancel is not None and self._cancel_on and self._cancel_on in event.message:
             self._cancel.cancel()
-
-
-@pytest.fixture(scope="module")
-def spark_cluster(stack: StackEndpoints) -> None:
-    ensure_stack_up("spark")
-
-
-@pytest.fixture
-def branch(stack: StackEndpoints) -> Iterator[str]:
-    name = f"test-spark-{uuid.uuid4().hex[:10]}"
-    yield name
-    client = NessieClient(make_stack_settings(stack, Path("/nonexistent")))
-    try:
-        client.delete_ref(name)
-    except NotFoundError:
-        pass
 
 
 def _settings(stack: StackEndpoints, data_dir: Path, branch: str) -> LakehouseSettings:

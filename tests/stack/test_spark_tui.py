@@ -7,8 +7,6 @@ application and leaves what readers of the branch see unchanged."""
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,10 +15,9 @@ import pytest
 from lakehouse_core.backends import load_backend
 from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.backends.stack.spark_phase import TASK, SparkPhaseRunner
-from lakehouse_core.errors import NotFoundError
 from lakehouse_core.models import TableRef
 from lakehouse_core.settings import LakehouseSettings, TuiSettings
-from tests.stack.conftest import StackEndpoints, ensure_stack_up, make_stack_settings
+from tests.stack.conftest import SPARK_MASTER_UI, StackEndpoints, make_stack_settings
 from tests.tui.conftest import SIZE, cells, settle, wait_until
 from tui.app import LakehouseApp
 from tui.messages import PhaseFinished, PhaseProgress
@@ -29,24 +26,8 @@ from tui.screens.modals import ConfirmPhaseModal
 from tui.screens.refs import NessieRefsScreen
 from tui.widgets.phase_log import PhaseLog
 
-MASTER_UI = "http://127.0.0.1:8090"
+MASTER_UI = SPARK_MASTER_UI
 ORDERS = TableRef(("bronze",), "orders")
-
-
-@pytest.fixture(scope="module")
-def spark_cluster(stack: StackEndpoints) -> None:
-    ensure_stack_up("spark")
-
-
-@pytest.fixture
-def branch(stack: StackEndpoints) -> Iterator[str]:
-    name = f"test-spark-tui-{uuid.uuid4().hex[:10]}"
-    yield name
-    client = NessieClient(make_stack_settings(stack, Path("/nonexistent")))
-    try:
-        client.delete_ref(name)
-    except NotFoundError:
-        pass
 
 
 def _settings(stack: StackEndpoints, data_dir: Path, branch: str) -> LakehouseSettings:

@@ -9,8 +9,6 @@ import os
 import signal
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,35 +18,19 @@ from lakehouse_core.backends import load_backend
 from lakehouse_core.backends.stack.iceberg_rest import open_rest_catalog
 from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.backends.stack.spark_phase import SparkPhaseRunner
-from lakehouse_core.errors import LakehouseError, NotFoundError
+from lakehouse_core.errors import LakehouseError
 from lakehouse_core.iceberg.tables import TABLES
 from lakehouse_core.models import PhaseResult, ProgressEvent
-from tests.stack.conftest import StackEndpoints, ensure_stack_up, make_stack_settings, run_services
+from tests.stack.conftest import SPARK_MASTER_UI, StackEndpoints, make_stack_settings, run_services
 
-# Off until it passes here: on the 2-core machine the 1,000-order job ran with no executor on worker 2
-# before the kill (2026-12-01). LAKEHOUSE_TEST_SPARK_WORKER_KILL=1 runs it.
-pytestmark = [
-    pytest.mark.timeout(2400),
-    pytest.mark.skipif(
-        os.environ.get("LAKEHOUSE_TEST_SPARK_WORKER_KILL") != "1",
-        reason="the Spark worker SIGKILL test is opt-in (LAKEHOUSE_TEST_SPARK_WORKER_KILL=1) until it passes",
-    ),
-]
+pytestmark = pytest.mark.timeout(2400)
 
-MASTER_UI = "http://127.0.0.1:8090"
+ORDERS = 200_000
+"""Enough rows that the load outlasts the executors' start: with 1,000 orders (2026-12-01) the job
+was over before an executor of it had shown up on worker 2."""
+
+MASTER_UI = SPARK_MASTER_UI
 KILLED_UI = "http://127.0.0.1:8092"  # spark-worker-2 of scripts/services/spark.sh
-
-
-@pytest.fixture
-def branch(stack: StackEndpoints) -> Iterator[str]:
-    ensure_stack_up("spark")
-    name = f"test-spark-kill-{uuid.uuid4().hex[:10]}"
-    yield name
-    client = NessieClient(make_stack_settings(stack, Path("/nonexistent")))
-    try:
-        client.delete_ref(name)
-    except NotFoundError:
-        pass
 
 
 def _executor_apps(ui: str) -> set[str]:
@@ -77,10 +59,10 @@ def _restart_worker(killed: set[str]) -> None:
 
 
 def test_sigkilled_worker_mid_job_finishes_on_the_other_or_fails_cleanly(
-    stack: StackEndpoints, branch: str, tmp_path: Path
+    stack: StackEndpoints, spark_cluster: None, branch: str, tmp_path: Path
 ) -> None:
     settings = make_stack_settings(
-        stack, tmp_path / "data", orders=1000, defect_rate=0.0,
+        stack, tmp_path / "data", orders=ORDERS, defect_rate=0.0,
         nessie={"url": stack.nessie_url, "ref": branch},
         spark={"master_url": "spark://127.0.0.1:7077", "ui_url": MASTER_UI, "phase2_engine": "spark"},
     )
@@ -115,12 +97,12 @@ def test_sigkilled_worker_mid_job_finishes_on_the_other_or_fails_cleanly(
         deadline = time.monotonic() + 900  # the cluster may be busy with other applications
         while time.monotonic() < deadline and app_id is None and job.is_alive():
             started = [e.message for e in events if e.message.startswith("application app-")]
-            running = [e for e in events if e.kind == "advance" and e.done > 0]
-            if started and running:
+            running = [e for e in events if e.kind == "advance"]
+            if started and running:  # the application has executors and its stages are under way
                 candidate = started[0].split()[1]
                 if candidate in _executor_apps(KILLED_UI):
                     app_id = candidate
-            time.sleep(0.5)
+            time.sleep(0.2)
         assert app_id is not None, ("no task ran with an executor on worker 2", outcome, events[-5:])
         os.kill(worker_pid, signal.SIGKILL)
         job.join(timeout=1200)
@@ -133,7 +115,7 @@ def test_sigkilled_worker_mid_job_finishes_on_the_other_or_fails_cleanly(
         assert isinstance(result, PhaseResult) and result.ok, result
         catalog = open_rest_catalog(settings, branch)
         orders = catalog.load_table("bronze.orders").scan().to_arrow()
-        assert orders.num_rows == 1000  # whole: the tasks of the dead executor ran again elsewhere
+        assert orders.num_rows == ORDERS  # whole: the tasks of the dead executor ran again elsewhere
         assert sorted(s.table for s in result.snapshots) == sorted(t.identifier for t in TABLES)
     else:
         error = outcome["error"]

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse_core.backends.stack.nessie import NessieClient
-from lakehouse_core.backends.stack.publish import run_branch
 from lakehouse_core.backends.stack.rest_duckdb import RestDuckDbSqlEngine
 from lakehouse_core.backends.stack.spark_phase import SparkPhaseRunner
 from lakehouse_core.backends.stack.spark_submit import JOB, SparkJob
@@ -27,7 +26,6 @@ from lakehouse_core.models import SnapshotRef
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.phases.dag_step import LoggingProgress, Phase1Conf
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
-from lakehouse_core.runmeta import RunCommit
 from lakehouse_core.settings import LakehouseSettings
 
 logger = logging.getLogger(__name__)
@@ -69,6 +67,8 @@ def submission(job: SparkJob) -> SparkSubmission:
 class OperatorSparkPhaseRunner(SparkPhaseRunner):
     """SparkPhaseRunner whose job is submitted by ``submit`` (the DAG task's SparkSubmitOperator)."""
 
+    demos = False  # the load only (no time travel, evolution or pruning demonstrations in a DAG run)
+
     def __init__(
         self,
         settings: LakehouseSettings,
@@ -91,18 +91,7 @@ class OperatorSparkPhaseRunner(SparkPhaseRunner):
         properties: Mapping[str, str],
     ) -> tuple[list[SnapshotRef], str]:
         report_path = self.job_log(run_id, "json")
-        job = SparkJob(
-            self.settings,
-            branch=run_branch(run_id),
-            job_args=[
-                "--source", str(root.for_run(source_run).outputs),
-                "--run-id", run_id, "--source-run", source_run,
-                "--run-source", self.settings.run_source, "--target-ref", self.branch,
-                "--properties", json.dumps(dict(properties)),
-                "--report", str(report_path), "--no-demos",
-            ],
-            commit=RunCommit(run_id, 2, self.settings.run_source),
-        )
+        job = self.job(root, source_run, run_id=run_id, properties=properties)
         report_path.unlink(missing_ok=True)
         self._submit(submission(job))  # raises when spark-submit fails
         try:

@@ -84,6 +84,32 @@ class SparkPhaseRunner(StackPhaseRunner):
         logs.mkdir(parents=True, exist_ok=True)
         return logs / f"spark-job-{run_id}.{suffix}"
 
+    def job(
+        self,
+        root: DataPaths,
+        source_run: str,
+        *,
+        run_id: str,
+        properties: Mapping[str, str],
+        log_path: Path | None = None,
+    ) -> SparkJob:
+        """The job that loads phase-1 run ``source_run`` on run ``run_id``'s branch (its report to
+        ``job_log(run_id, "json")``)."""
+        return SparkJob(
+            self.settings,
+            branch=run_branch(run_id),
+            job_args=[
+                "--source", str(root.for_run(source_run).outputs),
+                "--run-id", run_id, "--source-run", source_run,
+                "--run-source", self.settings.run_source, "--target-ref", self.branch,
+                "--properties", json.dumps(dict(properties)),
+                "--report", str(self.job_log(run_id, "json")),
+                *([] if self.demos else ["--no-demos"]),
+            ],
+            commit=RunCommit(run_id, 2, self.settings.run_source),
+            log_path=log_path,
+        )
+
     def spark_load(
         self,
         catalog: Any,
@@ -96,20 +122,7 @@ class SparkPhaseRunner(StackPhaseRunner):
         properties: Mapping[str, str],
     ) -> tuple[list[SnapshotRef], str]:
         """Submit the job on the run branch ``catalog`` was opened on; its snapshots."""
-        job = SparkJob(
-            self.settings,
-            branch=run_branch(run_id),
-            job_args=[
-                "--source", str(root.for_run(source_run).outputs),
-                "--run-id", run_id, "--source-run", source_run,
-                "--run-source", self.settings.run_source, "--target-ref", self.branch,
-                "--properties", json.dumps(dict(properties)),
-                "--report", str(self.job_log(run_id, "json")),
-                *([] if self.demos else ["--no-demos"]),
-            ],
-            commit=RunCommit(run_id, 2, self.settings.run_source),
-            log_path=self.job_log(run_id),
-        )
+        job = self.job(root, source_run, run_id=run_id, properties=properties, log_path=self.job_log(run_id))
 
         def on_line(line: dict[str, Any]) -> None:
             progress.emit(ProgressEvent(2, TASK, "log", message=describe_line(line)))
