@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CACHE ?= $(HOME)/.cache/lakehouse-tui
 export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
 
-.PHONY: run test test-fast test-stack lint bench services-up services-down clean
+.PHONY: run test test-fast test-compose test-stack lint bench services-up services-down clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,12 @@ test: $(VENV)/.dev
 ## make test-fast: unit + TUI tier, no external services (minutes)
 test-fast: $(VENV)/.dev
 	$(BIN)/python -m pytest -q -m "not stack"
+
+## make test-compose: build the offline Compose stack and test it on the real engine (not in `make test`:
+## a cold build of its images takes about half an hour on this machine)
+test-compose: $(VENV)/.dev
+	bash scripts/services.sh up docker
+	LAKEHOUSE_TEST_COMPOSE_STACK=1 $(PYTEST) tests/stack/test_compose_platform.py
 
 test-stack: $(VENV)/.dev
 	bash scripts/services.sh up

@@ -58,8 +58,13 @@ ensure_compose_plugin() {
   docker compose version >/dev/null || die "compose: $plugin does not run"
 }
 
+# services.env exports the script-started services' own credentials; Compose lets the environment win
+# over --env-file, so they would replace the stack's (MinIO then refused the keys in the env file).
+# The Compose stack's credentials come from its env file only.
+SCRIPT_CREDENTIALS=(-u POSTGRES_USER -u POSTGRES_PASSWORD -u MINIO_ROOT_USER -u MINIO_ROOT_PASSWORD)
+
 dc() {
-  docker compose -p "$COMPOSE_PROJECT" --env-file "$COMPOSE_ENV_FILE" \
+  env "${SCRIPT_CREDENTIALS[@]}" docker compose -p "$COMPOSE_PROJECT" --env-file "$COMPOSE_ENV_FILE" \
     -f "$REPO_ROOT/compose/docker-compose.yml" -f "$REPO_ROOT/compose/offline.yml" "$@"
 }
 
