@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from lakehouse_core.errors import DataError
 from lakehouse_core.models import AuditCheck
 from lakehouse_core.paths import GOLD_TABLES, TABLES, DataPaths
+from lakehouse_core.pipeline._duck import key_stats
 from lakehouse_core.pipeline.incremental import read_plan
 from lakehouse_core.pipeline.parts import part_path, parts, table_rows, table_sql
 
@@ -93,12 +94,12 @@ def _counts(paths: DataPaths) -> AuditCheck:
     return AuditCheck("raw = bronze = valid + quarantined", not bad, detail, numbers)
 
 
+def _query(con: duckdb.DuckDBPyConnection) -> Callable[[str], list[tuple[Any, ...]]]:
+    return lambda sql: con.execute(sql).fetchall()
+
+
 def _key_stats(con: duckdb.DuckDBPyConnection, path: Path, key: str, where: str = "") -> tuple[int, int, int]:
-    row = con.execute(
-        f'SELECT COUNT(*), COUNT("{key}"), COUNT(DISTINCT "{key}") FROM {table_sql(path)} {where}'
-    ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1]), int(row[2])
+    return key_stats(_query(con), f"{table_sql(path)} {where}", key)
 
 
 def _increment_key_stats(
@@ -109,9 +110,7 @@ def _increment_key_stats(
     base run's audits found unique; deletes only remove rows from them)."""
     quoted = "'" + str(new_part).replace("'", "''") + "'"
     new = f"(SELECT * FROM read_parquet({quoted}) {where})"
-    row = con.execute(f'SELECT COUNT(*), COUNT("{key}"), COUNT(DISTINCT "{key}") FROM {new}').fetchone()
-    assert row is not None
-    rows, not_null, distinct = int(row[0]), int(row[1]), int(row[2])
+    rows, not_null, distinct = key_stats(_query(con), new, key)
     both = "AND" if where else "WHERE"
     clash = con.execute(
         f'SELECT COUNT(*) FROM {table_sql(path, positions=True)} {where} {both} _part <> ? '

@@ -1,12 +1,15 @@
 """Phase-1 tasks 2 and 3: raw CSV -> bronze Parquet (typed, flagged), then quarantine + quality report.
 
-Ingest reads each table's CSVs (``raw/<table>*.csv``, see ``pipeline/raw.py``) a few times rather
-than copying them: one parallel scan counts the rows, finds duplicated keys and collects the lines
-DuckDB's CSV reader rejects (its rejects tables: too many columns, an unterminated quote, a line over
-the maximum size), one writes bronze, and one (only if some row is flagged) stages the flagged rows'
-original text. Ordinals (a serial scan) are used only where they matter: which line of a duplicated
-key comes first, and the file order of the quarantine. A rejected line is a bronze row of NULLs
-flagged ``malformed_row:<DuckDB's error type>: <its message>``, quarantined with its line number.
+Ingest first writes each table's bronze from one parallel scan of its CSVs (``raw/<table>*.csv``, see
+``pipeline/raw.py``) that also collects the lines DuckDB's CSV reader rejects (its rejects tables: too
+many columns, an unterminated quote, a line over the maximum size); when no line was rejected (by
+DuckDB or before it) and no key repeats (counted on the written keys), that part is final. Otherwise
+the CSVs are read a few times rather than copied: one parallel scan counts the rows, finds duplicated
+keys and collects the rejected lines, one rewrites bronze. Either way one more scan stages the flagged
+rows' original text if some row is flagged. Ordinals (a serial scan) are used only where they matter:
+which line of a duplicated key comes first, and the file order of the quarantine. A rejected line is a
+bronze row of NULLs flagged ``malformed_row:<DuckDB's error type>: <its message>``, quarantined with its
+line number.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from lakehouse_core.models import TaskResult
 from lakehouse_core.paths import TABLES, DataPaths
 from lakehouse_core.pipeline._duck import (
     TaskContext,
+    key_stats,
     quote_path,
     require_files,
     sql_text,
@@ -95,12 +99,13 @@ class _Source:
         return f"CASE {column} {cases} ELSE {column} END"
 
 
-def _raw_view(ctx: TaskContext, src: _Source, *, numbered: bool) -> None:
+def _raw_view(ctx: TaskContext, src: _Source, *, numbered: bool, store_rejects: bool = False) -> None:
     """Bind ``raw_<table>``: the parsed rows (every column as text, ``_row`` = ordinal in file order,
     ``_source`` = the file) and then the rejected lines of ``rejects_<table>`` (``_reject`` = reason).
 
     Numbering is ``row_number() OVER ()``: file order is guaranteed, but the scan runs on one thread,
-    so scans that need no ordinal bind ``_row`` to NULL and stay parallel.
+    so scans that need no ordinal bind ``_row`` to NULL and stay parallel. ``store_rejects``: the scan
+    also records the lines it rejects in DuckDB's rejects tables.
     """
     table, cols = src.table, RAW_COLUMNS[src.table]
     row = "row_number() OVER () - 1" if numbered else "CAST(NULL AS BIGINT)"
@@ -110,7 +115,7 @@ def _raw_view(ctx: TaskContext, src: _Source, *, numbered: bool) -> None:
              f"SELECT {row} AS _row, {', '.join(cols)}, {src.source(ctx.paths, 'filename')} AS _source, "
              f"CAST(NULL AS VARCHAR) AS _reject, CAST(NULL AS BIGINT) AS _line, "
              f"CAST(NULL AS VARCHAR) AS _csv_line "
-             f"FROM {src.csv(ctx.paths, store_rejects=False)} "
+             f"FROM {src.csv(ctx.paths, store_rejects=store_rejects)} "
              f"UNION ALL SELECT CAST(NULL AS BIGINT), {nulls}, source_file, reason, line, csv_line "
              f"FROM rejects_{table}")
 
@@ -178,39 +183,76 @@ def _find_duplicates(ctx: TaskContext, src: _Source) -> tuple[int, int]:
     return parsed + int(rejected), dup_keys
 
 
-def _write_bronze(
-    ctx: TaskContext, src: _Source, stamp: str, raw_rows: int, dup_keys: int, run_id: str
-) -> dict[str, int]:
-    """Write bronze (every row, typed, flagged) as the run's part of the parted table, then stage the
-    flagged rows' raw text for validate.
-
-    Returns the rows per ``data_quality_flag``.
-    """
-    paths, table = ctx.paths, src.table
-    _raw_view(ctx, src, numbered=dup_keys > 0)
+def _write_part(
+    ctx: TaskContext, src: _Source, stamp: str, part: Path, *, numbered: bool, store_rejects: bool = False
+) -> int:
+    """Write bronze (every row of ``raw_<table>``, typed, flagged) to ``part``; return its rows."""
+    table = src.table
+    _raw_view(ctx, src, numbered=numbered, store_rejects=store_rejects)
     ctx.view(f"flagged_{table}", sql_text(f"bronze_{table}"))
     columns = ", ".join(f.name for f in BRONZE[table] if f.name not in
                         ("ingested_at", "data_quality_flag", "source_file"))
-    part = part_path(paths.bronze_parquet(table), run_id)
-    n = ctx.copy_to_parquet(
+    return ctx.copy_to_parquet(
         f"SELECT {columns}, {stamp} AS ingested_at, data_quality_flag, _source AS source_file "
         f"FROM flagged_{table}",
         part)
+
+
+def _write_bronze(
+    ctx: TaskContext, src: _Source, stamp: str, raw_rows: int, dup_keys: int, run_id: str
+) -> dict[str, int]:
+    """Write bronze (every row, typed, flagged), then stage the flagged rows' raw text for validate.
+
+    Returns the rows per ``data_quality_flag``.
+    """
+    part = part_path(ctx.paths.bronze_parquet(src.table), run_id)
+    n = _write_part(ctx, src, stamp, part, numbered=dup_keys > 0)
     keep_only(part)
     if n != raw_rows:
-        raise DataError(f"bronze.{table} has {n} rows but raw has {raw_rows}")
+        raise DataError(f"bronze.{src.table} has {n} rows but raw has {raw_rows}")
+    return _stage_flagged(ctx, src, part, raw_rows)
+
+
+def _stage_flagged(ctx: TaskContext, src: _Source, part: Path, raw_rows: int) -> dict[str, int]:
+    """Stage the raw text of the rows of ``part`` that are flagged (a numbered scan, only if there are
+    some) for validate; return the rows per ``data_quality_flag``."""
+    table = src.table
     flags = {str(f): int(c) for f, c in ctx.execute(
         f"SELECT data_quality_flag, COUNT(*) FROM read_parquet({quote_path(part)}) GROUP BY 1")}
     staged = ", ".join(f"raw_{c} AS {c}" for c in RAW_COLUMNS[table])
     select = (f"SELECT _row, {staged}, data_quality_flag AS reason, _source AS source_file, _line AS line, "
               f"_csv_line AS csv_line FROM flagged_{table}")
-    if n - flags.get(VALID, 0):  # same flags again, now with the line numbers and the raw text
+    if sum(flags.values()) - flags.get(VALID, 0):  # same flags again, now with line numbers and raw text
         _raw_view(ctx, src, numbered=True)
         select += f" WHERE data_quality_flag <> '{VALID}'"
     else:
         select += " LIMIT 0"
-    ctx.copy_to_parquet(select, staging_parquet(paths, table), {"raw_rows": str(raw_rows)})
+    ctx.copy_to_parquet(select, staging_parquet(ctx.paths, table), {"raw_rows": str(raw_rows)})
     return flags
+
+
+def _single_scan(ctx: TaskContext, src: _Source, stamp: str, part: Path) -> int | None:
+    """Write bronze to ``part`` (a staging file) from one parallel scan that also records the lines
+    DuckDB's reader rejects.
+
+    Returns its rows when the table is clean: no line quarantined before DuckDB reads the files, none
+    rejected by it, no key repeated (counted on the part's typed keys, the keys ``key_counts.sql``
+    groups). Returns None otherwise: the table then takes the full path.
+    """
+    table = src.table
+    if any(src.bad.values()):
+        return None
+    ctx.execute("DROP TABLE IF EXISTS temp.reject_errors")
+    ctx.execute("DROP TABLE IF EXISTS temp.reject_scans")
+    ctx.execute(f"CREATE OR REPLACE TEMP TABLE rejects_{table} "
+                f"(source_file VARCHAR, line BIGINT, reason VARCHAR, csv_line VARCHAR)")
+    ctx.execute(f"CREATE OR REPLACE TEMP TABLE dups_{table} (dup_id BIGINT, first_row BIGINT)")
+    n = _write_part(ctx, src, stamp, part, numbered=False, store_rejects=True)
+    (rejected,), = ctx.execute("SELECT COUNT(*) FROM reject_errors")
+    if rejected:
+        return None
+    _, keys, distinct = key_stats(ctx.execute, f"read_parquet({quote_path(part)})", KEYS[table])
+    return n if keys == distinct else None
 
 
 def _strict_types(ctx: TaskContext, checks: BronzeChecks) -> None:
@@ -302,15 +344,31 @@ def _ingest_table(
     """Type ``src``'s files into ``ctx.paths``' bronze; orders are checked against the valid customers
     and products of ``parents``. Returns the rows per flag."""
     table = src.table
-    raw_rows, dup_keys = _find_duplicates(ctx, src)
-    ctx.rows[f"raw.{table}"] = raw_rows
-    ctx.step(f"read raw.{table}: {raw_rows:,} rows, {dup_keys:,} duplicated keys")
     if table == "orders":
         for parent, key in (("customers", "customer_id"), ("products", "product_id")):
             parent_rows = table_sql(parents.bronze_parquet(parent))
             ctx.execute(f"CREATE OR REPLACE TEMP TABLE valid_{key}s AS SELECT {key} "
                         f"FROM {parent_rows} WHERE data_quality_flag = '{VALID}'")
+    single = ctx.paths.outputs / "staging" / f"{table}_bronze.parquet"
+    try:
+        raw_rows = _single_scan(ctx, src, stamp, single)
+        if raw_rows is not None:
+            _read_step(ctx, table, raw_rows, 0)
+            part = part_path(ctx.paths.bronze_parquet(table), run_id)
+            part.parent.mkdir(parents=True, exist_ok=True)
+            single.replace(part)
+            keep_only(part)
+            return _stage_flagged(ctx, src, part, raw_rows)
+    finally:
+        single.unlink(missing_ok=True)
+    raw_rows, dup_keys = _find_duplicates(ctx, src)
+    _read_step(ctx, table, raw_rows, dup_keys)
     return _write_bronze(ctx, src, stamp, raw_rows, dup_keys, run_id)
+
+
+def _read_step(ctx: TaskContext, table: str, raw_rows: int, dup_keys: int) -> None:
+    ctx.rows[f"raw.{table}"] = raw_rows
+    ctx.step(f"read raw.{table}: {raw_rows:,} rows, {dup_keys:,} duplicated keys")
 
 
 def _table_quality(ctx: TaskContext, table: str, stamp: str) -> dict[str, Any]:
