@@ -203,7 +203,8 @@ class TaskContext:
         self.input_rows += table_rows(path)
 
     def copy_to_parquet(self, select: str, path: Path, metadata: dict[str, str] | None = None) -> int:
-        """Write a SELECT to one Parquet file (atomically: temp file then rename); return its rows.
+        """Write a SELECT to one Parquet file (atomically: temp file then rename, the temp file removed
+        if the statement fails or is cancelled); return its rows.
 
         ``metadata`` becomes the file's key-value metadata (plain names and values only).
         """
@@ -213,7 +214,11 @@ class TaskContext:
         if metadata:
             pairs = ", ".join(f"{k}: '{v}'" for k, v in metadata.items())
             options += f", KV_METADATA {{{pairs}}}"
-        self.execute(f"COPY ({select}) TO {quote_path(tmp)} ({options})")
+        try:
+            self.execute(f"COPY ({select}) TO {quote_path(tmp)} ({options})")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         tmp.replace(path)
         return self.count(path)
 

@@ -1,22 +1,23 @@
 """Phase-1 tasks 2 and 3: raw CSV -> bronze Parquet (typed, flagged), then quarantine + quality report.
 
-Ingest first writes each table's bronze from one parallel scan of its CSVs (``raw/<table>*.csv``, see
-``pipeline/raw.py``) that also collects the lines DuckDB's CSV reader rejects (its rejects tables: too
-many columns, an unterminated quote, a line over the maximum size); when no line was rejected (by
-DuckDB or before it) and no key repeats (counted on the written keys), that part is final. Otherwise
-the CSVs are read a few times rather than copied: one parallel scan counts the rows, finds duplicated
-keys and collects the rejected lines, one rewrites bronze. Either way one more scan stages the flagged
-rows' original text if some row is flagged. Ordinals (a serial scan) are used only where they matter:
-which line of a duplicated key comes first, and the file order of the quarantine. A rejected line is a
-bronze row of NULLs flagged ``malformed_row:<DuckDB's error type>: <its message>``, quarantined with its
-line number.
+Ingest writes each table's bronze from one parallel scan of its CSVs (``raw/<table>*.csv``, read as
+``pipeline/raw.py`` says), which also collects the lines DuckDB's CSV reader rejects (its rejects
+tables: too many columns, an unterminated quote, a line over the maximum size); the duplicated keys are
+then counted on the written keys. When no line was rejected (by DuckDB or before it) and no key
+repeats, that write is bronze; only if some row is flagged, one serial scan numbers the raw rows again
+to stage the flagged rows' original text (with ordinals: the file order of the quarantine). Otherwise
+one serial scan copies the raw rows with their ordinals (``_row``) to a staging Parquet, and the
+duplicates' first lines, bronze and the flagged rows are all read from it in parallel. An unterminated
+quote swallows the rest of its file: its line is blanked and the files scanned again
+(``count_and_reject``). A rejected line is a bronze row of NULLs flagged ``malformed_row:<DuckDB's
+error type>: <its message>``, quarantined with its line number. The staging files are removed when the
+table is done, or the task fails.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,24 @@ from lakehouse_core.pipeline.incremental import (
     save_plan,
 )
 from lakehouse_core.pipeline.merge import bronze_flags, merge_bronze, merge_quarantine, merge_report
-from lakehouse_core.pipeline.parts import keep_only, link_or_copy, link_table, part_path, table_sql
-from lakehouse_core.pipeline.raw import BadLine, blank_lines, check_file, describe_files
+from lakehouse_core.pipeline.parts import (
+    keep_only,
+    link_or_copy,
+    link_table,
+    part_path,
+    table_rows,
+    table_sql,
+)
+from lakehouse_core.pipeline.raw import (
+    KEYS,
+    RawSource,
+    add_bad_lines,
+    check_file,
+    collect_rejects,
+    count_and_reject,
+    drop_rejects,
+    raw_view,
+)
 from lakehouse_core.ports import NULL_PROGRESS, CancelToken, ProgressSink
 from lakehouse_core.schemas import BRONZE, RAW_COLUMNS
 from lakehouse_core.settings import BronzeChecks
@@ -60,135 +77,19 @@ def reason_code(reason: str) -> str:
     return reason.split(":", 1)[0]
 
 
-KEYS = {"customers": "customer_id", "products": "product_id", "orders": "order_id"}
-"""The key of each raw table: a later line repeating a key is flagged as a duplicate."""
-MAX_RESCANS = 20
-"""Unterminated quotes a table's files may hold: each costs one more scan."""
-
-
-@dataclass
-class _Source:
-    """The raw CSVs of one table, the lines quarantined before DuckDB reads them, and what it reads."""
-
-    table: str
-    files: list[Path]
-    bad: dict[Path, list[BadLine]] = field(default_factory=dict)
-
-    def scan_path(self, paths: DataPaths, f: Path) -> Path:
-        return paths.root / "staging" / "raw" / f.name if self.bad.get(f) else f
-
-    def stage(self, paths: DataPaths) -> None:
-        for f, lines in self.bad.items():
-            if lines:
-                blank_lines(f, self.scan_path(paths, f), {b.line for b in lines})
-
-    def csv(self, paths: DataPaths, *, store_rejects: bool) -> str:
-        """``read_csv`` of every file, every column as text, ``filename``; bad lines skipped."""
-        columns = ", ".join(f"'{c}': 'VARCHAR'" for c in RAW_COLUMNS[self.table])
-        files = ", ".join(quote_path(self.scan_path(paths, f)) for f in self.files)
-        errors = "store_rejects = true" if store_rejects else "ignore_errors = true"
-        return (f"read_csv([{files}], header = true, auto_detect = false, delim = ',', quote = '\"', "
-                f"escape = '\"', null_padding = true, filename = true, {errors}, columns = {{{columns}}})")
-
-    def source(self, paths: DataPaths, column: str) -> str:
-        """SQL mapping the scanned file name in ``column`` back to the user's file."""
-        staged = [f for f in self.files if self.bad.get(f)]
-        if not staged:
-            return column
-        cases = " ".join(f"WHEN {quote_path(self.scan_path(paths, f))} THEN {quote_path(f)}" for f in staged)
-        return f"CASE {column} {cases} ELSE {column} END"
-
-
-def _raw_view(ctx: TaskContext, src: _Source, *, numbered: bool, store_rejects: bool = False) -> None:
-    """Bind ``raw_<table>``: the parsed rows (every column as text, ``_row`` = ordinal in file order,
-    ``_source`` = the file) and then the rejected lines of ``rejects_<table>`` (``_reject`` = reason).
-
-    Numbering is ``row_number() OVER ()``: file order is guaranteed, but the scan runs on one thread,
-    so scans that need no ordinal bind ``_row`` to NULL and stay parallel. ``store_rejects``: the scan
-    also records the lines it rejects in DuckDB's rejects tables.
-    """
-    table, cols = src.table, RAW_COLUMNS[src.table]
-    row = "row_number() OVER () - 1" if numbered else "CAST(NULL AS BIGINT)"
-    ctx.preserve_order(numbered)
-    nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in cols)
-    ctx.view(f"raw_{table}",
-             f"SELECT {row} AS _row, {', '.join(cols)}, {src.source(ctx.paths, 'filename')} AS _source, "
-             f"CAST(NULL AS VARCHAR) AS _reject, CAST(NULL AS BIGINT) AS _line, "
-             f"CAST(NULL AS VARCHAR) AS _csv_line "
-             f"FROM {src.csv(ctx.paths, store_rejects=store_rejects)} "
-             f"UNION ALL SELECT CAST(NULL AS BIGINT), {nulls}, source_file, reason, line, csv_line "
-             f"FROM rejects_{table}")
-
-
-def _count_and_reject(ctx: TaskContext, src: _Source) -> tuple[int, int]:
-    """Count the parsed rows and the duplicated keys (temp table ``key_counts_<table>``) and fill
-    ``rejects_<table>`` (source_file, line, reason, csv_line) with the lines DuckDB's CSV reader rejected
-    and those found before it. An unterminated quote swallows the rest of its file: its line is
-    blanked and the files scanned again, so it is quarantined alone.
-
-    Returns (parsed rows, duplicated keys).
-    """
+def _first_rows(ctx: TaskContext, src: RawSource, dup_keys: int) -> None:
+    """Fill temp table ``dups_<table>`` (dup_id, first_row) from ``raw_<table>`` (numbered if
+    ``dup_keys``) and ``key_counts_<table>``."""
     table, key = src.table, KEYS[src.table]
-    for _ in range(MAX_RESCANS + 1):
-        src.stage(ctx.paths)
-        ctx.execute("DROP TABLE IF EXISTS temp.reject_errors")  # DuckDB appends every scan's rejects
-        ctx.execute("DROP TABLE IF EXISTS temp.reject_scans")
-        ctx.view(f"csv_{table}", f"SELECT {key} FROM {src.csv(ctx.paths, store_rejects=True)}")
-        ctx.execute(f"CREATE OR REPLACE TEMP TABLE key_counts_{table} AS "
-                    f"{sql_text('key_counts', table=table, key=key)}")
-        ctx.execute(f"""CREATE OR REPLACE TEMP TABLE rejects_{table} AS
-            SELECT {src.source(ctx.paths, 's.file_path')} AS source_file, e.line AS line,
-                'malformed_row:' || arg_max(e.error_type || ': ' || e.error_message, e.byte_position)
-                    AS reason,
-                arg_max(e.csv_line, e.byte_position) AS csv_line,
-                bool_or(e.error_type = 'UNQUOTED VALUE') AS unquoted
-            FROM reject_errors e JOIN reject_scans s USING (scan_id, file_id)
-            GROUP BY ALL""")
-        unquoted = ctx.execute(
-            f"SELECT source_file, line, reason, csv_line FROM rejects_{table} WHERE unquoted")
-        if not unquoted:
-            break
-        by_name = {str(f): f for f in src.files}
-        for source_file, line, reason, csv_line in unquoted:
-            first = str(csv_line).split("\n", 1)[0]
-            src.bad.setdefault(by_name[source_file], []).append(BadLine(int(line), str(reason), first))
-    else:
-        raise DataError(
-            f"{table}: more than {MAX_RESCANS} unterminated quotes in {describe_files(src.files)}")
-    ctx.execute(f"ALTER TABLE rejects_{table} DROP COLUMN unquoted")
-    for f, lines in src.bad.items():
-        for b in lines:
-            ctx.execute(f"INSERT INTO rejects_{table} VALUES (?, ?, ?, ?)",
-                        [str(f), b.line, b.reason, b.text])
-    (parsed, dup_keys), = ctx.execute(
-        f"SELECT COALESCE(MAX(n) FILTER (WHERE is_total), 0), COUNT(*) FILTER (WHERE NOT is_total) "
-        f"FROM key_counts_{table}")
-    return int(parsed), int(dup_keys)
-
-
-def _find_duplicates(ctx: TaskContext, src: _Source) -> tuple[int, int]:
-    """Fill temp table ``dups_<table>`` (dup_id, first_row); return (raw rows, duplicated keys).
-
-    Raw rows are the parsed rows and the rejected lines.
-    """
-    table, key = src.table, KEYS[src.table]
-    parsed, dup_keys = _count_and_reject(ctx, src)
-    (rejected,), = ctx.execute(f"SELECT COUNT(*) FROM rejects_{table}")
-    if dup_keys:  # the line of each first occurrence needs line numbers: one more (serial) scan
-        _raw_view(ctx, src, numbered=True)
+    if dup_keys:
         ctx.execute(f"CREATE OR REPLACE TEMP TABLE dups_{table} AS "
                     f"{sql_text('first_rows', table=table, key=key)}")
     else:
         ctx.execute(f"CREATE OR REPLACE TEMP TABLE dups_{table} (dup_id BIGINT, first_row BIGINT)")
-    return parsed + int(rejected), dup_keys
 
 
-def _write_part(
-    ctx: TaskContext, src: _Source, stamp: str, part: Path, *, numbered: bool, store_rejects: bool = False
-) -> int:
+def _write_part(ctx: TaskContext, table: str, stamp: str, part: Path) -> int:
     """Write bronze (every row of ``raw_<table>``, typed, flagged) to ``part``; return its rows."""
-    table = src.table
-    _raw_view(ctx, src, numbered=numbered, store_rejects=store_rejects)
     ctx.view(f"flagged_{table}", sql_text(f"bronze_{table}"))
     columns = ", ".join(f.name for f in BRONZE[table] if f.name not in
                         ("ingested_at", "data_quality_flag", "source_file"))
@@ -198,24 +99,11 @@ def _write_part(
         part)
 
 
-def _write_bronze(
-    ctx: TaskContext, src: _Source, stamp: str, raw_rows: int, dup_keys: int, run_id: str
+def _stage_flagged(
+    ctx: TaskContext, src: RawSource, part: Path, raw_rows: int, *, numbered: bool
 ) -> dict[str, int]:
-    """Write bronze (every row, typed, flagged), then stage the flagged rows' raw text for validate.
-
-    Returns the rows per ``data_quality_flag``.
-    """
-    part = part_path(ctx.paths.bronze_parquet(src.table), run_id)
-    n = _write_part(ctx, src, stamp, part, numbered=dup_keys > 0)
-    keep_only(part)
-    if n != raw_rows:
-        raise DataError(f"bronze.{src.table} has {n} rows but raw has {raw_rows}")
-    return _stage_flagged(ctx, src, part, raw_rows)
-
-
-def _stage_flagged(ctx: TaskContext, src: _Source, part: Path, raw_rows: int) -> dict[str, int]:
-    """Stage the raw text of the rows of ``part`` that are flagged (a numbered scan, only if there are
-    some) for validate; return the rows per ``data_quality_flag``."""
+    """Stage the raw text of the rows of ``part`` that are flagged for validate, numbering the raw
+    rows first (a serial scan) unless ``raw_<table>`` is ``numbered``; return the rows per flag."""
     table = src.table
     flags = {str(f): int(c) for f, c in ctx.execute(
         f"SELECT data_quality_flag, COUNT(*) FROM read_parquet({quote_path(part)}) GROUP BY 1")}
@@ -223,7 +111,8 @@ def _stage_flagged(ctx: TaskContext, src: _Source, part: Path, raw_rows: int) ->
     select = (f"SELECT _row, {staged}, data_quality_flag AS reason, _source AS source_file, _line AS line, "
               f"_csv_line AS csv_line FROM flagged_{table}")
     if sum(flags.values()) - flags.get(VALID, 0):  # same flags again, now with line numbers and raw text
-        _raw_view(ctx, src, numbered=True)
+        if not numbered:
+            raw_view(ctx, src, numbered=True)
         select += f" WHERE data_quality_flag <> '{VALID}'"
     else:
         select += " LIMIT 0"
@@ -231,28 +120,42 @@ def _stage_flagged(ctx: TaskContext, src: _Source, part: Path, raw_rows: int) ->
     return flags
 
 
-def _single_scan(ctx: TaskContext, src: _Source, stamp: str, part: Path) -> int | None:
-    """Write bronze to ``part`` (a staging file) from one parallel scan that also records the lines
-    DuckDB's reader rejects.
+def _single_scan(ctx: TaskContext, src: RawSource, stamp: str, target: Path) -> tuple[int, int] | None:
+    """Write bronze to ``target`` (a staging file) from one parallel scan that also records the lines
+    DuckDB's reader rejects, then fill ``rejects_<table>`` and count the duplicated keys on the
+    written typed keys (the keys ``key_counts.sql`` groups) into ``key_counts_<table>``.
 
-    Returns its rows when the table is clean: no line quarantined before DuckDB reads the files, none
-    rejected by it, no key repeated (counted on the part's typed keys, the keys ``key_counts.sql``
-    groups). Returns None otherwise: the table then takes the full path.
+    Returns (raw rows: written and rejected, duplicated keys), or None when a quote is unterminated.
     """
-    table = src.table
-    if any(src.bad.values()):
-        return None
-    ctx.execute("DROP TABLE IF EXISTS temp.reject_errors")
-    ctx.execute("DROP TABLE IF EXISTS temp.reject_scans")
+    table, key = src.table, KEYS[src.table]
+    src.stage(ctx.paths)
+    drop_rejects(ctx)
     ctx.execute(f"CREATE OR REPLACE TEMP TABLE rejects_{table} "
                 f"(source_file VARCHAR, line BIGINT, reason VARCHAR, csv_line VARCHAR)")
-    ctx.execute(f"CREATE OR REPLACE TEMP TABLE dups_{table} (dup_id BIGINT, first_row BIGINT)")
-    n = _write_part(ctx, src, stamp, part, numbered=False, store_rejects=True)
-    (rejected,), = ctx.execute("SELECT COUNT(*) FROM reject_errors")
-    if rejected:
+    _first_rows(ctx, src, 0)
+    raw_view(ctx, src, numbered=False, store_rejects=True)
+    written = _write_part(ctx, table, stamp, target)
+    if collect_rejects(ctx, src):
         return None
-    _, keys, distinct = key_stats(ctx.execute, f"read_parquet({quote_path(part)})", KEYS[table])
-    return n if keys == distinct else None
+    rejected = add_bad_lines(ctx, src)
+    parquet = f"read_parquet({quote_path(target)})"
+    _, keys, distinct = key_stats(ctx.execute, parquet, key)
+    if keys == distinct:
+        return written + rejected, 0
+    ctx.execute(f"CREATE OR REPLACE TEMP TABLE key_counts_{table} AS SELECT {key} AS dup_id, "
+                f"COUNT(*) AS n, false AS is_total FROM {parquet} WHERE {key} IS NOT NULL "
+                f"GROUP BY 1 HAVING COUNT(*) > 1")
+    (dup_keys,), = ctx.execute(f"SELECT COUNT(*) FROM key_counts_{table}")
+    return written + rejected, int(dup_keys)
+
+
+def _number_rows(ctx: TaskContext, src: RawSource, target: Path) -> None:
+    """Copy ``raw_<table>`` numbered (one serial scan) to ``target`` (a staging file) and bind
+    ``raw_<table>`` to it: the scans that need ordinals read it in parallel."""
+    raw_view(ctx, src, numbered=True)
+    ctx.copy_to_parquet(f"SELECT * FROM raw_{src.table}", target)
+    ctx.preserve_order(False)
+    ctx.view(f"raw_{src.table}", f"SELECT * FROM read_parquet({quote_path(target)})")
 
 
 def _strict_types(ctx: TaskContext, checks: BronzeChecks) -> None:
@@ -302,7 +205,7 @@ def ingest_to_bronze(
             save_plan(paths, increment, ledger)
             return ctx.result(f"nothing new: {increment.reason}",
                               {"run_id": run_id, "increment": increment.to_json(), "valid_rows": {}})
-        sources = {t: _Source(t, increment.paths(t)) for t in TABLES}
+        sources = {t: RawSource(t, increment.paths(t)) for t in TABLES}
         if increment.mode == "full":
             for table, src in sources.items():
                 if not src.files:
@@ -339,7 +242,7 @@ def ingest_to_bronze(
 
 
 def _ingest_table(
-    ctx: TaskContext, src: _Source, stamp: str, parents: DataPaths, run_id: str
+    ctx: TaskContext, src: RawSource, stamp: str, parents: DataPaths, run_id: str
 ) -> dict[str, int]:
     """Type ``src``'s files into ``ctx.paths``' bronze; orders are checked against the valid customers
     and products of ``parents``. Returns the rows per flag."""
@@ -349,21 +252,33 @@ def _ingest_table(
             parent_rows = table_sql(parents.bronze_parquet(parent))
             ctx.execute(f"CREATE OR REPLACE TEMP TABLE valid_{key}s AS SELECT {key} "
                         f"FROM {parent_rows} WHERE data_quality_flag = '{VALID}'")
+    part = part_path(ctx.paths.bronze_parquet(table), run_id)
     single = ctx.paths.outputs / "staging" / f"{table}_bronze.parquet"
+    ordinals = ctx.paths.outputs / "staging" / f"{table}_raw.parquet"
     try:
-        raw_rows = _single_scan(ctx, src, stamp, single)
-        if raw_rows is not None:
-            _read_step(ctx, table, raw_rows, 0)
-            part = part_path(ctx.paths.bronze_parquet(table), run_id)
+        scanned = _single_scan(ctx, src, stamp, single)
+        if scanned is None:  # the unterminated quotes' lines are blanked, the files scanned again
+            raw_rows, dup_keys = count_and_reject(ctx, src)
+            raw_view(ctx, src, numbered=dup_keys > 0)
+        else:
+            raw_rows, dup_keys = scanned
+        _read_step(ctx, table, raw_rows, dup_keys)
+        if scanned is not None and raw_rows == table_rows(single) and not dup_keys:
             part.parent.mkdir(parents=True, exist_ok=True)
-            single.replace(part)
+            single.replace(part)  # clean: no rejected line, no repeated key
             keep_only(part)
-            return _stage_flagged(ctx, src, part, raw_rows)
+            return _stage_flagged(ctx, src, part, raw_rows, numbered=False)
+        if scanned is not None:
+            _number_rows(ctx, src, ordinals)
+        _first_rows(ctx, src, dup_keys)
+        n = _write_part(ctx, table, stamp, part)
+        keep_only(part)
+        if n != raw_rows:
+            raise DataError(f"bronze.{table} has {n} rows but raw has {raw_rows}")
+        return _stage_flagged(ctx, src, part, raw_rows, numbered=scanned is not None or dup_keys > 0)
     finally:
         single.unlink(missing_ok=True)
-    raw_rows, dup_keys = _find_duplicates(ctx, src)
-    _read_step(ctx, table, raw_rows, dup_keys)
-    return _write_bronze(ctx, src, stamp, raw_rows, dup_keys, run_id)
+        ordinals.unlink(missing_ok=True)
 
 
 def _read_step(ctx: TaskContext, table: str, raw_rows: int, dup_keys: int) -> None:

@@ -18,6 +18,7 @@ from lakehouse_core.models import ProgressEvent
 from lakehouse_core.paths import DataPaths
 from lakehouse_core.pipeline import (
     PHASE1_TASKS,
+    _duck,
     aggregate_to_gold,
     generate_report,
     ingest_to_bronze,
@@ -449,6 +450,36 @@ def test_cancel_between_statements(paths: DataPaths) -> None:
         ingest_to_bronze(paths, run_id="r1", progress=rec, cancel=token)
     assert [e.kind for e in rec.events] == ["start", "advance"]
     assert not paths.bronze_parquet("customers").exists()
+
+
+def _staged(paths: DataPaths) -> list[str]:
+    return sorted(f.name for f in (paths.outputs / "staging").iterdir())
+
+
+def test_ingest_leaves_only_the_flagged_rows_in_staging(paths: DataPaths) -> None:
+    # customers and orders repeat a key (their raw rows are numbered into a staging Parquet), products
+    # only has flagged rows: bronze is written from one scan, no staging copy
+    ingest_to_bronze(paths, run_id="r1", ingested_at=T_INGEST)
+    assert _staged(paths) == [f"{t}_flagged.parquet" for t in ("customers", "orders", "products")]
+
+
+def test_cancel_while_rewriting_bronze_removes_the_staging_files(
+    paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = CancelToken()
+    plain = _duck.TaskContext.copy_to_parquet
+
+    def copy(self: _duck.TaskContext, select: str, path: Path, metadata: dict[str, str] | None = None) -> int:
+        if path.parent.name == "orders.parquet":  # orders' numbered rows are staged: cancel the rewrite
+            assert "orders_raw.parquet" in _staged(paths) and "orders_bronze.parquet" in _staged(paths)
+            token.cancel()
+        return plain(self, select, path, metadata)
+
+    monkeypatch.setattr(_duck.TaskContext, "copy_to_parquet", copy)
+    with pytest.raises(CancelledError):
+        ingest_to_bronze(paths, run_id="r1", ingested_at=T_INGEST, cancel=token)
+    assert _staged(paths) == ["customers_flagged.parquet", "products_flagged.parquet"]
+    assert not [f for f in paths.outputs.rglob("*.tmp")]
 
 
 def test_phase1_task_table() -> None:

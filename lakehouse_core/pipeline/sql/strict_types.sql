@@ -2,13 +2,17 @@
 -- A value is typed only when its text is exactly of its kind; TRY_CAST alone rounds "1.5" to 2 and
 -- reads "1e3", "0x10", "0b11" and "1_000" as integers, "10.005" as 10.01, "infinity" or "epoch" as dates.
 -- Surrounding blanks are allowed (TRIM also strips Unicode spaces); only values that fail the fast
--- untrimmed match pay for TRIM.
+-- untrimmed match pay for TRIM. Text that is exactly how DuckDB prints the typed value (the usual case)
+-- is accepted first, without a regular expression: about twice as fast, and that text matches the
+-- expression anyway.
 CREATE OR REPLACE TEMP MACRO strict_int(x) AS CASE
+    WHEN CAST(TRY_CAST(x AS BIGINT) AS VARCHAR) = x THEN TRY_CAST(x AS BIGINT)
     WHEN regexp_full_match(x, '[+-]?[0-9]+') THEN TRY_CAST(x AS BIGINT)
     WHEN regexp_full_match(TRIM(x), '[+-]?[0-9]+') THEN TRY_CAST(TRIM(x) AS BIGINT)
 END;
 -- money: at most two decimals, within DECIMAL(12, 2)
 CREATE OR REPLACE TEMP MACRO strict_money(x) AS CASE
+    WHEN CAST(TRY_CAST(x AS DECIMAL(12, 2)) AS VARCHAR) = x THEN TRY_CAST(x AS DECIMAL(12, 2))
     WHEN regexp_full_match(x, '[+-]?([0-9]+([.][0-9]{0,2})?|[.][0-9]{1,2})') THEN TRY_CAST(x AS DECIMAL(12, 2))
     WHEN regexp_full_match(TRIM(x), '[+-]?([0-9]+([.][0-9]{0,2})?|[.][0-9]{1,2})')
         THEN TRY_CAST(TRIM(x) AS DECIMAL(12, 2))
