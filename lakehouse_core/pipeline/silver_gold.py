@@ -110,24 +110,20 @@ def generate_report(
     avg rounded half-up; "0.00" when there are no orders), total_orders (silver rows) and
     total_customers (distinct silver customers) as integers, plus run_id and generated_at (ISO UTC).
 
+    The sums come from gold.customer_metrics (one row per silver customer), which the audits check
+    against silver.
+
     Raises:
-        DataError: silver is missing.
+        DataError: gold.customer_metrics is missing.
     """
     now = generated_at or utc_now()
     with task_context("generate_report", paths, progress, cancel, total_steps=1) as ctx:
         increment = read_plan(paths)
         if increment.mode == "unchanged":
             return ctx.result(f"nothing new: {increment.reason}", {"run_id": run_id})
-        if increment.mode == "incremental":  # the same sums from gold: one row per customer with orders
-            require_files([paths.gold_parquet("customer_metrics")], "run aggregate_to_gold first")
-            ctx.parquet_view("gold_customer_metrics", paths.gold_parquet("customer_metrics"))
-            total, orders, customers = ctx.execute(
-                "SELECT COALESCE(SUM(lifetime_value), 0), COALESCE(SUM(total_orders), 0), COUNT(*) "
-                "FROM gold_customer_metrics")[0]
-        else:
-            require_files([paths.silver_orders], "run transform_to_silver first")
-            ctx.parquet_view("silver_orders_enriched", paths.silver_orders)
-            total, orders, customers = ctx.execute(sql_text("kpi_report"))[0]
+        require_files([paths.gold_parquet("customer_metrics")], "run aggregate_to_gold first")
+        ctx.parquet_view("gold_customer_metrics", paths.gold_parquet("customer_metrics"))
+        total, orders, customers = ctx.execute(sql_text("kpi_report"))[0]
         revenue = Decimal(total).quantize(CENT)
         avg = (revenue / orders).quantize(CENT, rounding=ROUND_HALF_UP) if orders else Decimal("0.00")
         kpis: dict[str, Any] = {

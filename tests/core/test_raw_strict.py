@@ -247,3 +247,26 @@ def test_a_failed_generation_leaves_the_previous_files(
     with pytest.raises(DataError, match=r"cannot write raw CSVs in .*: No space left on device$"):
         generate_sample_data(paths, orders=300, seed=2, generate="always")
     assert {p.name: p.read_bytes() for p in paths.raw.iterdir()} == before  # no temp file left either
+
+
+@pytest.mark.parametrize("block", [4099, 8191])
+def test_utf8_check_across_blocks(tmp_path: Path, block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small blocks: characters split between blocks are still UTF-8; a bad line far from the start
+    is found with its line number, its neighbours untouched."""
+    from lakehouse_core.pipeline import raw
+    from lakehouse_core.schemas import RAW_COLUMNS
+
+    monkeypatch.setattr(raw, "BLOCK", block)
+    rows = (_order(str(i)).replace("PayPal", "PayPal-\u00e9\u20ac\U0001f600") for i in range(1, 3001))
+    good = (HEADER + "\n" + "\n".join(rows) + "\n").encode("utf-8")
+    cuts = [k * block for k in range(1, len(good) // block + 1)]
+    assert any(0x80 <= good[k] < 0xC0 for k in cuts), "no block boundary splits a character"
+    path = tmp_path / "orders.csv"
+    path.write_bytes(good)
+    assert raw.check_file(path, RAW_COLUMNS["orders"]) == []
+    lines = good.split(b"\n")
+    lines[2500] = lines[2500].replace(b"\xc3\xa9", b"\xc3")  # line 2501: a lead byte without its continuation
+    path.write_bytes(b"\n".join(lines))
+    bad = raw.check_file(path, RAW_COLUMNS["orders"])
+    assert [(b.line, b.reason) for b in bad] == [(2501, raw.INVALID_UTF8)]
+    assert bad[0].text.startswith("2500,1,10,")

@@ -1,5 +1,5 @@
-"""The distinct counts of gold and the KPI report are two GROUP BY levels (which DuckDB spills) instead
-of COUNT(DISTINCT ...): on hand-made data each gives exactly the rows, and the column types, of the
+"""The distinct counts of gold and the KPI report (over gold.customer_metrics) are two GROUP BY levels
+(which DuckDB spills) instead of COUNT(DISTINCT ...): on hand-made data each gives exactly the rows, and the column types, of the
 COUNT(DISTINCT) form it replaced."""
 
 from __future__ import annotations
@@ -65,12 +65,15 @@ Row = tuple[str, int | None, str | None, str | None]
 
 def _con(rows: list[Row], generated: int = 0) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute("CREATE TABLE silver_orders_enriched "
+    con.execute("CREATE TABLE silver_rows "
                 "(order_date DATE, customer_id BIGINT, state VARCHAR, revenue DECIMAL(18, 2))")
     if rows:
-        con.executemany("INSERT INTO silver_orders_enriched VALUES (?, ?, ?, ?)", rows)
+        con.executemany("INSERT INTO silver_rows VALUES (?, ?, ?, ?)", rows)
+    con.execute("CREATE VIEW silver_orders_enriched AS SELECT *, 'Regular' AS customer_segment FROM silver_rows")
+    # the KPI report reads gold.customer_metrics
+    con.execute(f"CREATE VIEW gold_customer_metrics AS {sql_text('gold_customer_metrics')}")
     if generated:  # many customers over many days and states, deterministic
-        con.execute(f"""INSERT INTO silver_orders_enriched
+        con.execute(f"""INSERT INTO silver_rows
             SELECT DATE '2024-01-01' + CAST(i % 97 AS INTEGER), CAST(hash(i) % 5000 AS BIGINT),
                    'S' || CAST(hash(i * 7) % 13 AS VARCHAR),
                    CAST((hash(i * 3) % 100000) / 100 AS DECIMAL(18, 2))
