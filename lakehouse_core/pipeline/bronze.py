@@ -214,6 +214,10 @@ def ingest_to_bronze(
         for src in sources.values():
             src.bad = {f: check_file(f, RAW_COLUMNS[src.table]) for f in src.files}
         _strict_types(ctx, checks or BronzeChecks())
+        to_scan = [s for s in sources.values() if s.files]
+        ctx.csv_bytes = (0, sum(s.nbytes() for s in to_scan))
+        if ctx.csv_bytes[1]:
+            ctx.rows_per_byte = sum(s.estimated_rows() for s in to_scan) / ctx.csv_bytes[1]
         if increment.mode == "incremental":
             ctx.paths = delta_paths(paths).ensure()
         valid: dict[str, int] = {}
@@ -256,7 +260,8 @@ def _ingest_table(
     single = ctx.paths.outputs / "staging" / f"{table}_bronze.parquet"
     ordinals = ctx.paths.outputs / "staging" / f"{table}_raw.parquet"
     try:
-        scanned = _single_scan(ctx, src, stamp, single)
+        with ctx.reading_csv(src.nbytes()):
+            scanned = _single_scan(ctx, src, stamp, single)
         if scanned is None:  # the unterminated quotes' lines are blanked, the files scanned again
             raw_rows, dup_keys = count_and_reject(ctx, src)
             raw_view(ctx, src, numbered=dup_keys > 0)

@@ -224,6 +224,20 @@ class RawSource:
     def scan_path(self, paths: DataPaths, f: Path) -> Path:
         return paths.root / "staging" / "raw" / f.name if self.bad.get(f) else f
 
+    def nbytes(self) -> int:
+        return sum(f.stat().st_size for f in self.files)
+
+    def estimated_rows(self) -> float:
+        """Data lines of the files, from the length of the lines in each file's first MiB."""
+        rows = 0.0
+        for f in self.files:
+            with open(f, "rb") as fh:
+                head = fh.read(1 << 20)
+            lines = head.count(b"\n")
+            if lines:
+                rows += f.stat().st_size * lines / len(head) - 1
+        return max(rows, 0.0)
+
     def stage(self, paths: DataPaths) -> None:
         for f, lines in self.bad.items():
             if lines:

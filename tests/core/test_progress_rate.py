@@ -58,3 +58,31 @@ def test_generation_reports_orders_per_second(tmp_path: Path) -> None:
     generate_sample_data(DataPaths(tmp_path).ensure(), orders=1500, progress=sink, generate="always")
     notes = [e.message for e in sink.events if e.kind == "advance"]
     assert notes and notes[-1].startswith("1,500/1,500 orders · 100% · ") and notes[-1].endswith("orders/s")
+
+
+def test_a_csv_scan_reports_the_bytes_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading raw CSVs, progress is the share of their bytes this process has read (DuckDB's estimate
+    stays near 100% during such a scan), and rows/s comes from the rows per byte."""
+    monkeypatch.setattr(_duck, "PROGRESS_EVERY_S", 0.0)
+    size = 16 << 20
+    data = tmp_path / "raw.csv"
+    data.write_bytes(b"x" * size)
+    sink = Sink()
+    with task_context("ingest", DataPaths(tmp_path), sink, total_steps=2) as ctx:
+        ctx.csv_bytes = (0, 4 * size)
+        ctx.rows_per_byte = 0.01
+        ctx.running_since = 0.0  # a statement has run long enough
+        with ctx.reading_csv(2 * size):
+            with open(data, "rb") as fh:
+                fh.read()  # half of this scan, a quarter of the task
+            ctx.report_progress()
+            with open(data, "rb") as fh:  # the whole scan, and more reads are not counted twice
+                fh.read()
+                fh.seek(0)
+                fh.read()
+            ctx.report_progress()
+        assert ctx.csv_bytes == (2 * size, 4 * size)
+        ctx.report_progress()
+    notes = [e.message for e in sink.events if e.kind == "advance"]
+    assert [n.split(" · ")[0] for n in notes] == ["25%", "50%", "50%"], notes
+    assert all("rows/s" in n and "ETA" in n for n in notes), notes
