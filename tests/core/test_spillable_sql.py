@@ -1,6 +1,6 @@
 """The distinct counts of gold and the KPI report (over gold.customer_metrics) are two GROUP BY levels
-(which DuckDB spills) instead of COUNT(DISTINCT ...): on hand-made data each gives exactly the rows, and the column types, of the
-COUNT(DISTINCT) form it replaced."""
+(which DuckDB spills) instead of COUNT(DISTINCT ...): on hand-made data each gives exactly the rows,
+and the column types, of the COUNT(DISTINCT) form it replaced."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ def _con(rows: list[Row], generated: int = 0) -> duckdb.DuckDBPyConnection:
                 "(order_date DATE, customer_id BIGINT, state VARCHAR, revenue DECIMAL(18, 2))")
     if rows:
         con.executemany("INSERT INTO silver_rows VALUES (?, ?, ?, ?)", rows)
-    con.execute("CREATE VIEW silver_orders_enriched AS SELECT *, 'Regular' AS customer_segment FROM silver_rows")
+    con.execute("CREATE VIEW silver_orders_enriched AS "
+                "SELECT *, 'Regular' AS customer_segment FROM silver_rows")
     # the KPI report reads gold.customer_metrics
     con.execute(f"CREATE VIEW gold_customer_metrics AS {sql_text('gold_customer_metrics')}")
     if generated:  # many customers over many days and states, deterministic
