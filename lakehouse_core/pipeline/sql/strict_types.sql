@@ -17,8 +17,9 @@ CREATE OR REPLACE TEMP MACRO strict_money(x) AS CASE
     WHEN regexp_full_match(TRIM(x), '[+-]?([0-9]+([.][0-9]{0,2})?|[.][0-9]{1,2})')
         THEN TRY_CAST(TRIM(x) AS DECIMAL(12, 2))
 END;
--- dates: YYYY-MM-DD only
+-- dates: YYYY-MM-DD only (a 10-character date that prints as itself is of that form)
 CREATE OR REPLACE TEMP MACRO strict_date(x) AS CASE
+    WHEN length(x) = 10 AND CAST(TRY_CAST(x AS DATE) AS VARCHAR) = x THEN TRY_CAST(x AS DATE)
     WHEN regexp_full_match(x, '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}') THEN TRY_CAST(x AS DATE)
     WHEN regexp_full_match(TRIM(x), '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}') THEN TRY_CAST(TRIM(x) AS DATE)
 END;
