@@ -24,8 +24,8 @@ import pyarrow.parquet as pq
 from lakehouse_core.errors import DataError
 from lakehouse_core.models import AuditCheck
 from lakehouse_core.paths import GOLD_TABLES, TABLES, DataPaths
-from lakehouse_core.pipeline._duck import key_stats
 from lakehouse_core.pipeline.incremental import read_plan
+from lakehouse_core.pipeline.keys import key_stats
 from lakehouse_core.pipeline.parts import part_path, parts, table_rows, table_sql
 
 logger = logging.getLogger(__name__)

@@ -29,7 +29,6 @@ from lakehouse_core.models import TaskResult
 from lakehouse_core.paths import TABLES, DataPaths
 from lakehouse_core.pipeline._duck import (
     TaskContext,
-    key_stats,
     quote_path,
     require_files,
     sql_text,
@@ -46,6 +45,7 @@ from lakehouse_core.pipeline.incremental import (
     read_plan,
     save_plan,
 )
+from lakehouse_core.pipeline.keys import key_stats
 from lakehouse_core.pipeline.merge import bronze_flags, merge_bronze, merge_quarantine, merge_report
 from lakehouse_core.pipeline.parts import (
     keep_only,

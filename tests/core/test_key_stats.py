@@ -8,8 +8,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from lakehouse_core.pipeline import _duck
-from lakehouse_core.pipeline._duck import key_stats
+from lakehouse_core.pipeline import keys
+from lakehouse_core.pipeline.keys import key_stats
 
 CASES = {
     "unique ints": "SELECT range::BIGINT AS k FROM range(1, 1001)",
@@ -49,6 +49,6 @@ def test_wide_integer_ranges_are_hashed_not_bitmapped(monkeypatch: pytest.Monkey
     relation = "(SELECT * FROM (VALUES (1::BIGINT), (100), (100)) t(k)) AS t"
     assert key_stats(query, relation, "k") == (3, 3, 2)
     assert "bitstring_agg" in seen[-1]
-    monkeypatch.setattr(_duck, "BITMAP_MAX_BITS", 50)
+    monkeypatch.setattr(keys, "BITMAP_MAX_BITS", 50)
     assert key_stats(query, relation, "k") == (3, 3, 2)
     assert "COUNT(DISTINCT" in seen[-1]
