@@ -148,7 +148,10 @@ def _size(work: Path, orders: int) -> dict[str, Any]:
     out: dict[str, Any] = {"orders": orders}
     if (data / "raw" / "orders.csv").exists():
         out["generate"] = None
-        print(f"[{orders:,}] reusing the raw CSVs in {data / 'raw'}", flush=True)
+        for entry in data.iterdir():  # a first, full run: no published run to be incremental on
+            if entry.name != "raw":
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        print(f"[{orders:,}] reusing the raw CSVs in {data / 'raw'} (everything else removed)", flush=True)
     else:
         out["generate"] = run_stage("stage_generate", str(data), orders)
         print(f"[{orders:,}] generate {out['generate'][0]:.1f} s", flush=True)
