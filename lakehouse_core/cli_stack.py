@@ -88,7 +88,8 @@ def cmd_stack(cli: Cli) -> int:
     cancel, previous = _cancel_on_sigint()
     try:
         if args.stack_action == "up":
-            if (docker.compose_dir / EXAMPLE_NAME).is_file():  # a stack without credentials has none
+            # a stack without credentials has none; a given env file is the caller's
+            if docker.env_file is None and (docker.compose_dir / EXAMPLE_NAME).is_file():
                 ensure_env(docker.compose_dir)
             project.up(
                 args.services or None, build=not args.no_build, progress=LineProgress(cli), cancel=cancel

@@ -47,6 +47,9 @@ class PrometheusSettings(BaseModel):
     url: str = "http://127.0.0.1:9090"
     exporter_port: int = 9108
     """Port of the project's own pipeline-metrics exporter."""
+    exporter_url: str | None = None
+    """The exporter's base URL the service table probes; None: ``http://127.0.0.1:<exporter_port>``
+    (``lakehouse exporter`` of scripts/services.sh). The Compose stack publishes it on BIND_ADDRESS."""
     gold_freshness_limit_s: float = 86_400.0
     """Age (seconds since the last commit) after which a gold table is stale: the GoldTableStale alert.
     The exporter serves it as ``lakehouse_gold_freshness_limit_seconds``, which the Prometheus rule reads."""
@@ -99,6 +102,10 @@ class AirflowSettings(OptionalService):
     user: str = "admin"
     password: SecretStr = SecretStr("admin")
     dag_id: str = "ecommerce_etl_pipeline"
+    data_dir: str | None = None
+    """The data dir as Airflow's workers see it, sent as the DAG run's ``data_dir``; None: this
+    process's ``data_dir`` (workers on this machine). The Compose stack's workers see it at
+    /opt/lakehouse/data (its ``LAKEHOUSE_DATA_VOLUME``: a named volume, or this host's data dir)."""
 
     @property
     def endpoint(self) -> str | None:
@@ -161,6 +168,9 @@ class DockerSettings(BaseModel):
     enabled: bool = True
     compose_file: Path = Path("compose/docker-compose.yml")
     """The Compose stack's main file; its directory holds ``.env`` (``lakehouse stack env``)."""
+    env_file: Path | None = None
+    """The Compose stack's env file (``docker compose --env-file``, and stack mode's endpoints and
+    credentials with ``stack_source = compose``); None: ``.env`` next to ``compose_file``."""
     compose_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     """Override files passed after ``compose_file``, e.g. ``compose/offline.yml``
     (``LAKEHOUSE_DOCKER__COMPOSE_FILES=compose/offline.yml,other.yml``)."""
@@ -183,6 +193,10 @@ class DockerSettings(BaseModel):
     @property
     def compose_dir(self) -> Path:
         return self.compose_file.parent
+
+    @property
+    def compose_env_file(self) -> Path:
+        return self.env_file or self.compose_dir / ".env"
 
     @property
     def all_compose_files(self) -> list[Path]:

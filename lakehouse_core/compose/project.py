@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from lakehouse_core.compose.binary import find_compose_binary
-from lakehouse_core.compose.env import ENV_NAME
 from lakehouse_core.compose.parse import (
     ComposeContainer,
     ComposeService,
@@ -292,12 +291,12 @@ class ComposeProject:
 
 def project_from_settings(docker: DockerSettings) -> ComposeProject:
     """The platform's Compose project: ``docker.compose_file`` plus ``docker.compose_files``, project
-    ``docker.compose_project``, the ``.env`` next to the main file."""
+    ``docker.compose_project``, the env file ``docker.compose_env_file``."""
     return ComposeProject(
         docker.all_compose_files,
         docker.compose_project,
         binary=docker.compose_binary,
         timeout_s=docker.compose_timeout_s,
         up_timeout_s=docker.up_timeout_s,
-        env_file=docker.compose_dir / ENV_NAME,
+        env_file=docker.compose_env_file,
     )

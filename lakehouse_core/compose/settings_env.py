@@ -2,9 +2,11 @@
 
 Used only when ``mode = stack`` and ``docker.stack_source = compose``: then every setting that no
 other source gives (init arguments, ``LAKEHOUSE_*`` variables, the project's ``.env``,
-``lakehouse.toml``) is taken from ``<compose dir>/.env``: the services' URLs on ``BIND_ADDRESS`` and
-the platform's ports (each overridable by an optional ``<SERVICE>_PORT`` key), and the credentials
-the stack was created with. A missing ``.env`` changes nothing (``lakehouse stack env`` writes it).
+``lakehouse.toml``) is taken from the stack's env file (``docker.env_file``, default
+``<compose dir>/.env``): the services' URLs on ``BIND_ADDRESS`` and the platform's ports (each
+overridable by an optional ``<SERVICE>_PORT`` key), the credentials the stack was created with, and
+the data dir the containers share (``LAKEHOUSE_DATA_VOLUME`` when it is a host directory).
+A missing ``.env`` changes nothing (``lakehouse stack env`` writes it).
 """
 
 from __future__ import annotations
@@ -30,9 +32,15 @@ PORTS: Mapping[str, int] = {
     "dremio": 9047,
     "grafana": 3000,
     "jupyter": 8888,
+    "exporter": 9108,
 }
 """The platform's published ports (the Compose file's defaults)."""
 LOOPBACK = "127.0.0.1"
+CONTAINER_DATA_DIR = "/opt/lakehouse/data"
+"""Where the stack's containers (Airflow, Spark, the exporter, Jupyter) mount the data volume."""
+DATA_VOLUME = "LAKEHOUSE_DATA_VOLUME"
+"""The ``.env`` key naming that volume: a named volume (default), or a host directory (a bind mount):
+then it is stack mode's ``data_dir`` too, so the Airflow containers' phase-1 runs land in it."""
 
 
 def settings_from_compose_env(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
@@ -59,8 +67,8 @@ def settings_from_compose_env(env: Mapping[str, str]) -> dict[str, dict[str, Any
         ),
         "postgres": {"host": host, "port": port("postgres")}
         | keys(user="POSTGRES_USER", password="POSTGRES_PASSWORD", database="POSTGRES_DB"),
-        "prometheus": {"url": url("prometheus")},
-        "airflow": {"url": url("airflow")}
+        "prometheus": {"url": url("prometheus"), "exporter_url": url("exporter")},
+        "airflow": {"url": url("airflow"), "data_dir": CONTAINER_DATA_DIR}
         | keys(user="AIRFLOW_ADMIN_USER", password="AIRFLOW_ADMIN_PASSWORD"),
         "spark": {"master_url": f"spark://{host}:{port('spark_master')}", "ui_url": url("spark_ui")},
         "dremio": {"url": url("dremio")} | keys(user="DREMIO_USER", password="DREMIO_PASSWORD"),
@@ -86,12 +94,18 @@ def fill_from_compose_env(data: dict[str, Any]) -> dict[str, Any]:
         docker = dict(docker_raw.model_dump())
     if str(data.get("mode", "")) != "stack" or docker.get("stack_source") != "compose":
         return data
-    env_path = Path(docker.get("compose_file") or DEFAULT_COMPOSE_FILE).expanduser().parent / ENV_NAME
+    env_file = docker.get("env_file")
+    compose_file = Path(docker.get("compose_file") or DEFAULT_COMPOSE_FILE).expanduser()
+    env_path = Path(env_file).expanduser() if env_file else compose_file.parent / ENV_NAME
     if not env_path.is_file():
         logger.info("stack_source is compose but %s does not exist: settings keep their defaults", env_path)
         return data
+    env = read_env(env_path)
     out = dict(data)
-    for section, values in settings_from_compose_env(read_env(env_path)).items():
+    volume = env.get(DATA_VOLUME, "")
+    if volume.startswith("/") and out.get("data_dir") in (None, ""):
+        out["data_dir"] = volume
+    for section, values in settings_from_compose_env(env).items():
         current = _as_dict(out.get(section))
         if current is None:
             continue

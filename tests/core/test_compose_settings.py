@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from lakehouse_core.backends.stack.registry import service_specs
+from lakehouse_core.compose.project import project_from_settings
 from lakehouse_core.compose.settings_env import settings_from_compose_env
 from lakehouse_core.settings import DockerSettings, LakehouseSettings, NessieSettings
 
@@ -59,10 +61,13 @@ def test_mapping_of_every_key() -> None:
         "password": "pg-secret",
         "database": "nessie",
     }
-    assert values["airflow"] == {"url": "http://127.0.0.7:8081", "user": "af", "password": "af-secret"}
+    assert values["airflow"] == {
+        "url": "http://127.0.0.7:8081", "data_dir": "/opt/lakehouse/data", "user": "af",
+        "password": "af-secret",
+    }
     assert values["spark"] == {"master_url": "spark://127.0.0.7:7077", "ui_url": "http://127.0.0.7:8080"}
     assert values["dremio"] == {"url": "http://127.0.0.7:9047", "user": "dr", "password": "dr-secret"}
-    assert values["prometheus"]["url"] == "http://127.0.0.7:9090"
+    assert values["prometheus"] == {"url": "http://127.0.0.7:9090", "exporter_url": "http://127.0.0.7:9108"}
     assert values["grafana"]["url"] == "http://127.0.0.7:3000"
     assert values["jupyter"]["url"] == "http://127.0.0.7:8888"
     assert values["docker"] == {"compose_project": "lh"}
@@ -140,3 +145,30 @@ def test_compose_files_from_a_comma_list_or_json(monkeypatch: pytest.MonkeyPatch
     assert s.docker.compose_files == [Path("compose/offline.yml"), Path("b.yml")]
     s = load(monkeypatch, compose_file, LAKEHOUSE_DOCKER__COMPOSE_FILES='["a.yml"]')
     assert s.docker.all_compose_files == [compose_file, Path("a.yml")]
+
+
+def test_an_env_file_elsewhere_and_a_host_data_volume(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``docker.env_file`` is read instead of ``<compose dir>/.env``; a host directory as
+    LAKEHOUSE_DATA_VOLUME is the data dir (unless one is given), and the exporter row probes the
+    stack's published exporter."""
+    env_file = tmp_path / "elsewhere" / "stack.env"
+    env_file.parent.mkdir()
+    env_file.write_text(ENV + f"LAKEHOUSE_DATA_VOLUME={tmp_path / 'shared'}\n")
+    compose_file = tmp_path / "compose" / "docker-compose.yml"  # no .env next to it
+    s = load(monkeypatch, compose_file, LAKEHOUSE_MODE="stack", LAKEHOUSE_DOCKER__STACK_SOURCE="compose",
+             LAKEHOUSE_DOCKER__ENV_FILE=str(env_file))
+    assert s.docker.compose_env_file == env_file
+    assert s.minio.endpoint == "http://127.0.0.7:9000" and s.data_dir == tmp_path / "shared"
+    assert s.airflow.data_dir == "/opt/lakehouse/data"
+    assert s.prometheus.exporter_url == "http://127.0.0.7:9108"
+    assert project_from_settings(s.docker).env_file == env_file
+    exporter = next(spec for spec in service_specs(s) if spec.name == "exporter")
+    assert exporter.url == "http://127.0.0.7:9108/metrics"
+    given = load(monkeypatch, compose_file, LAKEHOUSE_MODE="stack", LAKEHOUSE_DOCKER__STACK_SOURCE="compose",
+                 LAKEHOUSE_DOCKER__ENV_FILE=str(env_file), LAKEHOUSE_DATA_DIR=str(tmp_path / "mine"))
+    assert given.data_dir == tmp_path / "mine"
+    default = load(monkeypatch, compose_file, LAKEHOUSE_MODE="stack")
+    assert default.docker.compose_env_file == compose_file.parent / ".env"
+    assert default.airflow.data_dir is None and default.prometheus.exporter_url is None

@@ -174,7 +174,7 @@ class AirflowPhaseRunner(StackPhaseRunner):
         return {
             "run_id": run_id,
             "owner_pid": os.getpid(),
-            "data_dir": str(s.data_path),
+            "data_dir": s.airflow.data_dir or str(s.data_path),
             "orders": s.orders,
             "seed": s.seed,
             "defect_rate": s.defect_rate,

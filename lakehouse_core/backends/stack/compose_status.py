@@ -34,7 +34,11 @@ class ComposeStack:
         """``docker compose up -d --build --wait``: writes the stack's .env first when it has an example."""
         compose = self._compose()
         docker = self.settings.docker
-        if compose.files[0] == docker.compose_file and (docker.compose_dir / EXAMPLE_NAME).is_file():
+        if (
+            compose.files[0] == docker.compose_file
+            and docker.env_file is None
+            and (docker.compose_dir / EXAMPLE_NAME).is_file()
+        ):
             ensure_env(docker.compose_dir)
         compose.up(progress=progress, cancel=cancel)
 

@@ -92,7 +92,7 @@ def service_specs(settings: LakehouseSettings) -> list[ServiceSpec]:
     services (Spark, Dremio, Airflow, Grafana, Jupyter) that are not configured or disabled get a spec
     with ``inactive`` set and no probe URL."""
     pg = settings.postgres
-    exporter = f"http://127.0.0.1:{settings.prometheus.exporter_port}"  # `lakehouse exporter`
+    exporter = settings.prometheus.exporter_url or f"http://127.0.0.1:{settings.prometheus.exporter_port}"
 
     def spec(name: str, title: str, endpoint: str, probe: ProbeKind, url: str = "", **kw: Any) -> ServiceSpec:
         return ServiceSpec(
