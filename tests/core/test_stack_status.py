@@ -261,3 +261,19 @@ def test_the_state_dir_defaults_to_the_cache_dir_of_services_sh(
     monkeypatch.delenv("LAKEHOUSE_STATE_DIR", raising=False)
     assert LakehouseSettings(cache_dir=tmp_path).services_state_path == tmp_path / "state"
     assert LakehouseSettings(state_dir=tmp_path / "s").services_state_path == tmp_path / "s"
+
+
+def test_a_completed_one_shot_container_is_not_down() -> None:
+    """A project container no service claims: a one-shot (restart "no") that exited 0 did its job;
+    one that failed, or a long-running one that exited, is down."""
+    from lakehouse_core.backends.stack.docker_status import ContainerInfo
+    from lakehouse_core.backends.stack.status import _container_row
+
+    def info(exit_code: int, restart: str) -> ContainerInfo:
+        return ContainerInfo("id", "p-minio-init-1", "minio-init", "exited", None,
+                             f"exited (code {exit_code})", exit_code=exit_code, restart_policy=restart)
+
+    done = _container_row(info(0, "no"))
+    assert done.state is ServiceState.UP and done.detail.startswith("one-shot, completed")
+    assert _container_row(info(1, "no")).state is ServiceState.DOWN
+    assert _container_row(info(0, "unless-stopped")).state is ServiceState.DOWN

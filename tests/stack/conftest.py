@@ -274,6 +274,9 @@ def wait_container_health(container: Any, expected: str = "healthy", timeout: fl
 
 
 # ------------------------------------------------------------------------------------------ fixtures
+from tests.stack.compose_platform import compose_stack  # noqa: E402, F401 - the offline Compose stack, one per session
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test collected under tests/stack/ with ``stack``."""
     for item in items:

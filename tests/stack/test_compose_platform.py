@@ -2,132 +2,23 @@
 (everything but Dremio and Grafana, which have no offline build), each service answers on its own
 endpoint, and MinIO survives a `docker stop`/`docker start` with its objects.
 
-The project runs beside the script-started services: its own project name, its own env file (random
-secrets) and its ports on 127.0.0.2 (same port numbers; the script services bind 127.0.0.1). It is
-brought up once for this module (scripts/services/compose.sh up: artifacts, build, `up --wait`) and
-removed with its volumes at the end.
+The stack is tests/stack/compose_platform.py's ``compose_stack`` (one bring-up per session, shared
+with the other test_compose_*.py modules that need it running).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
 from pyarrow import fs
 
-from lakehouse_core.compose.env import ensure_env, read_env
+from tests.stack.compose_platform import BIND, ComposeStack, compose_only, get_json, wait_for
 
-REPO = Path(__file__).resolve().parents[2]
-COMPOSE_SH = REPO / "scripts" / "services" / "compose.sh"
-PROJECT = "lakehouse-platform-test"
-BIND = "127.0.0.2"
 ONE_SHOTS = {"minio-init", "airflow-init"}
-UP_TIMEOUT_S = 2400.0
 
-# Not in `make test`: a cold build of the offline images takes about half an hour here, and Docker's
-# images do not survive between CI machines. `make test-compose` runs this module
-# (LAKEHOUSE_TEST_COMPOSE_STACK=1); with the images built, it takes about 4 minutes.
-pytestmark = [
-    pytest.mark.skipif(
-        os.environ.get("LAKEHOUSE_TEST_COMPOSE_STACK") != "1",
-        reason="the offline Compose stack runs with `make test-compose` (LAKEHOUSE_TEST_COMPOSE_STACK=1)",
-    ),
-    pytest.mark.timeout(UP_TIMEOUT_S + 900),  # the first test's setup builds and starts the stack
-]
-
-
-def free_port_or(port: int) -> int:
-    """``port`` if it can be bound on BIND (a listener on every address blocks it), else a free one."""
-    with socket.socket() as probe:
-        try:
-            probe.bind((BIND, port))
-            return port
-        except OSError:
-            probe.bind((BIND, 0))
-            return int(probe.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class ComposeStack:
-    env: dict[str, str]
-    values: dict[str, str]
-
-    def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = ["docker", "compose", "-p", PROJECT, "--env-file", self.env["COMPOSE_ENV_FILE"]]
-        command += [
-            "-f",
-            str(REPO / "compose" / "docker-compose.yml"),
-            "-f",
-            str(REPO / "compose" / "offline.yml"),
-        ]
-        result = subprocess.run([*command, *args], capture_output=True, text=True, env=self.env, timeout=300)
-        if check:
-            assert result.returncode == 0, result.stderr
-        return result
-
-    def ps(self) -> dict[str, dict[str, Any]]:
-        out = self.compose("ps", "-a", "--format", "json").stdout
-        rows = [json.loads(line) for line in out.splitlines() if line.strip()]
-        return {row["Service"]: row for row in rows}
-
-    def url(self, port: int, path: str = "") -> str:
-        return f"http://{BIND}:{port}{path}"
-
-
-@pytest.fixture(scope="module")
-def compose_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeStack]:
-    directory = tmp_path_factory.mktemp("compose-stack")
-    shutil.copy(REPO / "compose" / ".env.example", directory / ".env.example")
-    env_file = ensure_env(directory)
-    env = {
-        **os.environ,
-        "COMPOSE_PROJECT": PROJECT,
-        "COMPOSE_ENV_FILE": str(env_file),
-        "BIND_ADDRESS": BIND,
-        "SPARK_WORKER_CORES": "1",
-        "SPARK_WORKER_MEMORY": "1g",
-        "SPARK_CONNECT_PORT": str(free_port_or(15002)),
-        "LAKEHOUSE_PYTHON": sys.executable,
-    }
-    stack = ComposeStack(env=env, values=read_env(env_file))
-    started = time.monotonic()
-    up = subprocess.run(
-        ["bash", str(COMPOSE_SH), "up"], capture_output=True, text=True, env=env, timeout=UP_TIMEOUT_S
-    )
-    sys.stderr.write(f"compose stack up in {time.monotonic() - started:.0f}s\n{up.stderr[-3000:]}\n")
-    try:
-        assert up.returncode == 0, f"compose.sh up failed:\n{up.stderr[-6000:]}"
-        yield stack
-    finally:
-        subprocess.run(
-            ["bash", str(COMPOSE_SH), "down"], capture_output=True, text=True, env=env, timeout=600
-        )
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(1.0)
-    raise AssertionError(f"not within {timeout:.0f}s: {what}")
-
-
-def get_json(url: str) -> Any:
-    response = httpx.get(url, timeout=10)
-    response.raise_for_status()
-    return response.json()
+pytestmark = compose_only
 
 
 def test_every_service_is_running_and_healthy(compose_stack: ComposeStack) -> None:

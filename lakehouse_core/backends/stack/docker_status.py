@@ -40,10 +40,18 @@ class ContainerInfo:
     status: str
     """Docker's human status line, e.g. ``Up 3 minutes (healthy)``."""
     image: str = ""
+    exit_code: int | None = None
+    restart_policy: str = ""
+    """Docker's restart policy name: "" or "no" for a one-shot (Compose ``restart: "no"``)."""
 
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    @property
+    def completed(self) -> bool:
+        """A one-shot container (never restarted) that exited 0: it did its job, nothing is down."""
+        return self.state == "exited" and self.exit_code == 0 and self.restart_policy in ("", "no")
 
 
 def _describe_docker_error(exc: BaseException) -> str:
@@ -233,6 +241,8 @@ def _info(container: Any) -> ContainerInfo:
     name = container.name or attrs.get("Name", "").lstrip("/")
     status_text = state.get("Status", "")
     image = (attrs.get("Config") or {}).get("Image", "")
+    exit_code = state.get("ExitCode")
+    restart = ((attrs.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or ""
     return ContainerInfo(
         id=container.id,
         name=name,
@@ -241,6 +251,8 @@ def _info(container: Any) -> ContainerInfo:
         health=health,
         status=_status_line(state),
         image=image,
+        exit_code=exit_code if isinstance(exit_code, int) else None,
+        restart_policy=str(restart),
     )
 
 

@@ -424,14 +424,17 @@ def _inactive_row(spec: ServiceSpec) -> ServiceStatus:
 
 def _container_row(info: ContainerInfo) -> ServiceStatus:
     """A row for a project container that no registry service claims."""
+    detail = f"container {info.status}"
     if info.running:
         state = ServiceState.DEGRADED if info.health in ("unhealthy", "starting") else ServiceState.UP
+    elif info.completed:  # a one-shot (bucket creation, database migration) that did its job
+        state, detail = ServiceState.UP, f"one-shot, completed: container {info.status}"
     else:
         state = ServiceState.DOWN
     return ServiceStatus(
         name=info.service,
         state=state,
-        detail=f"container {info.status}",
+        detail=detail,
         last_error=None if state is ServiceState.UP else f"container {info.status}",
         kind="container",
         container=info.name,
