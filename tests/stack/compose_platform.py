@@ -168,3 +168,9 @@ def get_json(url: str) -> Any:
     response = httpx.get(url, timeout=10)
     response.raise_for_status()
     return response.json()
+
+
+@pytest.fixture(scope="session", name="stack")
+def no_script_services() -> None:
+    """Imported by the test_compose_*.py modules: overrides tests/stack/conftest.py's autouse ``stack``,
+    so the Compose tests never start the script services (scripts/services.sh up) they do not use."""

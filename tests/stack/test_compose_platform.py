@@ -14,7 +14,14 @@ import subprocess
 import httpx
 from pyarrow import fs
 
-from tests.stack.compose_platform import BIND, ComposeStack, compose_only, get_json, wait_for
+from tests.stack.compose_platform import (
+    BIND,
+    ComposeStack,
+    compose_only,
+    get_json,
+    no_script_services,  # noqa: F401 - the fixture "stack": no script services
+    wait_for,
+)
 
 ONE_SHOTS = {"minio-init", "airflow-init"}
 

@@ -28,7 +28,14 @@ from lakehouse_core.backends import load_backend
 from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.models import ServiceState, TableRef
 from lakehouse_core.settings import LakehouseSettings, TuiSettings
-from tests.stack.compose_platform import PROJECT, REPO, ComposeStack, compose_only, wait_for
+from tests.stack.compose_platform import (
+    PROJECT,
+    REPO,
+    ComposeStack,
+    compose_only,
+    no_script_services,  # noqa: F401 - the fixture "stack": no script services
+    wait_for,
+)
 from tests.tui.conftest import SIZE, cells, settle, text_of, wait_until
 from tui.app import LakehouseApp
 from tui.messages import PhaseFinished
