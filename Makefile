@@ -44,7 +44,8 @@ test-fast: $(VENV)/.dev
 ## a cold build of its images takes about half an hour on this machine)
 test-compose: $(VENV)/.dev
 	bash scripts/services.sh up docker
-	LAKEHOUSE_TEST_COMPOSE_STACK=1 $(PYTEST) tests/stack/test_compose_platform.py
+	LAKEHOUSE_TEST_COMPOSE_STACK=1 $(PYTEST) tests/stack/test_compose_platform.py tests/stack/test_compose_tui.py \
+		tests/stack/test_compose_notebooks.py
 
 test-stack: $(VENV)/.dev
 	bash scripts/services.sh up

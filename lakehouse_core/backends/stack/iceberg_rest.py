@@ -151,7 +151,13 @@ class NessieRestCatalog(RestCatalog):
         self._ref = ref
         self._metadata_cache: dict[str, TableMetadata] = {}
         self._snapshot_locations: dict[int, str] = {}
+        self._own_s3 = {key: value for key, value in properties.items() if key.startswith("s3.")}
         super().__init__(name, **properties)
+
+    def _load_file_io(self, properties: Any = None, location: str | None = None) -> Any:
+        """The FileIO of a table: this client's own S3 endpoint and keys win over the ones the server
+        sends (Nessie's are those IT reaches MinIO with, e.g. ``http://minio:9000`` inside Compose)."""
+        return super()._load_file_io({**(properties or {}), **self._own_s3}, location)
 
     def metadata_location_for(self, snapshot_id: int) -> str | None:
         """The metadata file (written by Nessie) whose current snapshot is ``snapshot_id``, if seen."""
