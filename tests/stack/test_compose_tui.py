@@ -51,7 +51,7 @@ from tui.widgets.service_table import ServiceTable
 pytestmark = compose_only
 ORDERS = TableRef(("bronze",), "orders")
 SERVICES = ("postgres", "minio", "nessie", "spark", "airflow", "prometheus", "exporter", "jupyter")
-TABLES = ("bronze.orders", "silver.orders", "gold.daily_sales", "gold.customer_metrics")
+TABLES = ("bronze.orders", "silver.orders_enriched", "gold.daily_sales", "gold.customer_metrics")
 
 
 def compose_settings(stack: ComposeStack, **overrides: Any) -> LakehouseSettings:
@@ -87,7 +87,10 @@ def _rows(table: ServiceTable) -> dict[str, list[str]]:
 
 @pytest.mark.timeout(1500)
 async def test_the_tui_drives_the_compose_stack_end_to_end(compose_stack: ComposeStack) -> None:
-    settings = compose_settings(compose_stack, phase1_runner="airflow")
+    # new raw data every run: a rerun on a kept stack (LAKEHOUSE_TEST_COMPOSE_ENV_FILE) publishes again
+    settings = compose_settings(
+        compose_stack, phase1_runner="airflow", generate="always", incremental=False, seed=time.time_ns() % 10**6
+    )
     backend = load_backend(settings)
     client = NessieClient(settings)
     before = client.get_ref("main").hash
@@ -157,7 +160,7 @@ async def test_the_tui_drives_the_compose_stack_end_to_end(compose_stack: Compos
         await settle(pilot)
         sql = app.screen
         assert isinstance(sql, SqlScreen)
-        gold = "SELECT COUNT(*) AS days, SUM(total_orders) AS orders FROM gold.daily_sales"
+        gold = "SELECT COUNT(*) AS days, SUM(num_orders) AS orders FROM gold.daily_sales"
         sql.query_one(TextArea).text = gold
         await pilot.press("ctrl+r")
         grid = sql.query_one(ResultsTable)
