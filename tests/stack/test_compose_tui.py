@@ -89,7 +89,8 @@ def _rows(table: ServiceTable) -> dict[str, list[str]]:
 async def test_the_tui_drives_the_compose_stack_end_to_end(compose_stack: ComposeStack) -> None:
     # new raw data every run: a rerun on a kept stack (LAKEHOUSE_TEST_COMPOSE_ENV_FILE) publishes again
     settings = compose_settings(
-        compose_stack, phase1_runner="airflow", generate="always", incremental=False, seed=time.time_ns() % 10**6
+        compose_stack, phase1_runner="airflow", generate="always", incremental=False,
+        seed=time.time_ns() % 10**6,
     )
     backend = load_backend(settings)
     client = NessieClient(settings)
