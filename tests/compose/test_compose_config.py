@@ -24,7 +24,8 @@ BASE = COMPOSE_DIR / "docker-compose.yml"
 OFFLINE = COMPOSE_DIR / "offline.yml"
 PROMETHEUS_DIR = REPO / "monitoring" / "prometheus"
 BIND = "127.0.0.9"
-PLATFORM_PORTS = {3000, 5432, 7077, 8080, 8081, 8888, 9000, 9001, 9047, 9090, 15002, 19120}
+# the platform's ports, and the pipeline exporter (9108) that stack mode's service table probes
+PLATFORM_PORTS = {3000, 5432, 7077, 8080, 8081, 8888, 9000, 9001, 9047, 9090, 9108, 15002, 19120}
 UPSTREAM_ONLY = {"dremio", "dremio-setup", "grafana"}
 VARIANTS = {"upstream": (BASE,), "offline": (BASE, OFFLINE)}
 
