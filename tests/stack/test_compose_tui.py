@@ -9,8 +9,10 @@ Overview's provider and `lakehouse stack ps`), `docker start` recovers, and the 
 the same row counts.
 
 Dremio and Grafana have no offline build (compose/offline.yml leaves them out): they are disabled in
-these settings. Phase 2 loads with pyiceberg in this process: the Spark runner's driver runs here in
-client mode and cannot serve executors in the stack's containers (see the report of issue 13).
+these settings. Phase 2 loads with pyiceberg in this process, not on the stack's Spark containers:
+SparkPhaseRunner submits in client mode from this host, so its executors in the containers would need
+to reach a driver here, read the phase-1 Parquet at this host's path, and reach MinIO at the
+127.0.0.2 endpoint the catalog hands them, none of which holds inside the Compose network.
 """
 
 from __future__ import annotations
