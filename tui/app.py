@@ -186,6 +186,19 @@ class LakehouseApp(App[None]):
             self.screen.show_error(title, text)
         self.notify(text, title=title, severity="error", timeout=30)
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast; its text is plain by default: engine and settings errors hold brackets
+        (pydantic's ``[type=int_parsing, ...]``) that Textual would parse as markup and fail to draw."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Screen switches wait for the backend (disabled in the footer while starting)."""
         if action in GATED_ACTIONS and not self.ready:

@@ -143,3 +143,27 @@ async def test_the_factory_runs_once_even_if_a_subclass_calls_on_ready(tmp_path:
         assert await wait_until(pilot, lambda: isinstance(app.screen, OverviewScreen))
         await settle(pilot)
         assert factory.calls == 1
+
+
+async def test_a_settings_error_with_brackets_is_drawn_not_parsed_as_markup(tmp_path: Path) -> None:
+    """pydantic's message holds ``[type=int_parsing, ...]``: the toast shows it as plain text."""
+    from pydantic import ValidationError
+
+    try:
+        LakehouseSettings(orders="abc")  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc
+    factory = GatedFactory(make_settings(tmp_path), error)
+    factory.release.set()
+    app = LakehouseApp(factory=factory)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.pause(0.5)
+        error_text = text_of(app.screen.query_one("#starting-error"))
+        assert error_text.startswith("Invalid settings: 1 validation error")
+        assert [n.title for n in app._notifications] == ["Invalid settings"]
+        assert "[type=int_parsing" in next(iter(app._notifications)).message
+        # shown as plain text: as markup, drawing the toast raised and ended the app with a traceback
+        assert next(iter(app._notifications)).markup is False
+        await pilot.press("ctrl+q")
+    assert app.return_code == 2
