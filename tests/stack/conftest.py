@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from lakehouse_core.backends.stack.nessie import NessieClient
+from lakehouse_core.models import CommitInfo
 from lakehouse_core.settings import (
     LakehouseSettings,
     MinioSettings,
@@ -204,6 +206,16 @@ def service_outage(name: str, *, kill: bool = False) -> Iterator[None]:
         yield
     finally:
         start_service(name)
+
+
+def commits_since(client: NessieClient, ref: str, before: str) -> list[CommitInfo]:
+    """The commits of ``ref`` newer than the commit ``before`` (newest first, at most 50)."""
+    new_commits = []
+    for commit in client.commit_log(ref, limit=50):
+        if commit.hash == before:
+            break
+        new_commits.append(commit)
+    return new_commits
 
 
 def make_stack_settings(endpoints: StackEndpoints, data_dir: Path, **overrides: Any) -> LakehouseSettings:

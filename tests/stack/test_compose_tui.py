@@ -38,6 +38,7 @@ from tests.stack.compose_platform import (
     no_script_services,  # noqa: F401 - the fixture "stack": no script services
     wait_for,
 )
+from tests.stack.conftest import commits_since
 from tests.tui.conftest import SIZE, cells, settle, text_of, wait_until
 from tui.app import LakehouseApp
 from tui.messages import PhaseFinished
@@ -132,11 +133,7 @@ async def test_the_tui_drives_the_compose_stack_end_to_end(compose_stack: Compos
                 assert any(result.run_id in p.name for p in runs.rglob("*")), list(runs.rglob("*"))[:10]
         phase2 = finished.result
         assert phase2 is not None
-        new_commits = []
-        for commit in client.commit_log("main", limit=50):
-            if commit.hash == before:
-                break
-            new_commits.append(commit)
+        new_commits = commits_since(client, "main", before)
         assert new_commits and phase2.run_id in new_commits[0].message
 
         # catalog: the new snapshot of bronze.orders; refs: the new commits

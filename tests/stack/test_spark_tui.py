@@ -17,7 +17,7 @@ from lakehouse_core.backends.stack.nessie import NessieClient
 from lakehouse_core.backends.stack.spark_phase import TASK, SparkPhaseRunner
 from lakehouse_core.models import TableRef
 from lakehouse_core.settings import LakehouseSettings, TuiSettings
-from tests.stack.conftest import SPARK_MASTER_UI, StackEndpoints, make_stack_settings
+from tests.stack.conftest import SPARK_MASTER_UI, StackEndpoints, commits_since, make_stack_settings
 from tests.tui.conftest import SIZE, cells, settle, wait_until
 from tui.app import LakehouseApp
 from tui.messages import PhaseFinished, PhaseProgress
@@ -88,11 +88,7 @@ async def test_key_2_loads_on_spark_with_live_progress_then_catalog_shows_commit
         texts = app.screen.query_one(PhaseLog).texts
         assert any(t.startswith(f"[{TASK}]") and "application app-" in t for t in texts), texts
 
-        new_commits = []
-        for commit in client.commit_log(branch, limit=50):
-            if commit.hash == before:
-                break
-            new_commits.append(commit)
+        new_commits = commits_since(client, branch, before)
         assert new_commits and result.run_id in new_commits[0].message
 
         await pilot.press("f2")
